@@ -1,0 +1,203 @@
+"""CelebA faces from a Hub dataset id or local Parquet files, decoded once into a uint8 tensor cache.
+
+Local layout (the ``datasets`` Image layout, as in ``../shared/data/celeba_hq/hq64/``)::
+
+    <dir>/train-00000-of-00002.parquet, <dir>/train-00001-of-00002.parquet,
+    <dir>/validation-00000-of-00001.parquet, <dir>/test-00000-of-00001.parquet
+
+with an ``image`` column and the 40 CelebA attribute columns (−1/1 as in ``list_attr_celeba.txt``, or 0/1).
+The same :func:`load_celeba` accepts a Hub dataset id with those columns (``datasets.load_dataset(id, split=…)``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import safetensors.torch
+import torch
+from tqdm.auto import tqdm
+
+from .images import face_crop
+
+#: The 40 binary CelebA attributes (Liu et al., "Deep Learning Face Attributes in the Wild", ICCV 2015), in file order.
+CELEBA_ATTRIBUTES: tuple[str, ...] = (
+    "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs", "Big_Lips",
+    "Big_Nose", "Black_Hair", "Blond_Hair", "Blurry", "Brown_Hair", "Bushy_Eyebrows", "Chubby", "Double_Chin",
+    "Eyeglasses", "Goatee", "Gray_Hair", "Heavy_Makeup", "High_Cheekbones", "Male", "Mouth_Slightly_Open",
+    "Mustache", "Narrow_Eyes", "No_Beard", "Oval_Face", "Pale_Skin", "Pointy_Nose", "Receding_Hairline",
+    "Rosy_Cheeks", "Sideburns", "Smiling", "Straight_Hair", "Wavy_Hair", "Wearing_Earrings", "Wearing_Hat",
+    "Wearing_Lipstick", "Wearing_Necklace", "Wearing_Necktie", "Young",
+)  # fmt: skip
+
+#: Where the repository expects the local CelebA-HQ 64-px Parquet files (overridable with ``LATENTLAB_CELEBA``).
+DEFAULT_CELEBA_SOURCE = os.environ.get(
+    "LATENTLAB_CELEBA", str(Path(__file__).resolve().parents[2].parent / "shared" / "data" / "celeba_hq" / "hq64")
+)
+
+
+class DataError(ValueError):
+    """A data path or dataset is missing or does not have the expected layout; the message names it."""
+
+
+@dataclass
+class FaceData:
+    """Decoded faces of one split, kept as compact uint8 tensors.
+
+    Attributes:
+        images: uint8 tensor (N, 3, S, S), RGB, 0–255.
+        attributes: uint8 tensor (N, 40), 0/1, columns in ``attribute_names`` order.
+        attribute_names: the 40 CelebA attribute names.
+        image_ids: source image ids (e.g. CelebA file names), length N.
+    """
+
+    images: torch.Tensor
+    attributes: torch.Tensor
+    attribute_names: tuple[str, ...]
+    image_ids: list[str]
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def float_images(self, index=slice(None)) -> torch.Tensor:
+        """(n, 3, S, S) float32 in [0, 1] for ``index`` (an int, slice, list or index tensor)."""
+        return self.images[index].float().div_(255.0)
+
+    def to_dataset(self) -> torch.utils.data.TensorDataset:
+        """A ``TensorDataset`` of (uint8 image, uint8 attributes) rows for a ``DataLoader``."""
+        return torch.utils.data.TensorDataset(self.images, self.attributes)
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("LATENTLAB_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "latentlab"
+    )
+    return Path(root)
+
+
+def _looks_like_path(source: str) -> bool:
+    """Hub ids are ``name`` or ``owner/name``; anything else path-like is treated as a local directory."""
+    return os.path.exists(os.path.expanduser(source)) or source.startswith((".", "/", "~")) or source.count("/") > 1
+
+
+def _local_split_files(directory: Path, split: str) -> list[Path]:
+    if not directory.is_dir():
+        raise DataError(f"CelebA data directory not found: {directory}")
+    files = sorted(directory.glob(f"{split}-*.parquet")) or sorted(directory.glob(f"{split}.parquet"))
+    if not files:
+        present = sorted(p.name for p in directory.glob("*.parquet"))
+        raise DataError(
+            f"no Parquet files for split {split!r} in {directory} (expected {split}-*.parquet; found: {present or 'none'})"
+        )
+    return files
+
+
+def _decode(dataset, source_label: str, image_size: int) -> FaceData:
+    columns = set(dataset.column_names)
+    missing = [c for c in ("image", *CELEBA_ATTRIBUTES) if c not in columns]
+    if missing:
+        raise DataError(f"{source_label}: missing column(s) {missing[:5]}{'…' if len(missing) > 5 else ''}")
+    n = len(dataset)
+    images = torch.empty((n, 3, image_size, image_size), dtype=torch.uint8)
+    attributes = np.empty((n, len(CELEBA_ATTRIBUTES)), dtype=np.int16)
+    ids: list[str] = []
+    id_column = "image_id" if "image_id" in columns else None
+    row = 0
+    with tqdm(total=n, desc=f"decoding {source_label}", unit="img", leave=False) as bar:
+        for batch in dataset.iter(batch_size=512):
+            for k, pil in enumerate(batch["image"]):
+                if pil.size != (image_size, image_size) or pil.mode != "RGB":
+                    pil = face_crop(pil, image_size)
+                images[row + k] = torch.from_numpy(np.asarray(pil, dtype=np.uint8).copy()).permute(2, 0, 1)
+            m = len(batch["image"])
+            attributes[row : row + m] = np.stack([np.asarray(batch[a], dtype=np.int16) for a in CELEBA_ATTRIBUTES], 1)
+            ids.extend(batch[id_column] if id_column else [str(i) for i in range(row, row + m)])
+            row += m
+            bar.update(m)
+    values = set(np.unique(attributes).tolist())
+    if values <= {-1, 1}:
+        attributes = (attributes + 1) // 2
+    elif not values <= {0, 1}:
+        raise DataError(f"{source_label}: attribute values {sorted(values)} are neither -1/1 nor 0/1")
+    return FaceData(images, torch.from_numpy(attributes.astype(np.uint8)), CELEBA_ATTRIBUTES, ids)
+
+
+def load_celeba(
+    source: str | os.PathLike = DEFAULT_CELEBA_SOURCE,
+    split: str = "train",
+    *,
+    image_size: int = 64,
+    limit: int | None = None,
+    use_cache: bool = True,
+) -> FaceData:
+    """Load one split of CelebA faces with their 40 attributes.
+
+    Args:
+        source: a local directory of ``{split}-*.parquet`` files, or a Hub dataset id (``"owner/name"``) whose rows
+            have an ``image`` column and the 40 attribute columns.
+        split: ``"train"``, ``"validation"`` or ``"test"``.
+        image_size: side S of the returned square images; other sizes are centre-cropped and resized (Lanczos).
+        limit: keep only the first ``limit`` rows (a slice of the real data, for quick runs and tests).
+        use_cache: reuse the decoded uint8 tensors from ``$LATENTLAB_CACHE`` (default ``~/.cache/latentlab``);
+            the key covers file paths, sizes and modification times (or the Hub dataset fingerprint) and the options.
+
+    Returns:
+        :class:`FaceData` with images (N, 3, S, S) uint8 and attributes (N, 40) uint8 0/1. Use
+        ``FaceData.float_images`` for float32 in [0, 1].
+
+    Raises:
+        DataError: the directory does not exist, has no files for the split, or the data lacks required columns.
+    """
+    import datasets
+
+    source = os.fspath(source)
+    local = os.path.isdir(source) or _looks_like_path(source)
+    if local:
+        files = _local_split_files(Path(source).expanduser(), split)
+        stamp = [(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+    else:
+        stamp = [source, split]
+    key = hashlib.sha256(json.dumps([stamp, image_size, limit]).encode()).hexdigest()[:24]
+    cache_file = _cache_dir() / f"celeba-{split}-{key}.safetensors"
+    if use_cache and cache_file.is_file():
+        try:
+            return _read_cache(cache_file)
+        except Exception:  # a truncated cache from an interrupted run: decode again
+            cache_file.unlink(missing_ok=True)
+
+    try:
+        if local:
+            dataset = datasets.load_dataset("parquet", data_files={split: [str(f) for f in files]}, split=split)
+        else:
+            dataset = datasets.load_dataset(source, split=split)
+    except Exception as err:  # datasets raises many types (not found, offline, bad schema); name the source
+        kind = "local Parquet files" if local else "a Hub dataset id (it is not a local directory)"
+        raise DataError(f"could not load CelebA split {split!r} from {source!r} as {kind}: {err}") from err
+    if limit is not None:
+        dataset = dataset.select(range(min(limit, len(dataset))))
+    data = _decode(dataset, f"{source} [{split}]", image_size)
+    if use_cache:
+        _write_cache(cache_file, data)
+    return data
+
+
+def _write_cache(path: Path, data: FaceData) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    safetensors.torch.save_file(
+        {"images": data.images.contiguous(), "attributes": data.attributes.contiguous()},
+        str(tmp),
+        metadata={"attribute_names": json.dumps(list(data.attribute_names)), "image_ids": json.dumps(data.image_ids)},
+    )
+    os.replace(tmp, path)  # atomic: an interrupted write never leaves a half cache behind
+
+
+def _read_cache(path: Path) -> FaceData:
+    with safetensors.safe_open(str(path), framework="pt") as f:
+        meta = f.metadata()
+        images, attributes = f.get_tensor("images"), f.get_tensor("attributes")
+    return FaceData(images, attributes, tuple(json.loads(meta["attribute_names"])), json.loads(meta["image_ids"]))

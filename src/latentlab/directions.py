@@ -1,0 +1,112 @@
+"""Attribute directions in a model's latent space, stored beside its weights.
+
+An attribute direction is the difference between the mean posterior mean ``z`` of faces that have an attribute
+and of faces that do not (*Generative Deep Learning*, 2nd ed., ch. 3, "Latent space arithmetic"; White, 2016,
+"Sampling Generative Networks"). Directions are only meaningful for the weights they were computed with, so the
+file records a fingerprint of those weights and refuses to attach to any other model.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import safetensors
+import safetensors.torch
+import torch
+
+DIRECTIONS_NAME = "attribute_directions.safetensors"
+
+
+class DirectionsMismatchError(ValueError):
+    """Attribute directions were computed for other weights (or another latent size) than the model's."""
+
+
+@dataclass(frozen=True)
+class AttributeDirections:
+    """Named latent directions, one row per attribute.
+
+    Attributes:
+        names: attribute names, e.g. ``("5_o_Clock_Shadow", …, "Young")`` for CelebA's 40 labels.
+        vectors: float32 tensor (K, z_dim): mean(z_mean | attr = 1) − mean(z_mean | attr = 0), unnormalised, so
+            strength 1 moves a face by the average gap between faces without and with the attribute.
+        positive_count / negative_count: int64 tensors (K,): how many images each mean was taken over.
+        model_fingerprint: :meth:`HubModel.weights_fingerprint` of the model the directions belong to.
+    """
+
+    names: tuple[str, ...]
+    vectors: torch.Tensor
+    positive_count: torch.Tensor
+    negative_count: torch.Tensor
+    model_fingerprint: str
+
+    def __post_init__(self) -> None:
+        if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.names):
+            raise ValueError(f"vectors must be (len(names), z_dim); got {tuple(self.vectors.shape)} for {len(self.names)} names")
+
+    @property
+    def z_dim(self) -> int:
+        return self.vectors.shape[1]
+
+    def index(self, name: str) -> int:
+        """Row of ``name``; raises ``KeyError`` listing the known names."""
+        try:
+            return self.names.index(name)
+        except ValueError:
+            raise KeyError(f"unknown attribute {name!r}; known: {', '.join(self.names)}") from None
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        """The (z_dim,) direction of one attribute."""
+        return self.vectors[self.index(name)]
+
+    def stack(self, names: list[str] | tuple[str, ...]) -> torch.Tensor:
+        """The (len(names), z_dim) directions of several attributes, in the given order."""
+        return self.vectors[[self.index(n) for n in names]]
+
+    # --- file I/O ---------------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Write a safetensors file (no pickle) with the vectors, counts and names/fingerprint as metadata."""
+        safetensors.torch.save_file(
+            {
+                "directions": self.vectors.detach().to("cpu", torch.float32).contiguous(),
+                "positive_count": self.positive_count.to("cpu", torch.int64).contiguous(),
+                "negative_count": self.negative_count.to("cpu", torch.int64).contiguous(),
+            },
+            str(path),
+            metadata={
+                "names": json.dumps(list(self.names)),
+                "model_fingerprint": self.model_fingerprint,
+                "method": "mean(z_mean | attr=1) - mean(z_mean | attr=0)",
+            },
+        )
+
+    @classmethod
+    def load(cls, path: str | Path, *, expected_fingerprint: str | None = None) -> "AttributeDirections":
+        """Read a file written by :meth:`save`.
+
+        Raises:
+            ValueError: the file is not a directions file (missing tensors or metadata, unreadable).
+            DirectionsMismatchError: ``expected_fingerprint`` is given and differs from the file's.
+        """
+        try:
+            with safetensors.safe_open(str(path), framework="pt") as f:
+                meta = f.metadata() or {}
+                tensors = {k: f.get_tensor(k) for k in f.keys()}
+            names = tuple(json.loads(meta["names"]))
+            directions = cls(
+                names=names,
+                vectors=tensors["directions"].float(),
+                positive_count=tensors["positive_count"],
+                negative_count=tensors["negative_count"],
+                model_fingerprint=meta["model_fingerprint"],
+            )
+        except (KeyError, json.JSONDecodeError, OSError, safetensors.SafetensorError) as err:
+            raise ValueError(f"{path}: not a valid attribute-directions file ({err!r})") from err
+        if expected_fingerprint is not None and directions.model_fingerprint != expected_fingerprint:
+            raise DirectionsMismatchError(
+                f"{path}: these attribute directions were computed for other weights "
+                f"(fingerprint {directions.model_fingerprint[:12]}…, model {expected_fingerprint[:12]}…); "
+                "recompute them for this model (training/compute_directions.py)."
+            )
+        return directions

@@ -1,0 +1,84 @@
+"""Image plumbing with Pillow and a few lines of torch: uploads → face tensors, tensors → PIL, grids, GIFs.
+
+Tensors here are float32 in [0, 1], channels first: one image (C, H, W), a batch (B, C, H, W).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Upright RGB copy of any Pillow image: EXIF rotation applied, transparency composited on white,
+    palette/greyscale/16-bit/CMYK converted; for animations (GIF, APNG) the first frame."""
+    image = ImageOps.exif_transpose(image) or image
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        array = 255.0 * (array - array.min()) / max(float(array.max() - array.min()), 1.0)
+        return Image.fromarray(array.astype(np.uint8)).convert("RGB")
+    return image.convert("RGB")
+
+
+def face_crop(image: Image.Image, size: int = 64) -> Image.Image:
+    """Centre square crop of the largest side that fits, resized to ``size``×``size`` RGB with Lanczos.
+
+    Matches the framing of a face photo that is roughly centred (the crop of CelebA-HQ); there is no face detector.
+    """
+    return ImageOps.fit(to_rgb(image), (size, size), method=Image.Resampling.LANCZOS, centering=(0.5, 0.5))
+
+
+def pil_to_tensor(image: Image.Image) -> torch.Tensor:
+    """(C, H, W) float32 in [0, 1] from an RGB or L image."""
+    array = np.asarray(image, dtype=np.uint8)
+    if array.ndim == 2:
+        array = array[:, :, None]
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).float().div_(255.0)
+
+
+def tensor_to_pil(image: torch.Tensor) -> Image.Image:
+    """PIL image from a (C, H, W) float tensor in [0, 1] (values outside are clipped); C = 1 or 3."""
+    if image.ndim != 3 or image.shape[0] not in (1, 3):
+        raise ValueError(f"expected (1 or 3, H, W), got {tuple(image.shape)}")
+    array = (image.detach().float().clamp(0, 1) * 255.0).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    return Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
+
+
+def make_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2, pad_value: float = 1.0) -> torch.Tensor:
+    """Tile a batch (B, C, H, W) into one (C, H', W') image, ``nrow`` images per row, ``padding`` px between."""
+    if images.ndim != 4:
+        raise ValueError(f"expected (B, C, H, W), got {tuple(images.shape)}")
+    b, c, h, w = images.shape
+    ncol = max(1, min(nrow, b))
+    nrows = -(-b // ncol)
+    grid = images.new_full((c, nrows * (h + padding) + padding, ncol * (w + padding) + padding), pad_value)
+    for i in range(b):
+        r, k = divmod(i, ncol)
+        top, left = padding + r * (h + padding), padding + k * (w + padding)
+        grid[:, top : top + h, left : left + w] = images[i]
+    return grid
+
+
+def grid_image(images: torch.Tensor, nrow: int = 8, scale: int = 1, padding: int = 2) -> Image.Image:
+    """:func:`make_grid` as a PIL image, optionally enlarged ``scale``× with nearest-neighbour (crisp pixels)."""
+    pil = tensor_to_pil(make_grid(images, nrow=nrow, padding=padding))
+    if scale != 1:
+        pil = pil.resize((pil.width * scale, pil.height * scale), Image.Resampling.NEAREST)
+    return pil
+
+
+def save_gif(frames: list[Image.Image], path: str | Path, duration_ms: int = 80, boomerang: bool = True) -> Path:
+    """Write an endlessly looping animated GIF; with ``boomerang`` the frames play forward then back."""
+    if not frames:
+        raise ValueError("no frames to write")
+    sequence = frames + frames[-2:0:-1] if boomerang and len(frames) > 2 else frames
+    path = Path(path)
+    sequence[0].save(path, save_all=True, append_images=sequence[1:], duration=duration_ms, loop=0, disposal=2)
+    return path

@@ -1,0 +1,146 @@
+"""Latent-space operations: pure, batched tensor functions (no model, no UI).
+
+Conventions: a latent batch ``z`` is a float tensor (B, D); an interpolation returns (B, T, D) for T frames.
+Sources: linear/spherical interpolation — White, "Sampling Generative Networks" (2016), and Shoemake (1985) for
+slerp; attribute vectors — *Generative Deep Learning*, 2nd ed., ch. 3 ("Latent space arithmetic").
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def lerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Linear interpolation ``(1 − t)·z0 + t·z1``.
+
+    Args:
+        z0, z1: (B, D) latents.
+        t: (T,) fractions, 0 → ``z0``, 1 → ``z1``.
+
+    Returns:
+        (B, T, D); frame 0 equals ``z0`` and frame T−1 equals ``z1`` exactly when ``t`` starts at 0 and ends at 1.
+    """
+    t = t.to(z0.dtype).view(1, -1, 1)
+    z0, z1 = z0.unsqueeze(1), z1.unsqueeze(1)
+    return z0 + t * (z1 - z0)
+
+
+def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
+    """Spherical interpolation along the great circle between ``z0`` and ``z1`` (norms interpolated linearly).
+
+    Under a Gaussian prior, points on the straight line between two samples have atypically small norms; slerp
+    keeps them on the shell where the prior's mass lies (White, 2016). Falls back to :func:`lerp` for (anti)parallel
+    pairs. Shapes as in :func:`lerp`; the end frames equal ``z0`` and ``z1``.
+    """
+    n0, n1 = z0.norm(dim=-1, keepdim=True), z1.norm(dim=-1, keepdim=True)
+    u0, u1 = z0 / n0.clamp_min(eps), z1 / n1.clamp_min(eps)
+    omega = torch.acos((u0 * u1).sum(-1, keepdim=True).clamp(-1 + eps, 1 - eps))  # (B, 1)
+    tt = t.to(z0.dtype).view(1, -1, 1)
+    so = torch.sin(omega).unsqueeze(1)  # (B, 1, 1)
+    w0 = torch.sin((1 - tt) * omega.unsqueeze(1)) / so
+    w1 = torch.sin(tt * omega.unsqueeze(1)) / so
+    direction = w0 * u0.unsqueeze(1) + w1 * u1.unsqueeze(1)
+    norm = n0.unsqueeze(1) + tt * (n1 - n0).unsqueeze(1)
+    out = direction * norm
+    parallel = (so.abs() < 1e-4).expand_as(out)
+    return torch.where(parallel, lerp(z0, z1, t), out)
+
+
+def morph(z_a: torch.Tensor, z_b: torch.Tensor, frames: int, method: str = "linear") -> torch.Tensor:
+    """Evenly spaced latents from ``z_a`` to ``z_b``, both ends included.
+
+    Args:
+        z_a, z_b: (D,) or (B, D) latents (e.g. posterior means of two faces).
+        frames: number of frames T ≥ 2.
+        method: ``"linear"`` (lerp) or ``"spherical"`` (slerp).
+
+    Returns:
+        (T, D) for (D,) inputs, else (B, T, D). Frame 0 is exactly ``z_a``, frame T−1 exactly ``z_b``.
+
+    Raises:
+        ValueError: ``frames < 2``, unknown ``method`` or mismatched shapes.
+    """
+    if frames < 2:
+        raise ValueError(f"frames must be at least 2 (both ends are included), got {frames}")
+    if z_a.shape != z_b.shape:
+        raise ValueError(f"z_a and z_b must have the same shape, got {tuple(z_a.shape)} and {tuple(z_b.shape)}")
+    single = z_a.ndim == 1
+    z_a, z_b = (z_a[None], z_b[None]) if single else (z_a, z_b)
+    t = torch.linspace(0.0, 1.0, frames, device=z_a.device)
+    if method == "linear":
+        out = lerp(z_a, z_b, t)
+    elif method == "spherical":
+        out = slerp(z_a, z_b, t)
+    else:
+        raise ValueError(f"method must be 'linear' or 'spherical', got {method!r}")
+    out[:, 0], out[:, -1] = z_a, z_b  # exact ends, whatever the float rounding
+    return out[0] if single else out
+
+
+def edit(z: torch.Tensor, directions: torch.Tensor, strengths) -> torch.Tensor:
+    """Move latents along attribute directions: ``z + Σ_k strength_k · direction_k``.
+
+    Args:
+        z: (B, D) latents.
+        directions: (K, D) attribute directions (or (D,) for one).
+        strengths: scalar, (K,) one strength per direction, or (B, K) per latent. Strength 1 moves by one whole
+            direction vector (for difference-of-means directions: the average gap between faces without and with
+            the attribute); negative strengths remove the attribute.
+
+    Returns:
+        (B, D) edited latents.
+    """
+    directions = directions.reshape(-1, z.shape[-1]).to(z)
+    strengths = torch.as_tensor(strengths, dtype=z.dtype, device=z.device)
+    if strengths.ndim == 0:
+        strengths = strengths.expand(directions.shape[0])
+    return z + strengths @ directions if strengths.ndim == 2 else z + (strengths[:, None] * directions).sum(0)
+
+
+def sample(
+    num: int, z_dim: int, *, seed: int | None = None, temperature: float = 1.0, device: str | torch.device = "cpu"
+) -> torch.Tensor:
+    """Draw ``num`` latents from the prior N(0, temperature² · I).
+
+    Args:
+        num: how many latents B.
+        z_dim: latent size D.
+        seed: the same seed gives the same latents (a private ``torch.Generator``; global RNG untouched).
+        temperature: standard deviation scale (< 1 trades variety for typical, cleaner faces).
+
+    Returns:
+        (B, D) float32.
+
+    Raises:
+        ValueError: ``num < 1`` or ``temperature < 0``.
+    """
+    if num < 1:
+        raise ValueError(f"num must be at least 1, got {num}")
+    if temperature < 0:
+        raise ValueError(f"temperature must be ≥ 0, got {temperature}")
+    generator = torch.Generator(device="cpu")
+    generator.manual_seed(int(seed) if seed is not None else torch.seed())
+    return (torch.randn(num, z_dim, generator=generator) * temperature).to(device)
+
+
+def attribute_directions(z_mean: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Difference-of-means attribute directions (*Generative Deep Learning*, 2nd ed., ch. 3).
+
+    Args:
+        z_mean: (N, D) posterior means of N images.
+        labels: (N, K) 0/1 labels of K attributes.
+
+    Returns:
+        ``(directions, positive_count, negative_count)``: (K, D) float32 mean(z | label=1) − mean(z | label=0),
+        and the (K,) int64 counts. An attribute with no positive or no negative example gets a zero direction.
+    """
+    if z_mean.ndim != 2 or labels.ndim != 2 or z_mean.shape[0] != labels.shape[0]:
+        raise ValueError(f"expected z_mean (N, D) and labels (N, K), got {tuple(z_mean.shape)}, {tuple(labels.shape)}")
+    z = z_mean.double()
+    pos = labels.double()
+    neg = 1.0 - pos
+    n_pos, n_neg = pos.sum(0), neg.sum(0)
+    mean_pos = (pos.T @ z) / n_pos.clamp_min(1)[:, None]
+    mean_neg = (neg.T @ z) / n_neg.clamp_min(1)[:, None]
+    directions = torch.where(((n_pos > 0) & (n_neg > 0))[:, None], mean_pos - mean_neg, torch.zeros_like(mean_pos))
+    return directions.float(), n_pos.long(), n_neg.long()

@@ -1,0 +1,297 @@
+"""Train a Latent Lab VAE with accelerate — the same script on a laptop CPU, one GPU or several.
+
+    accelerate launch training/train_vae.py --config training/configs/celeba_vae_64.yaml
+    python training/train_vae.py --config training/configs/celeba_vae_64.yaml            # same thing, one process
+    python training/train_vae.py --config … --resume                                      # continue the latest checkpoint
+
+Each epoch: tqdm progress with images/s, the validation loss, ``images/epoch_NNN_reconstructions.png`` and
+``images/epoch_NNN_samples.png``; ``accelerator.save_state`` checkpoints every ``checkpoint_every_steps`` steps and
+at each epoch's end under ``<output_dir>/checkpoints``; training stops when the validation loss has not improved for
+``patience`` epochs. At the end the best weights are written as a Hub-layout folder ``<output_dir>/model`` by
+``save_pretrained`` — with the attribute directions computed on the training split, preview images, the
+run's record ``training_log.json`` and a model card rendered from ``model_cards/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shlex
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import torch
+import yaml
+from accelerate import Accelerator
+from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
+from tqdm.auto import tqdm
+
+from latentlab import latent
+from latentlab.data import load_celeba
+from latentlab.directions import AttributeDirections
+from latentlab.images import grid_image
+from latentlab.models import ConvVAE
+
+REPO = Path(__file__).resolve().parents[1]
+STATE_FILE = "trainer_state.json"
+NUM_PREVIEW = 32
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", required=True, type=Path, help="YAML config (see training/configs/)")
+    p.add_argument("--output-dir", type=Path, help="override output_dir")
+    p.add_argument("--data", help="override data.source: a local Parquet folder or a Hub dataset id")
+    p.add_argument("--limit", type=int, help="override data.limit (first N training rows)")
+    p.add_argument("--eval-limit", type=int, help="override data.eval_limit")
+    p.add_argument("--max-epochs", type=int, help="override train.max_epochs")
+    p.add_argument("--max-steps", type=int, help="stop (with a checkpoint) after this many optimiser steps in total")
+    p.add_argument("--mixed-precision", choices=["no", "fp16", "bf16"], help="override train.mixed_precision")
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const="latest",
+        help="continue from a checkpoint folder, or from the latest one in <output_dir>/checkpoints",
+    )
+    p.add_argument("--skip-directions", action="store_true", help="do not compute attribute directions at the end")
+    return p.parse_args(argv)
+
+
+def load_config(args: argparse.Namespace) -> dict:
+    if not args.config.is_file():
+        raise SystemExit(f"config file not found: {args.config}")
+    cfg = yaml.safe_load(args.config.read_text())
+    for key, value in [("output_dir", args.output_dir), ("data.source", args.data), ("data.limit", args.limit),
+                       ("data.eval_limit", args.eval_limit), ("train.max_epochs", args.max_epochs),
+                       ("train.max_steps", args.max_steps), ("train.mixed_precision", args.mixed_precision)]:  # fmt: skip
+        if value is not None:
+            section, _, name = key.rpartition(".")
+            (cfg[section] if section else cfg)[name] = str(value) if isinstance(value, Path) else value
+    return cfg
+
+
+def checkpoint_dirs(output_dir: Path) -> list[Path]:
+    root = output_dir / "checkpoints"
+    return sorted(root.glob("step_*"), key=lambda p: int(p.name.split("_")[1])) if root.is_dir() else []
+
+
+def to_batch(images_u8: torch.Tensor, channels_last: bool) -> dict[str, torch.Tensor]:
+    x = images_u8.float().div_(255.0)
+    return {"image": x.contiguous(memory_format=torch.channels_last) if channels_last else x}
+
+
+@torch.no_grad()
+def evaluate(accelerator, model, loader, channels_last: bool, seed: int) -> dict[str, float]:
+    """Mean validation losses over the whole loader, with a fixed RNG for the posterior samples."""
+    unwrapped = accelerator.unwrap_model(model)
+    model.eval()
+    generator = torch.Generator(device=accelerator.device).manual_seed(seed)
+    totals, count = {}, 0
+    for images_u8, _ in loader:
+        batch = to_batch(images_u8, channels_last)
+        with accelerator.autocast():
+            losses = unwrapped.compute_loss(batch, generator=generator)
+        n = batch["image"].shape[0]
+        for k, v in losses.items():
+            totals[k] = totals.get(k, 0.0) + accelerator.reduce(v.detach() * n, "sum").item()
+        count += accelerator.reduce(torch.tensor(n, device=accelerator.device), "sum").item()
+    model.train()
+    return {k: v / count for k, v in totals.items()}
+
+
+@torch.no_grad()
+def save_previews(model: ConvVAE, preview: torch.Tensor, prior_z: torch.Tensor, folder: Path, stem: str) -> None:
+    """Originals above their reconstructions (posterior means), and decoded prior samples, as PNG grids."""
+    model.eval()
+    recon = model.decode(model.encode(preview).mode())
+    pairs = torch.cat([preview[:16], recon[:16], preview[16:32], recon[16:32]])
+    folder.mkdir(parents=True, exist_ok=True)
+    grid_image(pairs.cpu(), nrow=16, scale=2).save(folder / f"{stem}reconstructions.png")
+    grid_image(model.decode(prior_z).cpu(), nrow=8, scale=2).save(folder / f"{stem}samples.png")
+
+
+@torch.no_grad()
+def compute_directions(model: ConvVAE, data, device, batch_size: int = 512) -> AttributeDirections:
+    """Difference-of-means directions over ``data`` (the training split), from posterior means in eval mode."""
+    model.eval()
+    means = []
+    for start in tqdm(range(0, len(data), batch_size), desc="attribute directions", unit="batch", leave=False):
+        means.append(model.encode(data.float_images(slice(start, start + batch_size)).to(device)).mean.cpu())
+    vectors, n_pos, n_neg = latent.attribute_directions(torch.cat(means), data.attributes)
+    return AttributeDirections(data.attribute_names, vectors, n_pos, n_neg, model.weights_fingerprint())
+
+
+def main(argv=None) -> Path:
+    args = parse_args(argv)
+    cfg = load_config(args)
+    tcfg, dcfg = cfg["train"], cfg["data"]
+    output_dir = Path(cfg["output_dir"])
+    channels_last = bool(tcfg.get("channels_last", False))
+
+    accelerator = Accelerator(
+        mixed_precision=tcfg.get("mixed_precision", "no"),
+        project_config=ProjectConfiguration(project_dir=str(output_dir)),
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
+    )
+    set_seed(tcfg["seed"])
+    log = accelerator.print
+
+    with accelerator.main_process_first():
+        train_data = load_celeba(dcfg["source"], dcfg.get("train_split", "train"),
+                                 image_size=cfg["model"]["image_size"], limit=dcfg.get("limit"))  # fmt: skip
+        eval_data = load_celeba(dcfg["source"], dcfg.get("eval_split", "validation"),
+                                image_size=cfg["model"]["image_size"], limit=dcfg.get("eval_limit"))  # fmt: skip
+    log(f"data: {len(train_data)} train / {len(eval_data)} {dcfg.get('eval_split', 'validation')} faces from {dcfg['source']}")
+
+    model = ConvVAE(**cfg["model"])
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=tcfg["learning_rate"])
+    train_loader = torch.utils.data.DataLoader(train_data.to_dataset(), batch_size=tcfg["batch_size"], shuffle=True)
+    eval_loader = torch.utils.data.DataLoader(eval_data.to_dataset(), batch_size=256)
+    model, optimizer, train_loader, eval_loader = accelerator.prepare(model, optimizer, train_loader, eval_loader)
+    forward = torch.compile(model) if tcfg.get("compile") else model
+    unwrapped: ConvVAE = accelerator.unwrap_model(model)
+
+    state = {"step": 0, "epoch": 0, "best_val_loss": math.inf, "best_epoch": None, "bad_epochs": 0,
+             "history": [], "train_seconds": 0.0, "stopped": None}  # fmt: skip
+    if args.resume:
+        ckpts = checkpoint_dirs(output_dir)
+        ckpt = Path(args.resume) if args.resume != "latest" else (ckpts[-1] if ckpts else None)
+        if ckpt is None or not (ckpt / STATE_FILE).is_file():
+            raise SystemExit(f"--resume: no checkpoint found ({ckpt or output_dir / 'checkpoints'})")
+        accelerator.load_state(str(ckpt))
+        state = json.loads((ckpt / STATE_FILE).read_text())
+        state["stopped"] = None  # a run stopped by --max-steps continues; early stopping is re-decided per epoch
+        log(f"resumed from {ckpt} at step {state['step']} (epoch {state['epoch']})")
+
+    def save_checkpoint() -> None:
+        accelerator.wait_for_everyone()
+        ckpt = output_dir / "checkpoints" / f"step_{state['step']:08d}"
+        accelerator.save_state(str(ckpt))
+        if accelerator.is_main_process:
+            (ckpt / STATE_FILE).write_text(json.dumps(state, indent=1))
+            for old in checkpoint_dirs(output_dir)[: -tcfg.get("keep_checkpoints", 2)]:
+                shutil.rmtree(old, ignore_errors=True)
+
+    preview = eval_data.float_images(slice(0, NUM_PREVIEW)).to(accelerator.device)
+    prior_z = latent.sample(64, unwrapped.z_dim, seed=tcfg["seed"], device=accelerator.device)
+    steps_per_epoch = len(train_loader)
+    max_steps = tcfg.get("max_steps") or math.inf
+    images_dir = output_dir / "images"
+    best_dir = output_dir / "best"
+    model.train()
+
+    while state["epoch"] < tcfg["max_epochs"] and state["stopped"] is None:
+        epoch = state["epoch"]
+        skip = state["step"] - epoch * steps_per_epoch
+        train_loader.set_epoch(epoch)
+        loader = accelerator.skip_first_batches(train_loader, skip) if skip > 0 else train_loader
+        n_images = len(train_data) // accelerator.num_processes
+        bar = tqdm(total=n_images, initial=min(skip * tcfg["batch_size"], n_images), unit="img", unit_scale=True,
+                   desc=f"epoch {epoch + 1}/{tcfg['max_epochs']}", disable=not accelerator.is_local_main_process)  # fmt: skip
+        t0, running = time.perf_counter(), {}
+        for images_u8, _ in loader:
+            batch = to_batch(images_u8, channels_last)
+            losses = unwrapped.compute_loss(batch, forward=forward)
+            accelerator.backward(losses["loss"])
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            state["step"] += 1
+            for k, v in losses.items():
+                running[k] = 0.9 * running.get(k, v.item()) + 0.1 * v.item()
+            bar.update(images_u8.shape[0])
+            bar.set_postfix(loss=f"{running['loss']:.1f}", mse=f"{running['mse']:.4f}", kl=f"{running['kl']:.1f}")
+            if state["step"] >= max_steps:
+                state["stopped"] = f"max_steps={tcfg['max_steps']}"
+                break
+            if tcfg.get("checkpoint_every_steps") and state["step"] % tcfg["checkpoint_every_steps"] == 0:
+                state["train_seconds"] += time.perf_counter() - t0
+                t0 = time.perf_counter()
+                save_checkpoint()
+        bar.close()
+        state["train_seconds"] += time.perf_counter() - t0
+        if state["stopped"]:  # interrupted mid-epoch by max_steps: checkpoint, no epoch bookkeeping
+            save_checkpoint()
+            break
+
+        val = evaluate(accelerator, model, eval_loader, channels_last, tcfg["seed"])
+        state["epoch"] = epoch + 1
+        record = {"epoch": epoch + 1, "step": state["step"], "train": running, "validation": val,
+                  "train_seconds": round(state["train_seconds"], 1)}  # fmt: skip
+        state["history"].append(record)
+        improved = val["loss"] < state["best_val_loss"] - tcfg.get("min_delta", 0.0)
+        log(f"epoch {epoch + 1}: train loss {running['loss']:.2f} | validation loss {val['loss']:.2f} "
+            f"(mse {val['mse']:.5f}, kl {val['kl']:.2f}){' *best*' if improved else ''}")  # fmt: skip
+        if accelerator.is_main_process:
+            save_previews(unwrapped, preview, prior_z, images_dir, f"epoch_{epoch + 1:03d}_")
+            if improved:
+                unwrapped.save_pretrained(best_dir)
+        if improved:
+            state.update(best_val_loss=val["loss"], best_epoch=epoch + 1, bad_epochs=0)
+        else:
+            state["bad_epochs"] += 1
+            if state["bad_epochs"] >= tcfg["patience"]:
+                state["stopped"] = f"validation loss did not improve for {tcfg['patience']} epochs"
+        model.train()
+        save_checkpoint()
+
+    if state["epoch"] >= tcfg["max_epochs"] and state["stopped"] is None:
+        state["stopped"] = f"max_epochs={tcfg['max_epochs']}"
+    log(f"stopped: {state['stopped']}")
+    accelerator.wait_for_everyone()
+    if not accelerator.is_main_process:
+        return output_dir / "model"
+    return export(cfg, state, args, unwrapped, train_data, preview, prior_z, best_dir, output_dir, accelerator, argv)
+
+
+def export(cfg, state, args, unwrapped, train_data, preview, prior_z, best_dir, output_dir, accelerator, argv) -> Path:
+    """Write the Hub-layout model folder from the best weights (or the last, if no epoch finished)."""
+    final = ConvVAE.from_pretrained(str(best_dir)) if (best_dir / "config.json").is_file() else unwrapped
+    final = final.to(accelerator.device, memory_format=torch.contiguous_format).eval()
+    model_dir = output_dir / "model"
+    if model_dir.exists():
+        shutil.rmtree(model_dir)
+    if not args.skip_directions:
+        final.set_attribute_directions(compute_directions(final, train_data, accelerator.device))
+    final.save_pretrained(model_dir)
+    save_previews(final, preview, prior_z, model_dir, "")
+    command = " ".join(shlex.quote(a) for a in ([Path(sys.argv[0]).as_posix()] + (sys.argv[1:] if argv is None else list(argv))))
+    launcher = "accelerate launch" if os.environ.get("ACCELERATE_MIXED_PRECISION") or os.environ.get("LOCAL_RANK") else "python"
+    record = {
+        "name": cfg.get("name"),
+        "config": cfg,
+        "command": f"{launcher} {command}",
+        "epochs": state["epoch"],
+        "steps": state["step"],
+        "best_epoch": state["best_epoch"],
+        "stopped": state["stopped"],
+        "history": state["history"],
+        "train_images": len(train_data),
+        "train_seconds": round(state["train_seconds"], 1),
+        "parameters": final.num_parameters(),
+        "hardware": {
+            "device": str(accelerator.device),
+            "num_processes": accelerator.num_processes,
+            "mixed_precision": accelerator.mixed_precision,
+            "cpu": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            "torch": torch.__version__,
+        },
+    }
+    (model_dir / "training_log.json").write_text(json.dumps(record, indent=1))
+    from model_card import write_model_card  # training/model_card.py, beside this script
+
+    write_model_card(model_dir)
+    accelerator.print(f"model folder: {model_dir}")
+    return model_dir
+
+
+if __name__ == "__main__":
+    main()
