@@ -25,6 +25,7 @@ import sys
 import time
 from pathlib import Path
 
+import safetensors.torch
 import torch
 import yaml
 from accelerate import Accelerator
@@ -155,8 +156,11 @@ def main(argv=None) -> Path:
     train_loader = torch.utils.data.DataLoader(train_data.to_dataset(), batch_size=tcfg["batch_size"], shuffle=True)
     eval_loader = torch.utils.data.DataLoader(eval_data.to_dataset(), batch_size=256)
     model, optimizer, train_loader, eval_loader = accelerator.prepare(model, optimizer, train_loader, eval_loader)
-    forward = torch.compile(model) if tcfg.get("compile") else model
     unwrapped: ConvVAE = accelerator.unwrap_model(model)
+    # The posterior noise has its own generator, checkpointed with the run, so a resumed run draws exactly the
+    # noise the uninterrupted run would have (the global RNG is also touched by every DataLoader iterator).
+    noise = torch.Generator(device=accelerator.device).manual_seed(tcfg["seed"] * 1000 + accelerator.process_index)
+    noise_file = f"posterior_noise_rng_{accelerator.process_index}.safetensors"
 
     state = {"step": 0, "epoch": 0, "best_val_loss": math.inf, "best_epoch": None, "bad_epochs": 0,
              "history": [], "train_seconds": 0.0, "stopped": None}  # fmt: skip
@@ -166,6 +170,7 @@ def main(argv=None) -> Path:
         if ckpt is None or not (ckpt / STATE_FILE).is_file():
             raise SystemExit(f"--resume: no checkpoint found ({ckpt or output_dir / 'checkpoints'})")
         accelerator.load_state(str(ckpt))
+        noise.set_state(safetensors.torch.load_file(str(ckpt / noise_file))["state"])
         state = json.loads((ckpt / STATE_FILE).read_text())
         state["stopped"] = None  # a run stopped by --max-steps continues; early stopping is re-decided per epoch
         log(f"resumed from {ckpt} at step {state['step']} (epoch {state['epoch']})")
@@ -174,6 +179,7 @@ def main(argv=None) -> Path:
         accelerator.wait_for_everyone()
         ckpt = output_dir / "checkpoints" / f"step_{state['step']:08d}"
         accelerator.save_state(str(ckpt))
+        safetensors.torch.save_file({"state": noise.get_state()}, str(ckpt / noise_file))
         if accelerator.is_main_process:
             (ckpt / STATE_FILE).write_text(json.dumps(state, indent=1))
             for old in checkpoint_dirs(output_dir)[: -tcfg.get("keep_checkpoints", 2)]:
@@ -198,7 +204,7 @@ def main(argv=None) -> Path:
         t0, running = time.perf_counter(), {}
         for images_u8, _ in loader:
             batch = to_batch(images_u8, channels_last)
-            losses = unwrapped.compute_loss(batch, forward=forward)
+            losses = unwrapped.compute_loss(batch, forward=model, generator=noise)
             accelerator.backward(losses["loss"])
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)

@@ -47,7 +47,10 @@ class DiagonalGaussian:
 
     def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
         """A reparameterised draw ``mean + std · ε`` (differentiable in mean/logvar), (B, z_dim) float32."""
-        eps = torch.randn(self.mean.shape, generator=generator, device=self.mean.device, dtype=self.mean.dtype)
+        if generator is None:
+            eps = torch.randn_like(self.mean)
+        else:
+            eps = torch.randn(self.mean.shape, generator=generator, device=self.mean.device, dtype=self.mean.dtype)
         return self.mean + self.std * eps
 
     def mode(self) -> torch.Tensor:

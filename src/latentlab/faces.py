@@ -1,0 +1,122 @@
+"""Face operations on images: the layer between the app and the model/latent ops.
+
+:class:`FaceLab` turns uploads into 64×64 face tensors, runs the VAE (bf16 autocast + channels_last on CPU by
+default — 2–5× faster than fp32 eager here, at most a grey level of difference) and returns PIL images.
+Everything numeric is delegated to :class:`~latentlab.models.ConvVAE` and :mod:`latentlab.latent`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from . import latent
+from .images import face_crop, grid_image, pil_to_tensor, save_gif, tensor_to_pil
+from .models import ConvVAE
+
+
+class FaceLab:
+    """A face VAE ready for morphing, attribute editing and sampling.
+
+    Args:
+        model: a trained :class:`ConvVAE` (with attribute directions for :meth:`edit`).
+        precision: ``"bf16"`` (autocast, default) or ``"fp32"``.
+        device: where to run (``"cpu"`` by default; ``"cuda"`` works the same).
+    """
+
+    def __init__(self, model: ConvVAE, precision: str = "bf16", device: str | torch.device = "cpu"):
+        if precision not in ("bf16", "fp32"):
+            raise ValueError(f"precision must be 'bf16' or 'fp32', got {precision!r}")
+        self.device = torch.device(device)
+        self.model = model.to(self.device, memory_format=torch.channels_last).eval()
+        self.precision = precision
+
+    @classmethod
+    def from_pretrained(cls, model_id: str | Path, **kwargs) -> "FaceLab":
+        """Load a :class:`ConvVAE` folder or Hub repo id (strictly, with its directions) and wrap it."""
+        return cls(ConvVAE.from_pretrained(str(model_id)), **kwargs)
+
+    # --- properties ---------------------------------------------------------------------------------------
+    @property
+    def image_size(self) -> int:
+        return self.model.image_size
+
+    @property
+    def attribute_names(self) -> tuple[str, ...]:
+        directions = self.model.attribute_directions
+        return directions.names if directions is not None else ()
+
+    # --- tensors in, tensors out ----------------------------------------------------------------------------
+    def _autocast(self):
+        if self.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def to_tensor(self, faces: list[Image.Image]) -> torch.Tensor:
+        """(B, 3, S, S) float32 in [0, 1] from any PIL images (centre square crop, resized to S = image_size)."""
+        return torch.stack([pil_to_tensor(face_crop(f, self.image_size)) for f in faces]).to(self.device)
+
+    @torch.inference_mode()
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """Posterior means (B, z_dim) float32 of images (B, 3, S, S) in [0, 1]."""
+        with self._autocast():
+            return self.model.encode(images.contiguous(memory_format=torch.channels_last)).mode().float()
+
+    @torch.inference_mode()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Images (B, 3, S, S) float32 in [0, 1] from latents (B, z_dim)."""
+        with self._autocast():
+            return self.model.decode(z.to(self.device)).float()
+
+    # --- the three operations of the app ----------------------------------------------------------------------
+    def morph(self, face_a: Image.Image, face_b: Image.Image, frames: int = 8, method: str = "linear") -> torch.Tensor:
+        """Decoded frames (frames, 3, S, S) of the interpolation between two faces' posterior means.
+
+        Frame 0 and frame ``frames − 1`` are the reconstructions of ``face_a`` and ``face_b``.
+        """
+        z = self.encode(self.to_tensor([face_a, face_b]))
+        return self.decode(latent.morph(z[0], z[1], frames, method))
+
+    def edit(self, face: Image.Image, attribute: str, strengths) -> tuple[torch.Tensor, torch.Tensor]:
+        """Move a face along one attribute direction.
+
+        Args:
+            face: any PIL image.
+            attribute: one of :attr:`attribute_names`.
+            strengths: a float or a list of floats (multiples of the direction vector; negative removes).
+
+        Returns:
+            ``(original, decoded)``: the (3, S, S) cropped input, and (len(strengths), 3, S, S) decoded edits —
+            strength 0 is the plain reconstruction.
+
+        Raises:
+            KeyError: unknown attribute. RuntimeError: the model has no attribute directions.
+        """
+        directions = self.model.attribute_directions
+        if directions is None:
+            raise RuntimeError("this model folder has no attribute_directions.safetensors")
+        direction = directions[attribute].to(self.device)
+        original = self.to_tensor([face])
+        z = self.encode(original)
+        s = torch.as_tensor(strengths, dtype=torch.float32).reshape(-1, 1)
+        edited = latent.edit(z.expand(s.shape[0], -1), direction, s)
+        return original[0], self.decode(edited)
+
+    def sample(self, count: int = 36, seed: int = 0, temperature: float = 1.0) -> torch.Tensor:
+        """``count`` new faces (count, 3, S, S) decoded from N(0, temperature² I), reproducible by ``seed``."""
+        return self.decode(latent.sample(count, self.model.z_dim, seed=seed, temperature=temperature, device=self.device))
+
+
+def frames_to_strip(frames: torch.Tensor, scale: int = 2) -> Image.Image:
+    """One row of frames (B, 3, S, S) as a PIL strip, enlarged ``scale``× (nearest neighbour)."""
+    return grid_image(frames, nrow=frames.shape[0], scale=scale)
+
+
+def frames_to_gif(frames: torch.Tensor, path: str | Path, scale: int = 4, duration_ms: int = 90) -> Path:
+    """An endlessly looping forward-and-back GIF of the frames (B, 3, S, S), enlarged ``scale``×."""
+    pil = [tensor_to_pil(f) for f in frames]
+    pil = [p.resize((p.width * scale, p.height * scale), Image.Resampling.LANCZOS) for p in pil]
+    return save_gif(pil, path, duration_ms=duration_ms)

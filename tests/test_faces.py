@@ -1,0 +1,101 @@
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from latentlab import AttributeDirections, latent
+from latentlab.data import CELEBA_ATTRIBUTES
+from latentlab.faces import FaceLab, frames_to_gif
+from latentlab.images import face_crop, make_grid, pil_to_tensor, tensor_to_pil
+
+from .conftest import FACES
+
+
+@pytest.fixture
+def lab(tiny_vae):
+    directions = AttributeDirections(
+        CELEBA_ATTRIBUTES,
+        torch.randn(40, tiny_vae.z_dim, generator=torch.Generator().manual_seed(0)),
+        torch.ones(40, dtype=torch.long),
+        torch.ones(40, dtype=torch.long),
+        tiny_vae.weights_fingerprint(),
+    )
+    tiny_vae.set_attribute_directions(directions)
+    return FaceLab(tiny_vae, precision="fp32")
+
+
+def test_example_faces_are_real_64px_test_faces():
+    assert len(FACES) >= 8
+    for path in FACES:
+        with Image.open(path) as im:
+            assert im.size == (64, 64) and im.mode == "RGB"
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "P", "CMYK", "I;16", "LA"])
+def test_any_mode_and_size_becomes_a_square_rgb_face(mode):
+    rng = np.random.default_rng(0)
+    image = Image.fromarray(rng.integers(0, 255, (300, 200, 3), dtype=np.uint8)).convert(mode)
+    face = face_crop(image, 64)
+    assert face.size == (64, 64) and face.mode == "RGB"
+
+
+def test_exif_rotation_is_applied():
+    image = Image.new("RGB", (80, 40), "red")
+    image.paste((0, 0, 255), (0, 0, 40, 40))  # left half blue
+    exif = image.getexif()
+    exif[0x0112] = 6  # "rotate 90° CW to display"
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif)
+    upright = face_crop(Image.open(io.BytesIO(buffer.getvalue())), 40)
+    top = np.asarray(upright)[2, 20]
+    assert top[2] > 200 and top[0] < 60  # after the rotation the blue half is on top
+
+
+def test_tensor_pil_round_trip_and_grid():
+    x = torch.rand(3, 16, 16)
+    back = pil_to_tensor(tensor_to_pil(x))
+    assert (back - x).abs().max() <= 0.5 / 255 + 1e-6
+    grid = make_grid(torch.zeros(5, 3, 8, 8), nrow=3, padding=2)
+    assert grid.shape == (3, 2 * 10 + 2, 3 * 10 + 2)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_morph_end_frames_are_the_reconstructions(lab, precision):
+    lab.precision = precision
+    a, b = Image.open(FACES[0]), Image.open(FACES[1])
+    frames = lab.morph(a, b, 7)
+    assert frames.shape == (7, 3, 32, 32) and 0 <= frames.min() and frames.max() <= 1
+    z = lab.encode(lab.to_tensor([a, b]))
+    recon = lab.decode(z)
+    tol = 1e-5 if precision == "fp32" else 2e-2  # bf16 kernels may round differently for other batch sizes
+    torch.testing.assert_close(frames[0], recon[0], atol=tol, rtol=0)
+    torch.testing.assert_close(frames[-1], recon[1], atol=tol, rtol=0)
+    torch.testing.assert_close(frames[3], lab.decode(z.mean(0, keepdim=True))[0], atol=tol, rtol=0)  # midpoint
+    assert not torch.equal(frames[0], frames[-1])
+
+
+def test_edit_moves_along_the_direction(lab):
+    face = Image.open(FACES[2])
+    original, decoded = lab.edit(face, "Smiling", [0.0, 2.0])
+    assert original.shape == (3, 32, 32) and decoded.shape == (2, 3, 32, 32)
+    z = lab.encode(original[None])
+    expected = lab.decode(latent.edit(z, lab.model.attribute_directions["Smiling"], 2.0))
+    torch.testing.assert_close(decoded[1:], expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(decoded[:1], lab.decode(z), atol=1e-5, rtol=0)
+    with pytest.raises(KeyError):
+        lab.edit(face, "Not_An_Attribute", 1.0)
+
+
+def test_sample_is_reproducible(lab):
+    a = lab.sample(6, seed=5, temperature=0.8)
+    assert a.shape == (6, 3, 32, 32)
+    assert torch.equal(a, lab.sample(6, seed=5, temperature=0.8))
+    assert not torch.equal(a, lab.sample(6, seed=6, temperature=0.8))
+
+
+def test_gif_has_forward_and_back_frames(lab, tmp_path):
+    path = frames_to_gif(lab.sample(5, seed=0), tmp_path / "m.gif", scale=2)
+    with Image.open(path) as gif:
+        assert gif.n_frames == 8 and gif.size == (64, 64) and gif.info["loop"] == 0

@@ -1,0 +1,82 @@
+import math
+
+import pytest
+import torch
+
+from latentlab import latent
+
+
+def test_morph_ends_are_exact_and_steps_even():
+    torch.manual_seed(0)
+    za, zb = torch.randn(200), torch.randn(200)
+    for method in ("linear", "spherical"):
+        path = latent.morph(za, zb, 16, method)
+        assert path.shape == (16, 200)
+        assert torch.equal(path[0], za) and torch.equal(path[-1], zb)
+    lin = latent.morph(za, zb, 5)
+    torch.testing.assert_close(lin[2], (za + zb) / 2)
+    torch.testing.assert_close(lin[1] - lin[0], lin[4] - lin[3])
+
+
+def test_morph_is_batched():
+    za, zb = torch.randn(3, 8), torch.randn(3, 8)
+    path = latent.morph(za, zb, 4, "spherical")
+    assert path.shape == (3, 4, 8)
+    torch.testing.assert_close(path[1], latent.morph(za[1], zb[1], 4, "spherical"))
+
+
+def test_slerp_follows_the_great_circle():
+    za, zb = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 2.0]])
+    mid = latent.slerp(za, zb, torch.tensor([0.5]))[0, 0]
+    angle = math.atan2(mid[1].item(), mid[0].item())
+    assert angle == pytest.approx(math.pi / 4, abs=1e-5)
+    assert mid.norm().item() == pytest.approx(1.5, abs=1e-5)  # norms interpolated linearly
+    # parallel vectors fall back to lerp instead of dividing by sin(0)
+    par = latent.slerp(za, 3 * za, torch.tensor([0.5]))
+    torch.testing.assert_close(par[0, 0], torch.tensor([2.0, 0.0]))
+
+
+def test_morph_rejects_bad_arguments():
+    z = torch.zeros(4)
+    with pytest.raises(ValueError, match="at least 2"):
+        latent.morph(z, z, 1)
+    with pytest.raises(ValueError, match="method"):
+        latent.morph(z, z, 3, "cubic")
+    with pytest.raises(ValueError, match="same shape"):
+        latent.morph(z, torch.zeros(5), 3)
+
+
+def test_edit_adds_weighted_directions():
+    z = torch.zeros(2, 3)
+    d = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    torch.testing.assert_close(latent.edit(z, d, [2.0, -1.0]), torch.tensor([[2.0, -1.0, 0.0]] * 2))
+    torch.testing.assert_close(latent.edit(z, d[0], 0.5), torch.tensor([[0.5, 0.0, 0.0]] * 2))
+    per_row = latent.edit(z, d, torch.tensor([[1.0, 0.0], [0.0, 3.0]]))
+    torch.testing.assert_close(per_row, torch.tensor([[1.0, 0.0, 0.0], [0.0, 3.0, 0.0]]))
+
+
+def test_sampling_is_reproducible_by_seed():
+    a = latent.sample(36, 200, seed=7)
+    assert a.shape == (36, 200) and a.dtype == torch.float32
+    assert torch.equal(a, latent.sample(36, 200, seed=7))
+    assert not torch.equal(a, latent.sample(36, 200, seed=8))
+    torch.testing.assert_close(latent.sample(36, 200, seed=7, temperature=0.5), 0.5 * a)
+    assert 0.9 < a.std().item() < 1.1
+    with pytest.raises(ValueError):
+        latent.sample(0, 200)
+
+
+def test_attribute_directions_recover_a_planted_shift():
+    torch.manual_seed(0)
+    n, d = 4000, 16
+    labels = torch.randint(0, 2, (n, 2))
+    shift = torch.zeros(2, d)
+    shift[0, 3], shift[1, 5] = 2.0, -1.5
+    z = torch.randn(n, d) + labels.float() @ shift
+    directions, n_pos, n_neg = latent.attribute_directions(z, labels)
+    assert directions.shape == (2, d)
+    torch.testing.assert_close(directions, shift, atol=0.15, rtol=0)
+    assert torch.equal(n_pos + n_neg, torch.tensor([n, n]))
+    # an attribute that never occurs gets a zero direction, not NaN
+    zero, _, _ = latent.attribute_directions(z, torch.zeros(n, 1, dtype=torch.long))
+    assert torch.equal(zero, torch.zeros(1, d))

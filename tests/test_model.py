@@ -1,0 +1,146 @@
+import json
+import shutil
+
+import pytest
+import safetensors.torch
+import torch
+
+from latentlab import AttributeDirections, CheckpointError, ConvVAE, DirectionsMismatchError, latent
+from latentlab.directions import DIRECTIONS_NAME
+
+
+def test_book_architecture_shapes_dtypes_ranges():
+    vae = ConvVAE().eval()  # the book's defaults
+    assert vae.z_dim == 200 and vae.beta == 2000.0
+    assert 480_000 < vae.num_parameters() < 500_000  # ≈0.49 M, as the book's summary
+    x = torch.rand(5, 3, 64, 64)
+    posterior = vae.encode(x)
+    assert posterior.mean.shape == posterior.logvar.shape == (5, 200)
+    assert posterior.mean.dtype == torch.float32
+    assert torch.equal(posterior.mode(), posterior.mean)
+    assert posterior.kl().shape == (5,) and (posterior.kl() >= 0).all()
+    images = vae.decode(posterior.sample())
+    assert images.shape == (5, 3, 64, 64) and images.dtype == torch.float32
+    assert images.min() >= 0 and images.max() <= 1
+    out = vae(x, sample_posterior=False)
+    assert torch.equal(out.z, posterior.mean)
+
+
+def test_loss_is_beta_mse_plus_kl(tiny_vae):
+    x = torch.rand(4, 3, 32, 32)
+    g = torch.Generator().manual_seed(1)
+    losses = tiny_vae.compute_loss({"image": x}, generator=g)
+    out = tiny_vae(x, generator=torch.Generator().manual_seed(1))
+    mse = ((out.reconstruction - x) ** 2).mean()
+    kl = (0.5 * (out.posterior.mean**2 + out.posterior.logvar.exp() - 1 - out.posterior.logvar).sum(1)).mean()
+    torch.testing.assert_close(losses["mse"], mse)
+    torch.testing.assert_close(losses["kl"], kl)
+    torch.testing.assert_close(losses["loss"], tiny_vae.beta * mse + kl)
+
+
+def test_bad_shapes_and_configs_raise(tiny_vae):
+    with pytest.raises(ValueError, match=r"expected images of shape \(B, 3, 32, 32\)"):
+        tiny_vae.encode(torch.rand(2, 3, 64, 64))
+    with pytest.raises(ValueError, match=r"expected latents of shape \(B, 12\)"):
+        tiny_vae.decode(torch.rand(2, 13))
+    with pytest.raises(ValueError, match="not divisible"):
+        ConvVAE(image_size=48, hidden_channels=[8] * 5)
+
+
+def test_save_and_load_round_trip_is_bit_exact(tiny_vae, tmp_path):
+    tiny_vae.save_pretrained(tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text())["z_dim"] == 12
+    loaded = ConvVAE.from_pretrained(str(tmp_path))
+    assert loaded.image_size == 32 and loaded.z_dim == 12
+    a, b = tiny_vae.state_dict(), loaded.state_dict()
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    x = torch.rand(3, 3, 32, 32)
+    assert torch.equal(tiny_vae(x, sample_posterior=False).reconstruction, loaded(x, sample_posterior=False).reconstruction)
+
+
+def test_channels_last_model_saves_plain_tensors(tiny_vae, tmp_path):
+    fingerprint = tiny_vae.weights_fingerprint()
+    tiny_vae.to(memory_format=torch.channels_last).save_pretrained(tmp_path)
+    assert ConvVAE.from_pretrained(str(tmp_path)).weights_fingerprint() == fingerprint
+
+
+@pytest.mark.parametrize("tamper", ["extra_tensor", "missing_tensor", "wrong_shape", "truncated", "no_config", "no_weights"])
+def test_tampered_checkpoint_fails_loudly(tiny_vae, tmp_path, tamper):
+    tiny_vae.save_pretrained(tmp_path)
+    weights = tmp_path / "model.safetensors"
+    state = safetensors.torch.load_file(str(weights))
+    if tamper == "extra_tensor":
+        state["decoder.extra"] = torch.zeros(3)
+        safetensors.torch.save_file(state, str(weights))
+    elif tamper == "missing_tensor":
+        del state["mean_head.weight"]
+        safetensors.torch.save_file(state, str(weights))
+    elif tamper == "wrong_shape":
+        state["mean_head.bias"] = torch.zeros(7)
+        safetensors.torch.save_file(state, str(weights))
+    elif tamper == "truncated":
+        weights.write_bytes(weights.read_bytes()[:500])
+    elif tamper == "no_config":
+        (tmp_path / "config.json").unlink()
+    elif tamper == "no_weights":
+        weights.unlink()
+        torch.save(state, tmp_path / "pytorch_model.bin")  # a pickle beside it must not be used
+    with pytest.raises(CheckpointError):
+        ConvVAE.from_pretrained(str(tmp_path))
+
+
+def test_config_that_does_not_match_weights_fails(tiny_vae, tmp_path):
+    tiny_vae.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["z_dim"] = 13
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="do not load strictly"):
+        ConvVAE.from_pretrained(str(tmp_path))
+
+
+def test_lenient_loading_is_refused(tiny_vae, tmp_path):
+    tiny_vae.save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match="strictly"):
+        ConvVAE.from_pretrained(str(tmp_path), strict=False)
+
+
+def _directions_for(model: ConvVAE, names=("Smiling", "Male")) -> AttributeDirections:
+    torch.manual_seed(3)
+    z = torch.randn(50, model.z_dim)
+    labels = torch.randint(0, 2, (50, len(names)))
+    vectors, n_pos, n_neg = latent.attribute_directions(z, labels)
+    return AttributeDirections(tuple(names), vectors, n_pos, n_neg, model.weights_fingerprint())
+
+
+def test_directions_survive_the_round_trip(tiny_vae, tmp_path):
+    directions = _directions_for(tiny_vae)
+    tiny_vae.set_attribute_directions(directions)
+    tiny_vae.save_pretrained(tmp_path)
+    assert (tmp_path / DIRECTIONS_NAME).is_file()
+    loaded = ConvVAE.from_pretrained(str(tmp_path)).attribute_directions
+    assert loaded.names == ("Smiling", "Male")
+    assert torch.equal(loaded.vectors, directions.vectors)
+    assert torch.equal(loaded["Male"], directions.vectors[1])
+    assert torch.equal(loaded.positive_count + loaded.negative_count, torch.tensor([50, 50]))
+    with pytest.raises(KeyError, match="unknown attribute 'Bald'"):
+        loaded["Bald"]
+
+
+def test_directions_never_attach_to_other_weights(tiny_vae, tmp_path):
+    other = ConvVAE(image_size=32, hidden_channels=[8, 16, 16], z_dim=12).eval()  # same shape, other weights
+    with pytest.raises(DirectionsMismatchError):
+        other.set_attribute_directions(_directions_for(tiny_vae))
+    # a directions file copied into another model's folder is refused at load time
+    tiny_vae.set_attribute_directions(_directions_for(tiny_vae))
+    tiny_vae.save_pretrained(tmp_path / "a")
+    other.save_pretrained(tmp_path / "b")
+    shutil.copy(tmp_path / "a" / DIRECTIONS_NAME, tmp_path / "b" / DIRECTIONS_NAME)
+    with pytest.raises(DirectionsMismatchError):
+        ConvVAE.from_pretrained(str(tmp_path / "b"))
+    # and weights trained further after the directions were computed cannot be saved with them
+    with torch.no_grad():
+        tiny_vae.mean_head.bias.add_(0.01)
+    with pytest.raises(DirectionsMismatchError):
+        tiny_vae.save_pretrained(tmp_path / "c")

@@ -1,0 +1,111 @@
+"""The real training script, run as users run it, on slices of the real CelebA-HQ data."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import safetensors.torch
+import torch
+import yaml
+
+from latentlab import ConvVAE
+from latentlab.data import load_celeba
+
+from .conftest import REPO
+
+
+def write_config(tmp_path, celeba_dir, **train) -> str:
+    cfg = yaml.safe_load((REPO / "training" / "configs" / "celeba_vae_64.yaml").read_text())
+    cfg["output_dir"] = str(tmp_path / "run")
+    cfg["data"].update(source=str(celeba_dir), limit=256, eval_limit=64)
+    cfg["train"].update(batch_size=32, mixed_precision="no", checkpoint_every_steps=0, patience=5)
+    cfg["train"].update(train)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return str(path)
+
+
+def train(*args: str) -> str:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run([sys.executable, str(REPO / "training" / "train_vae.py"), *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+@torch.no_grad()
+def fresh_validation_loss(cfg_path, celeba_dir) -> float:
+    cfg = yaml.safe_load(open(cfg_path))
+    torch.manual_seed(cfg["train"]["seed"])  # the script seeds the same way before building the model
+    model = ConvVAE(**cfg["model"]).eval()
+    x = load_celeba(celeba_dir, "validation", limit=64).float_images()
+    return model.compute_loss({"image": x}, generator=torch.Generator().manual_seed(0))["loss"].item()
+
+
+def test_training_lowers_the_loss_and_exports_a_hub_folder(tmp_path, celeba_dir):
+    cfg = write_config(tmp_path, celeba_dir, max_epochs=2, checkpoint_every_steps=4)
+    out = train("--config", cfg)
+    assert "img/s" in out  # tqdm progress reports throughput
+    model_dir = tmp_path / "run" / "model"
+    record = json.loads((model_dir / "training_log.json").read_text())
+    history = record["history"]
+    assert [h["epoch"] for h in history] == [1, 2] and record["steps"] == 16
+    assert history[0]["validation"]["loss"] < fresh_validation_loss(cfg, celeba_dir)
+    assert history[1]["validation"]["loss"] < history[0]["validation"]["loss"]
+    for epoch in (1, 2):
+        for kind in ("reconstructions", "samples"):
+            assert (tmp_path / "run" / "images" / f"epoch_{epoch:03d}_{kind}.png").is_file()
+    model = ConvVAE.from_pretrained(str(model_dir))  # strict, with its directions
+    assert len(model.attribute_directions.names) == 40
+    assert model.attribute_directions.positive_count.sum() > 0
+    card = (model_dir / "README.md").read_text()
+    assert "non-commercial" in card and record["command"] in card and "model-index" in card
+    for name in ("reconstructions.png", "samples.png", "attribute_directions.safetensors", "config.json"):
+        assert (model_dir / name).is_file()
+
+
+def test_resume_continues_from_the_saved_step(tmp_path, celeba_dir):
+    # 256 faces / batch 32 = 8 steps an epoch; stop at step 5, resume to step 12 (across the epoch boundary)
+    cfg = write_config(tmp_path / "a", celeba_dir, max_epochs=3)
+    train("--config", cfg, "--max-steps", "5", "--skip-directions")
+    ckpts = sorted((tmp_path / "a" / "run" / "checkpoints").glob("step_*"))
+    assert [c.name for c in ckpts] == ["step_00000005"]
+    assert json.loads((ckpts[0] / "trainer_state.json").read_text())["step"] == 5
+    out = train("--config", cfg, "--resume", "--max-steps", "12", "--skip-directions")
+    assert "resumed from" in out and "at step 5" in out
+    resumed = tmp_path / "a" / "run" / "checkpoints" / "step_00000012"
+    state = json.loads((resumed / "trainer_state.json").read_text())
+    assert state["step"] == 12 and state["epoch"] == 1 and len(state["history"]) == 1
+
+    # the same 12 steps without interruption give the same weights: resume lost nothing
+    straight = write_config(tmp_path / "b", celeba_dir, max_epochs=3)
+    train("--config", straight, "--max-steps", "12", "--skip-directions")
+    a = safetensors.torch.load_file(str(resumed / "model.safetensors"))
+    b = safetensors.torch.load_file(str(tmp_path / "b" / "run" / "checkpoints" / "step_00000012" / "model.safetensors"))
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)
+
+
+def test_missing_data_path_is_a_clear_error(tmp_path):
+    cfg = write_config(tmp_path, tmp_path / "nowhere")
+    proc = subprocess.run([sys.executable, str(REPO / "training" / "train_vae.py"), "--config", cfg], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode != 0
+    assert "nowhere" in proc.stderr and "not found" in proc.stderr
+
+
+@pytest.mark.parametrize("launcher", ["accelerate"])
+def test_runs_under_accelerate_launch(tmp_path, celeba_dir, launcher):
+    cfg = write_config(tmp_path, celeba_dir, max_epochs=1)
+    proc = subprocess.run(
+        [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "1", "--num_machines", "1",
+         "--mixed_precision", "bf16", "--dynamo_backend", "no",
+         str(REPO / "training" / "train_vae.py"), "--config", cfg, "--max-steps", "3", "--skip-directions"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "run" / "checkpoints" / "step_00000003" / "model.safetensors").is_file()
