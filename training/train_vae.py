@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from latentlab import latent
 from latentlab.data import load_celeba
-from latentlab.directions import AttributeDirections
+from latentlab.directions import compute_attribute_directions
 from latentlab.images import grid_image
 from latentlab.models import ConvVAE
 
@@ -86,6 +86,16 @@ def to_batch(images_u8: torch.Tensor, channels_last: bool) -> dict[str, torch.Te
     return {"image": x.contiguous(memory_format=torch.channels_last) if channels_last else x}
 
 
+def train_step(accelerator, model, optimizer, images_u8, channels_last: bool, noise) -> dict[str, torch.Tensor]:
+    """One optimiser step on a uint8 batch: the project's training path (also timed by benchmarks/benchmark.py)."""
+    losses = accelerator.unwrap_model(model).compute_loss(to_batch(images_u8, channels_last), forward=model,
+                                                          generator=noise)  # fmt: skip
+    accelerator.backward(losses["loss"])
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return losses
+
+
 @torch.no_grad()
 def evaluate(accelerator, model, loader, channels_last: bool, seed: int) -> dict[str, float]:
     """Mean validation losses over the whole loader, with a fixed RNG for the posterior samples."""
@@ -114,17 +124,6 @@ def save_previews(model: ConvVAE, preview: torch.Tensor, prior_z: torch.Tensor, 
     folder.mkdir(parents=True, exist_ok=True)
     grid_image(pairs.cpu(), nrow=16, scale=2).save(folder / f"{stem}reconstructions.png")
     grid_image(model.decode(prior_z).cpu(), nrow=8, scale=2).save(folder / f"{stem}samples.png")
-
-
-@torch.no_grad()
-def compute_directions(model: ConvVAE, data, device, batch_size: int = 512) -> AttributeDirections:
-    """Difference-of-means directions over ``data`` (the training split), from posterior means in eval mode."""
-    model.eval()
-    means = []
-    for start in tqdm(range(0, len(data), batch_size), desc="attribute directions", unit="batch", leave=False):
-        means.append(model.encode(data.float_images(slice(start, start + batch_size)).to(device)).mean.cpu())
-    vectors, n_pos, n_neg = latent.attribute_directions(torch.cat(means), data.attributes)
-    return AttributeDirections(data.attribute_names, vectors, n_pos, n_neg, model.weights_fingerprint())
 
 
 def main(argv=None) -> Path:
@@ -203,11 +202,7 @@ def main(argv=None) -> Path:
                    desc=f"epoch {epoch + 1}/{tcfg['max_epochs']}", disable=not accelerator.is_local_main_process)  # fmt: skip
         t0, running = time.perf_counter(), {}
         for images_u8, _ in loader:
-            batch = to_batch(images_u8, channels_last)
-            losses = unwrapped.compute_loss(batch, forward=model, generator=noise)
-            accelerator.backward(losses["loss"])
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
+            losses = train_step(accelerator, model, optimizer, images_u8, channels_last, noise)
             state["step"] += 1
             for k, v in losses.items():
                 running[k] = 0.9 * running.get(k, v.item()) + 0.1 * v.item()
@@ -264,7 +259,7 @@ def export(cfg, state, args, unwrapped, train_data, preview, prior_z, best_dir, 
     if model_dir.exists():
         shutil.rmtree(model_dir)
     if not args.skip_directions:
-        final.set_attribute_directions(compute_directions(final, train_data, accelerator.device))
+        final.set_attribute_directions(compute_attribute_directions(final, train_data))
     final.save_pretrained(model_dir)
     save_previews(final, preview, prior_z, model_dir, "")
     command = " ".join(shlex.quote(a) for a in ([Path(sys.argv[0]).as_posix()] + (sys.argv[1:] if argv is None else list(argv))))

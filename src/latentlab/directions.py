@@ -110,3 +110,28 @@ class AttributeDirections:
                 "recompute them for this model (training/compute_directions.py)."
             )
         return directions
+
+
+@torch.no_grad()
+def compute_attribute_directions(model, data, batch_size: int = 512) -> AttributeDirections:
+    """Directions of every labelled attribute of ``data`` for ``model``, bound to its current weights.
+
+    Args:
+        model: a trained VAE with ``encode(x).mean`` (e.g. :class:`~latentlab.models.ConvVAE`); put in eval mode.
+        data: a :class:`~latentlab.data.FaceData` split (the training split, by the method's definition).
+        batch_size: images encoded at a time.
+
+    Returns:
+        :class:`AttributeDirections` with one row per name in ``data.attribute_names``.
+    """
+    from tqdm.auto import tqdm
+
+    from .latent import attribute_directions
+
+    model.eval()
+    device = next(model.parameters()).device
+    means = []
+    for start in tqdm(range(0, len(data), batch_size), desc="attribute directions", unit="batch", leave=False):
+        means.append(model.encode(data.float_images(slice(start, start + batch_size)).to(device)).mean.float().cpu())
+    vectors, n_pos, n_neg = attribute_directions(torch.cat(means), data.attributes)
+    return AttributeDirections(tuple(data.attribute_names), vectors, n_pos, n_neg, model.weights_fingerprint())

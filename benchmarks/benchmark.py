@@ -1,0 +1,261 @@
+"""Speed of the CelebA VAE, side by side in one run: training images/s three ways, and model latency of the app's
+operations. Each training row runs in its own subprocess so thread pools and caches do not leak between rows.
+
+    python benchmarks/benchmark.py [--steps 30] [--out benchmarks/results.json]
+
+Rows:
+- ``keras seed``: the book's own Keras code (Generative Deep Learning, 2nd ed., ch. 3, 64-px CelebA VAE) on
+  TensorFlow CPU — only when ``tensorflow`` is installed (``pip install -e '.[bench-keras]'``), else skipped with a note;
+- ``pytorch fp32 eager``: a plain PyTorch loop, fp32, NCHW;
+- ``shipped``: the training path of ``training/train_vae.py`` (its ``train_step`` under accelerate, with the
+  precision and memory format of ``training/configs/celeba_vae_64.yaml``).
+
+All rows train the same architecture (≈0.49 M parameters) with Adam(5e-4), batch 128, on the same real CelebA-HQ
+64-px training images. Latency: median (p50) and p95 over repeated calls of :class:`latentlab.faces.FaceLab` on the
+bundled model — morph of 16 frames (two faces encoded + 16 decoded), one attribute edit, a 36-face sample.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "training"))
+
+
+def _images(n: int, source: str):
+    from latentlab.data import load_celeba
+
+    return load_celeba(source, "train", limit=n).images  # uint8 (n, 3, 64, 64)
+
+
+def row_keras(steps: int, warmup: int, batch: int, source: str) -> dict:
+    """The book's model and train_step, as published (Keras 3 on TensorFlow)."""
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow import keras
+    from tensorflow.keras import layers
+
+    images = _images(batch * (steps + warmup), source).permute(0, 2, 3, 1).numpy().astype("float32") / 255.0
+
+    class Sampling(layers.Layer):
+        def call(self, inputs):
+            z_mean, z_log_var = inputs
+            eps = keras.backend.random_normal(shape=(tf.shape(z_mean)[0], tf.shape(z_mean)[1]))
+            return z_mean + tf.exp(0.5 * z_log_var) * eps
+
+    inp = layers.Input(shape=(64, 64, 3))
+    x = inp
+    for _ in range(5):
+        x = layers.Conv2D(64, 3, strides=2, padding="same")(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.LeakyReLU()(x)
+    shape_before = x.shape[1:]
+    x = layers.Flatten()(x)
+    z_mean, z_log_var = layers.Dense(200)(x), layers.Dense(200)(x)
+    encoder = keras.Model(inp, [z_mean, z_log_var, Sampling()([z_mean, z_log_var])])
+    din = layers.Input(shape=(200,))
+    x = layers.Dense(int(np.prod(shape_before)))(din)
+    x = layers.BatchNormalization()(x)
+    x = layers.LeakyReLU()(x)
+    x = layers.Reshape(shape_before)(x)
+    for _ in range(5):
+        x = layers.Conv2DTranspose(64, 3, strides=2, padding="same")(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.LeakyReLU()(x)
+    decoder = keras.Model(din, layers.Conv2DTranspose(3, 3, strides=1, padding="same", activation="sigmoid")(x))
+
+    class VAE(keras.Model):
+        def __init__(self, encoder, decoder, beta=2000.0):
+            super().__init__()
+            self.encoder, self.decoder, self.beta = encoder, decoder, beta
+
+        def call(self, inputs):
+            z_mean, z_log_var, z = self.encoder(inputs)
+            return z_mean, z_log_var, self.decoder(z)
+
+        def train_step(self, data):
+            with tf.GradientTape() as tape:
+                z_mean, z_log_var, reconstruction = self(data, training=True)
+                reconstruction_loss = tf.reduce_mean(self.beta * keras.losses.mean_squared_error(data, reconstruction))
+                kl_loss = tf.reduce_mean(
+                    tf.reduce_sum(-0.5 * (1 + z_log_var - tf.square(z_mean) - tf.exp(z_log_var)), axis=1)
+                )
+                total_loss = reconstruction_loss + kl_loss
+            grads = tape.gradient(total_loss, self.trainable_weights)
+            self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+            return {"loss": total_loss}
+
+    vae = VAE(encoder, decoder)
+    vae.compile(optimizer=keras.optimizers.Adam(learning_rate=0.0005))
+    vae.fit(images[: batch * warmup], batch_size=batch, epochs=1, verbose=0, shuffle=False)  # trace + warm up
+    t0 = time.perf_counter()
+    vae.fit(images[batch * warmup :], batch_size=batch, epochs=1, verbose=0, shuffle=False)
+    seconds = time.perf_counter() - t0
+    return {"images_per_second": batch * steps / seconds, "note": f"tensorflow {tf.__version__}"}
+
+
+def _torch_loop(step, steps: int, warmup: int, batch: int, images) -> float:
+    for i in range(warmup):
+        step(images[i * batch : (i + 1) * batch])
+    t0 = time.perf_counter()
+    for i in range(warmup, warmup + steps):
+        step(images[i * batch : (i + 1) * batch])
+    return batch * steps / (time.perf_counter() - t0)
+
+
+def row_fp32(steps: int, warmup: int, batch: int, source: str) -> dict:
+    import torch
+
+    from latentlab import ConvVAE
+
+    torch.manual_seed(0)
+    images = _images(batch * (steps + warmup), source)
+    model = ConvVAE().train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=5e-4)
+
+    def step(u8):
+        losses = model.compute_loss({"image": u8.float() / 255.0})
+        losses["loss"].backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    return {"images_per_second": _torch_loop(step, steps, warmup, batch, images), "note": f"torch {torch.__version__}"}
+
+
+def row_shipped(steps: int, warmup: int, batch: int, source: str) -> dict:
+    import torch
+    import yaml
+    from accelerate import Accelerator
+
+    from latentlab import ConvVAE
+    from train_vae import train_step  # the training script's own step
+
+    cfg = yaml.safe_load((REPO / "training" / "configs" / "celeba_vae_64.yaml").read_text())
+    tcfg = cfg["train"]
+    torch.manual_seed(0)
+    images = _images(batch * (steps + warmup), source)
+    accelerator = Accelerator(mixed_precision=tcfg["mixed_precision"])
+    model = ConvVAE(**cfg["model"])
+    if tcfg["channels_last"]:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=tcfg["learning_rate"])
+    model, optimizer = accelerator.prepare(model, optimizer)
+    model.train()
+    noise = torch.Generator().manual_seed(0)
+    ips = _torch_loop(lambda u8: train_step(accelerator, model, optimizer, u8, tcfg["channels_last"], noise),
+                      steps, warmup, batch, images)  # fmt: skip
+    return {"images_per_second": ips,
+            "note": f"mixed_precision={tcfg['mixed_precision']}, channels_last={tcfg['channels_last']}"}  # fmt: skip
+
+
+ROWS = {"keras seed": row_keras, "pytorch fp32 eager": row_fp32, "shipped": row_shipped}
+
+
+def latency(model_id: str, repeats: int) -> list[dict]:
+    import torch
+    from PIL import Image
+
+    from latentlab.faces import FaceLab
+
+    faces = sorted((REPO / "assets" / "faces").glob("*.png"))
+    a, b = Image.open(faces[0]).convert("RGB"), Image.open(faces[3]).convert("RGB")
+    rows = []
+    for precision in ("fp32", "bf16"):
+        lab = FaceLab.from_pretrained(model_id, precision=precision)
+        ops = {
+            "morph (16 frames)": lambda: lab.morph(a, b, 16),
+            "edit (1 face, 1 strength)": lambda: lab.edit(a, "Smiling", 1.5),
+            "sample (36 faces)": lambda: lab.sample(36, seed=0),
+        }
+        for name, op in ops.items():
+            for _ in range(5):
+                op()
+            times = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                op()
+                times.append((time.perf_counter() - t0) * 1000)
+            times.sort()
+            rows.append({"operation": name, "precision": precision, "p50_ms": statistics.median(times),
+                         "p95_ms": times[min(len(times) - 1, int(0.95 * len(times)))], "repeats": repeats})  # fmt: skip
+    rows.append({"torch_threads": torch.get_num_threads()})
+    return rows
+
+
+def main() -> None:
+    from latentlab.data import DEFAULT_CELEBA_SOURCE
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=30, help="timed training steps per row")
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--data", default=DEFAULT_CELEBA_SOURCE)
+    p.add_argument("--model", default=str(REPO / "pretrained" / "celeba-vae-64"))
+    p.add_argument("--repeats", type=int, default=50, help="timed calls per latency row")
+    p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results.json")
+    p.add_argument("--row", choices=list(ROWS), help=argparse.SUPPRESS)  # internal: one row in this process
+    args = p.parse_args()
+
+    if args.row:
+        print(json.dumps(ROWS[args.row](args.steps, args.warmup, args.batch_size, args.data)))
+        return
+
+    training = []
+    for name in ROWS:
+        if name == "keras seed":
+            try:
+                import tensorflow  # noqa: F401
+            except ImportError:
+                training.append({"path": name, "images_per_second": None,
+                                 "note": "skipped: tensorflow not installed (pip install -e '.[bench-keras]')"})  # fmt: skip
+                print(f"{name}: skipped (tensorflow not installed)", flush=True)
+                continue
+        cmd = [sys.executable, __file__, "--row", name, "--steps", str(args.steps), "--warmup", str(args.warmup),
+               "--batch-size", str(args.batch_size), "--data", args.data]  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        if proc.returncode != 0:
+            training.append({"path": name, "images_per_second": None, "note": "failed: " + proc.stderr[-500:]})
+        else:
+            training.append({"path": name, **json.loads(proc.stdout.strip().splitlines()[-1])})
+        print(f"{name}: {training[-1]['images_per_second']}", flush=True)
+
+    lat = latency(args.model, args.repeats)
+    keras = next((r["images_per_second"] for r in training if r["path"] == "keras seed"), None)
+    shipped = next(r["images_per_second"] for r in training if r["path"] == "shipped")
+    morph_bf16 = next(r["p50_ms"] for r in lat if r.get("operation") == "morph (16 frames)" and r["precision"] == "bf16")
+    result = {
+        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+                    "cpu_count": os.cpu_count(), "python": platform.python_version()},  # fmt: skip
+        "settings": {"steps": args.steps, "warmup": args.warmup, "batch_size": args.batch_size, "model": args.model},
+        "training": training,
+        "latency": lat,
+        "targets": {
+            "shipped_at_least_keras": None if keras is None or shipped is None else shipped >= keras,
+            "morph_16_frames_p50_at_most_15_ms": morph_bf16 <= 15.0,
+        },
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1))
+
+    print(f"\n{'training path':<22} {'images/s':>10}  note")
+    for r in training:
+        ips = f"{r['images_per_second']:.0f}" if r["images_per_second"] else "—"
+        print(f"{r['path']:<22} {ips:>10}  {r['note']}")
+    print(f"\n{'operation':<28} {'precision':<9} {'p50 ms':>8} {'p95 ms':>8}")
+    for r in lat:
+        if "operation" in r:
+            print(f"{r['operation']:<28} {r['precision']:<9} {r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f}")
+    print(f"\ntargets: {result['targets']}\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

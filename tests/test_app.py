@@ -1,0 +1,100 @@
+"""The app as users reach it: `python app.py` served on 127.0.0.1, called through gradio_client, bundled model."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from .conftest import BUNDLED, FACES, REPO, free_port
+
+
+@pytest.fixture(scope="module")
+def client():
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
+    env.pop("LATENTLAB_FACE_MODEL", None)  # the bundled model
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    deadline, log = time.time() + 180, []
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        log.append(line)
+        if "Running on local URL" in line:
+            break
+        if proc.poll() is not None:
+            pytest.fail("app.py exited:\n" + "".join(log) + proc.stdout.read())
+    else:
+        proc.kill()
+        pytest.fail("app.py did not start within 180 s:\n" + "".join(log))
+    try:
+        yield Client(url, verbose=False)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_bundled_model_is_the_trained_one():
+    from latentlab import ConvVAE
+
+    model = ConvVAE.from_pretrained(str(BUNDLED))  # strict: config, weights and directions all consistent
+    assert model.z_dim == 200 and model.image_size == 64
+    assert len(model.attribute_directions.names) == 40
+    card = (BUNDLED / "README.md").read_text()
+    assert "non-commercial" in card and "train_vae.py" in card
+
+
+def test_api_names_and_parameters(client):
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    params = {name: [p["parameter_name"] for p in spec["parameters"]] for name, spec in api.items()}
+    assert params["/sample"] == ["seed", "count", "temperature"]
+    assert params["/morph"] == ["face_a", "face_b", "frames"]
+    assert params["/edit"] == ["face", "attribute", "strength"]
+
+
+def test_sample_grid(client):
+    path = client.predict(seed=1, count=36, temperature=1.0, api_name="/sample")
+    grid = Image.open(path)
+    assert grid.size == ((6 * 66 + 2) * 2, (6 * 66 + 2) * 2)  # 6×6 faces of 64 px, 2 px gaps, shown at 2×
+    same = Image.open(client.predict(seed=1, count=36, temperature=1.0, api_name="/sample"))
+    assert same.tobytes() == grid.tobytes()  # reproducible by seed
+
+
+def test_morph_between_two_test_faces(client):
+    strip_path, gif_path = client.predict(face_a=handle_file(str(FACES[0])), face_b=handle_file(str(FACES[3])),
+                                          frames=8, api_name="/morph")  # fmt: skip
+    strip = Image.open(strip_path)
+    assert strip.size == ((8 * 66 + 2) * 2, 68 * 2)
+    with Image.open(gif_path) as gif:
+        assert gif.format == "GIF" and gif.n_frames == 14  # 8 forward, 6 back
+
+
+def test_edit_smiling(client):
+    comparison_path, sweep_path = client.predict(face=handle_file(str(FACES[1])), attribute="Smiling", strength=1.5,
+                                                 api_name="/edit")  # fmt: skip
+    assert Image.open(comparison_path).size == ((3 * 66 + 2) * 3, 68 * 3)  # original | reconstruction | edit
+    assert Image.open(sweep_path).size == ((5 * 66 + 2) * 2, 68 * 2)
+
+
+def test_any_image_size_or_mode_is_accepted(client, tmp_path):
+    big = Image.open(FACES[2]).convert("RGBA").resize((517, 311))
+    big.save(tmp_path / "odd.png")
+    comparison_path, _ = client.predict(face=handle_file(str(tmp_path / "odd.png")), attribute="Eyeglasses",
+                                        strength=-1, api_name="/edit")  # fmt: skip
+    assert Image.open(comparison_path).size == ((3 * 66 + 2) * 3, 68 * 3)
+
+
+def test_non_image_upload_gets_a_message_and_the_app_stays_up(client, tmp_path):
+    junk = tmp_path / "holiday.jpg"
+    junk.write_text("this is not a picture")
+    with pytest.raises(Exception, match="not an image"):
+        client.predict(face=handle_file(str(junk)), attribute="Smiling", strength=1.0, api_name="/edit")
+    with pytest.raises(Exception, match="not an image"):
+        client.predict(face_a=handle_file(str(junk)), face_b=handle_file(str(FACES[0])), frames=4, api_name="/morph")
+    with pytest.raises(Exception, match="Sunglasses is not in the list of choices"):
+        client.predict(face=handle_file(str(FACES[0])), attribute="Sunglasses", strength=1.0, api_name="/edit")
+    assert Image.open(client.predict(seed=0, count=4, temperature=0.5, api_name="/sample")).size[0] > 0
