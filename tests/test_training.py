@@ -16,10 +16,10 @@ from latentlab.data import load_celeba
 from .conftest import REPO
 
 
-def write_config(tmp_path, celeba_dir, **train) -> str:
+def write_config(tmp_path, celeba_dir, limit=256, **train) -> str:
     cfg = yaml.safe_load((REPO / "training" / "configs" / "celeba_vae_64.yaml").read_text())
     cfg["output_dir"] = str(tmp_path / "run")
-    cfg["data"].update(source=str(celeba_dir), limit=256, eval_limit=64)
+    cfg["data"].update(source=str(celeba_dir), limit=limit, eval_limit=64)
     cfg["train"].update(batch_size=32, mixed_precision="no", checkpoint_every_steps=0, patience=5)
     cfg["train"].update(train)
     tmp_path.mkdir(parents=True, exist_ok=True)
@@ -109,3 +109,32 @@ def test_runs_under_accelerate_launch(tmp_path, celeba_dir, launcher):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "run" / "checkpoints" / "step_00000003" / "model.safetensors").is_file()
+
+
+def test_ctrl_c_checkpoints_and_resume_finishes(tmp_path, celeba_dir):
+    import signal
+    import time
+
+    cfg = write_config(tmp_path, celeba_dir, limit=1024, max_epochs=1)  # 32 steps: the signal lands mid-epoch
+    proc = subprocess.Popen([sys.executable, str(REPO / "training" / "train_vae.py"), "--config", cfg,
+                             "--skip-directions"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
+    seen = b""
+    deadline = time.time() + 300
+    while b"epoch 1/1:" not in seen and time.time() < deadline:  # the progress bar is up: training has started
+        chunk = proc.stdout.read1(4096)
+        if not chunk:
+            break
+        seen += chunk
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=300)
+    out = (seen + out).decode()
+    assert proc.returncode == 0, out[-3000:]
+    assert "continue with --resume" in out
+    ckpts = sorted((tmp_path / "run" / "checkpoints").glob("step_*"))
+    assert len(ckpts) == 1
+    step = json.loads((ckpts[0] / "trainer_state.json").read_text())["step"]
+    assert 0 < step < 32 and not (tmp_path / "run" / "model").exists()
+    train("--config", cfg, "--resume", "--skip-directions")
+    record = json.loads((tmp_path / "run" / "model" / "training_log.json").read_text())
+    assert record["steps"] == 32 and record["epochs"] == 1

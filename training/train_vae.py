@@ -21,6 +21,7 @@ import os
 import platform
 import shlex
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -186,6 +187,17 @@ def main(argv=None) -> Path:
 
     preview = eval_data.float_images(slice(0, NUM_PREVIEW)).to(accelerator.device)
     prior_z = latent.sample(64, unwrapped.z_dim, seed=tcfg["seed"], device=accelerator.device)
+    # Ctrl-C / SIGTERM: finish the current step, checkpoint, exit; --resume then continues from that step.
+    interrupted = []
+
+    def request_stop(signum, frame):
+        if interrupted:
+            raise KeyboardInterrupt  # a second Ctrl-C aborts at once
+        interrupted.append(signal.Signals(signum).name)
+        log(f"\n{interrupted[0]}: stopping after this step and saving a checkpoint (again to abort)")
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
     steps_per_epoch = len(train_loader)
     max_steps = tcfg.get("max_steps") or math.inf
     images_dir = output_dir / "images"
@@ -208,8 +220,8 @@ def main(argv=None) -> Path:
                 running[k] = 0.9 * running.get(k, v.item()) + 0.1 * v.item()
             bar.update(images_u8.shape[0])
             bar.set_postfix(loss=f"{running['loss']:.1f}", mse=f"{running['mse']:.4f}", kl=f"{running['kl']:.1f}")
-            if state["step"] >= max_steps:
-                state["stopped"] = f"max_steps={tcfg['max_steps']}"
+            if state["step"] >= max_steps or interrupted:
+                state["stopped"] = f"interrupted ({interrupted[0]})" if interrupted else f"max_steps={tcfg['max_steps']}"
                 break
             if tcfg.get("checkpoint_every_steps") and state["step"] % tcfg["checkpoint_every_steps"] == 0:
                 state["train_seconds"] += time.perf_counter() - t0
@@ -217,7 +229,7 @@ def main(argv=None) -> Path:
                 save_checkpoint()
         bar.close()
         state["train_seconds"] += time.perf_counter() - t0
-        if state["stopped"]:  # interrupted mid-epoch by max_steps: checkpoint, no epoch bookkeeping
+        if state["stopped"]:  # interrupted mid-epoch (max_steps or a signal): checkpoint, no epoch bookkeeping
             save_checkpoint()
             break
 
@@ -246,6 +258,9 @@ def main(argv=None) -> Path:
         state["stopped"] = f"max_epochs={tcfg['max_epochs']}"
     log(f"stopped: {state['stopped']}")
     accelerator.wait_for_everyone()
+    if interrupted:
+        log(f"checkpoint saved at step {state['step']}; continue with --resume")
+        return output_dir / "checkpoints"
     if not accelerator.is_main_process:
         return output_dir / "model"
     return export(cfg, state, args, unwrapped, train_data, preview, prior_z, best_dir, output_dir, accelerator, argv)

@@ -119,7 +119,10 @@ def sample(
     if temperature < 0:
         raise ValueError(f"temperature must be ≥ 0, got {temperature}")
     generator = torch.Generator(device="cpu")
-    generator.manual_seed(int(seed) if seed is not None else torch.seed())
+    if seed is None:
+        generator.seed()  # non-deterministic, without touching the global RNG
+    else:
+        generator.manual_seed(int(seed))
     return (torch.randn(num, z_dim, generator=generator) * temperature).to(device)
 
 

@@ -126,6 +126,10 @@ def build_demo(lab: FaceLab, example_faces: list[str | Path] = ()) -> gr.Blocks:
             comparison = gr.Image(label="Original | reconstruction | edit", type="pil", format="png")
             sweep = gr.Image(label="Sweep: −2s, −s, 0, +s, +2s", type="pil", format="png")
             edit_button.click(edit, [face, attribute, strength], [comparison, sweep], api_name="edit")
+            presets = [("Smiling", 1.5), ("Eyeglasses", 2.0), ("Blond_Hair", 1.5), ("Male", -1.5), ("Young", -2.0)]
+            if examples and attributes:
+                gr.Examples([[examples[i % len(examples)], a, s] for i, (a, s) in enumerate(presets) if a in attributes],
+                            inputs=[face, attribute, strength], label="Try these edits")  # fmt: skip
 
         with gr.Tab("Sample"):
             with gr.Row():
