@@ -78,8 +78,10 @@ def load_config(args: argparse.Namespace) -> dict:
 
 
 def checkpoint_dirs(output_dir: Path) -> list[Path]:
+    """Complete checkpoints, oldest first (the trainer state is written last, so a half-written one is skipped)."""
     root = output_dir / "checkpoints"
-    return sorted(root.glob("step_*"), key=lambda p: int(p.name.split("_")[1])) if root.is_dir() else []
+    done = [p for p in root.glob("step_*") if (p / STATE_FILE).is_file()] if root.is_dir() else []
+    return sorted(done, key=lambda p: int(p.name.split("_")[1]))
 
 
 def to_batch(images_u8: torch.Tensor, channels_last: bool) -> dict[str, torch.Tensor]:
