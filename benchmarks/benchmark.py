@@ -49,7 +49,7 @@ def row_keras(steps: int, warmup: int, batch: int, source: str) -> dict:
     class Sampling(layers.Layer):
         def call(self, inputs):
             z_mean, z_log_var = inputs
-            eps = keras.backend.random_normal(shape=(tf.shape(z_mean)[0], tf.shape(z_mean)[1]))
+            eps = tf.random.normal(shape=(tf.shape(z_mean)[0], tf.shape(z_mean)[1]))  # = K.random_normal
             return z_mean + tf.exp(0.5 * z_log_var) * eps
 
     inp = layers.Input(shape=(64, 64, 3))
@@ -85,7 +85,8 @@ def row_keras(steps: int, warmup: int, batch: int, source: str) -> dict:
         def train_step(self, data):
             with tf.GradientTape() as tape:
                 z_mean, z_log_var, reconstruction = self(data, training=True)
-                reconstruction_loss = tf.reduce_mean(self.beta * keras.losses.mean_squared_error(data, reconstruction))
+                mse = tf.reduce_mean(tf.square(data - reconstruction), axis=-1)  # = losses.mean_squared_error
+                reconstruction_loss = tf.reduce_mean(self.beta * mse)
                 kl_loss = tf.reduce_mean(
                     tf.reduce_sum(-0.5 * (1 + z_log_var - tf.square(z_mean) - tf.exp(z_log_var)), axis=1)
                 )
