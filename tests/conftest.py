@@ -1,5 +1,8 @@
 import os
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -37,3 +40,29 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def served_app():
+    """`python app.py` on the bundled model, served on 127.0.0.1; yields its URL."""
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
+    env.pop("LATENTLAB_FACE_MODEL", None)  # the bundled model
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    deadline, log = time.time() + 180, []
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        log.append(line)
+        if "Running on local URL" in line:
+            break
+        if proc.poll() is not None:
+            pytest.fail("app.py exited:\n" + "".join(log) + proc.stdout.read())
+    else:
+        proc.kill()
+        pytest.fail("app.py did not start within 180 s:\n" + "".join(log))
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -1,41 +1,15 @@
 """The app as users reach it: `python app.py` served on 127.0.0.1, called through gradio_client, bundled model."""
 
-import os
-import subprocess
-import sys
-import time
-
 import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from .conftest import BUNDLED, FACES, REPO, free_port
+from .conftest import BUNDLED, FACES
 
 
 @pytest.fixture(scope="module")
-def client():
-    port = free_port()
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
-    env.pop("LATENTLAB_FACE_MODEL", None)  # the bundled model
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    deadline, log = time.time() + 180, []
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        log.append(line)
-        if "Running on local URL" in line:
-            break
-        if proc.poll() is not None:
-            pytest.fail("app.py exited:\n" + "".join(log) + proc.stdout.read())
-    else:
-        proc.kill()
-        pytest.fail("app.py did not start within 180 s:\n" + "".join(log))
-    try:
-        yield Client(url, verbose=False)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+def client(served_app):
+    return Client(served_app, verbose=False)
 
 
 def test_bundled_model_is_the_trained_one():

@@ -29,6 +29,8 @@ class FaceUpload(gr.Image):
     """``gr.Image`` that opens uploads itself, so a file that is not an image gets a short message (``gr.Error``)
     instead of Gradio's 'Could not preprocess input' text; returns the PIL image untouched (any size or mode)."""
 
+    is_template = True  # rendered by the browser as the built-in Image component (no frontend of its own)
+
     def preprocess(self, payload):
         if payload is None:
             return None
