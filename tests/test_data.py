@@ -52,3 +52,32 @@ def test_hub_id_goes_through_datasets_and_fails_clearly_offline():
     # the same code path accepts a Hub dataset id; offline (as here) the error names the id
     with pytest.raises(DataError, match="some-owner/no-such-celeba"):
         load_celeba("some-owner/no-such-celeba", "train")
+
+
+@pytest.mark.parametrize("name, classes", [("mnist", "0"), ("fashion-mnist", "T-shirt/top")])
+def test_real_mnist_and_fashion_mnist(name, classes):
+    from latentlab.data import load_mnist
+
+    train, test = load_mnist(name, "train"), load_mnist(name, "test")
+    assert train.images.shape == (60000, 1, 28, 28) and test.images.shape == (10000, 1, 28, 28)
+    assert train.images.dtype == torch.uint8 and train.labels.dtype == torch.int64
+    assert train.class_names[0] == classes and len(train.class_names) == 10
+    assert torch.equal(torch.bincount(test.labels, minlength=10) > 0, torch.ones(10, dtype=torch.bool))
+    if name == "fashion-mnist":  # documented: 6,000 / 1,000 per class, pixel mean 0.2860 (train)
+        assert torch.bincount(train.labels).tolist() == [6000] * 10
+        assert train.float_images().mean().item() == pytest.approx(0.2860, abs=1e-4)
+    padded = load_mnist(name, "test", pad_to=32)
+    assert padded.images.shape == (10000, 1, 32, 32)
+    assert torch.equal(padded.images[:, :, 2:30, 2:30], test.images) and padded.images[:, :, :2].sum() == 0
+
+
+def test_mnist_errors_name_the_file(tmp_path):
+    from latentlab.data import load_mnist
+
+    with pytest.raises(DataError, match="no-such"):
+        load_mnist("mnist", "train", tmp_path / "no-such")
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"junk")
+    with pytest.raises(DataError, match="train-images-idx3-ubyte.gz"):
+        load_mnist("mnist", "train", tmp_path)
+    with pytest.raises(DataError, match="unknown dataset"):
+        load_mnist("kmnist")

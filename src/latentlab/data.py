@@ -1,4 +1,7 @@
-"""CelebA faces from a Hub dataset id or local Parquet files, decoded once into a uint8 tensor cache.
+"""Datasets as compact uint8 tensors: CelebA faces (Hub id or local Parquet, decoded once into a cache) and
+MNIST / Fashion-MNIST (the original IDX gzip files, or a Hub id).
+
+CelebA
 
 Local layout (the ``datasets`` Image layout, as in ``../shared/data/celeba_hq/hq64/``)::
 
@@ -201,3 +204,112 @@ def _read_cache(path: Path) -> FaceData:
         meta = f.metadata()
         images, attributes = f.get_tensor("images"), f.get_tensor("attributes")
     return FaceData(images, attributes, tuple(json.loads(meta["attribute_names"])), json.loads(meta["image_ids"]))
+
+
+# --- MNIST and Fashion-MNIST ---------------------------------------------------------------------------------
+
+#: Class names, index = label.
+MNIST_CLASSES: tuple[str, ...] = tuple(str(d) for d in range(10))
+FASHION_MNIST_CLASSES: tuple[str, ...] = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)  # fmt: skip
+_DIGIT_SETS = {"mnist": MNIST_CLASSES, "fashion-mnist": FASHION_MNIST_CLASSES}
+_SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+@dataclass
+class DigitData:
+    """One split of MNIST or Fashion-MNIST.
+
+    Attributes:
+        images: uint8 tensor (N, 1, S, S), 0 = background; S = 28, or 32 when zero-padded.
+        labels: int64 tensor (N,), 0–9.
+        class_names: the 10 class names, index = label.
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    class_names: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def float_images(self, index=slice(None)) -> torch.Tensor:
+        """(n, 1, S, S) float32 in [0, 1]."""
+        return self.images[index].float().div_(255.0)
+
+    def to_dataset(self) -> torch.utils.data.TensorDataset:
+        """A ``TensorDataset`` of (uint8 image, int64 label) rows."""
+        return torch.utils.data.TensorDataset(self.images, self.labels)
+
+
+def _read_idx(path: Path, magic: int, ndim: int) -> np.ndarray:
+    """An IDX array (LeCun's format, big-endian header) from a .gz file, checked for its magic number and size."""
+    import gzip
+
+    if not path.is_file():
+        raise DataError(f"IDX file not found: {path}")
+    try:
+        raw = gzip.decompress(path.read_bytes())
+    except (OSError, EOFError) as err:
+        raise DataError(f"{path}: not a readable gzip file ({err})") from err
+    header = np.frombuffer(raw[: 4 * (1 + ndim)], dtype=">u4")
+    if len(header) != 1 + ndim or header[0] != magic:
+        raise DataError(f"{path}: not an IDX file with magic {magic} (found {header[:1].tolist()})")
+    shape = tuple(int(d) for d in header[1:])
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 * (1 + ndim))
+    if data.size != int(np.prod(shape)):
+        raise DataError(f"{path}: header says {shape} = {int(np.prod(shape))} bytes, file has {data.size}")
+    return data.reshape(shape)
+
+
+def load_mnist(
+    name: str = "mnist", split: str = "train", source: str | os.PathLike | None = None, *, pad_to: int | None = None
+) -> DigitData:
+    """Load MNIST or Fashion-MNIST.
+
+    Args:
+        name: ``"mnist"`` or ``"fashion-mnist"`` (sets the class names and the default local folder).
+        split: ``"train"`` (60,000 images) or ``"test"`` (10,000).
+        source: a folder with the original ``{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz`` files (default
+            ``../shared/data/<name>``), or a Hub dataset id with ``image`` and ``label`` columns (e.g.
+            ``"ylecun/mnist"``), read through ``datasets.load_dataset`` as for CelebA.
+        pad_to: zero-pad the 28×28 images symmetrically to ``pad_to``×``pad_to`` (e.g. 32 for the book's models).
+
+    Returns:
+        :class:`DigitData` with images (N, 1, S, S) uint8 and labels (N,) int64.
+
+    Raises:
+        DataError: unknown name/split, missing or corrupt files, or a Hub dataset that cannot be loaded.
+    """
+    if name not in _DIGIT_SETS:
+        raise DataError(f"unknown dataset {name!r}; choose one of {sorted(_DIGIT_SETS)}")
+    if split not in ("train", "test"):
+        raise DataError(f"split must be 'train' or 'test', got {split!r}")
+    source = os.fspath(source) if source is not None else str(_SHARED / name)
+    if os.path.isdir(source) or _looks_like_path(source):
+        folder = Path(source).expanduser()
+        if not folder.is_dir():
+            raise DataError(f"{name} data directory not found: {folder}")
+        prefix = "train" if split == "train" else "t10k"
+        images = _read_idx(folder / f"{prefix}-images-idx3-ubyte.gz", 2051, 3)
+        labels = _read_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", 2049, 1)
+        if len(images) != len(labels):
+            raise DataError(f"{folder}: {len(images)} images but {len(labels)} labels for split {split!r}")
+        images_t = torch.from_numpy(images.copy()).unsqueeze(1)
+        labels_t = torch.from_numpy(labels.astype(np.int64))
+    else:
+        import datasets
+
+        try:
+            dataset = datasets.load_dataset(source, split=split).with_format("numpy")
+            images_t = torch.from_numpy(np.stack(dataset["image"]).astype(np.uint8)).reshape(-1, 1, 28, 28)
+            labels_t = torch.from_numpy(np.asarray(dataset["label"], dtype=np.int64))
+        except Exception as err:
+            raise DataError(f"could not load {name} split {split!r} from Hub dataset {source!r}: {err}") from err
+    if pad_to is not None:
+        extra = pad_to - images_t.shape[-1]
+        if extra < 0 or extra % 2:
+            raise DataError(f"pad_to={pad_to} must be ≥ 28 and differ from 28 by an even number")
+        images_t = torch.nn.functional.pad(images_t, (extra // 2,) * 4)
+    return DigitData(images_t.contiguous(), labels_t, _DIGIT_SETS[name])
