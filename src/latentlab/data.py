@@ -47,8 +47,29 @@ class DataError(ValueError):
     """A data path or dataset is missing or does not have the expected layout; the message names it."""
 
 
+class ImageTensors:
+    """Shared behaviour of the uint8 datasets: ``images`` (N, C, S, S) uint8 plus per-row ``targets``."""
+
+    images: torch.Tensor
+
+    @property
+    def targets(self) -> torch.Tensor:  # pragma: no cover - defined by each dataset
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def float_images(self, index=slice(None)) -> torch.Tensor:
+        """(n, C, S, S) float32 in [0, 1] for ``index`` (an int, slice, list or index tensor)."""
+        return self.images[index].float().div_(255.0)
+
+    def to_dataset(self) -> torch.utils.data.TensorDataset:
+        """A ``TensorDataset`` of (uint8 image, target) rows for a ``DataLoader``."""
+        return torch.utils.data.TensorDataset(self.images, self.targets)
+
+
 @dataclass
-class FaceData:
+class FaceData(ImageTensors):
     """Decoded faces of one split, kept as compact uint8 tensors.
 
     Attributes:
@@ -63,16 +84,9 @@ class FaceData:
     attribute_names: tuple[str, ...]
     image_ids: list[str]
 
-    def __len__(self) -> int:
-        return self.images.shape[0]
-
-    def float_images(self, index=slice(None)) -> torch.Tensor:
-        """(n, 3, S, S) float32 in [0, 1] for ``index`` (an int, slice, list or index tensor)."""
-        return self.images[index].float().div_(255.0)
-
-    def to_dataset(self) -> torch.utils.data.TensorDataset:
-        """A ``TensorDataset`` of (uint8 image, uint8 attributes) rows for a ``DataLoader``."""
-        return torch.utils.data.TensorDataset(self.images, self.attributes)
+    @property
+    def targets(self) -> torch.Tensor:
+        return self.attributes
 
 
 def _cache_dir() -> Path:
@@ -218,7 +232,7 @@ _SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 @dataclass
-class DigitData:
+class DigitData(ImageTensors):
     """One split of MNIST or Fashion-MNIST.
 
     Attributes:
@@ -231,16 +245,9 @@ class DigitData:
     labels: torch.Tensor
     class_names: tuple[str, ...]
 
-    def __len__(self) -> int:
-        return self.images.shape[0]
-
-    def float_images(self, index=slice(None)) -> torch.Tensor:
-        """(n, 1, S, S) float32 in [0, 1]."""
-        return self.images[index].float().div_(255.0)
-
-    def to_dataset(self) -> torch.utils.data.TensorDataset:
-        """A ``TensorDataset`` of (uint8 image, int64 label) rows."""
-        return torch.utils.data.TensorDataset(self.images, self.labels)
+    @property
+    def targets(self) -> torch.Tensor:
+        return self.labels
 
 
 def _read_idx(path: Path, magic: int, ndim: int) -> np.ndarray:

@@ -44,9 +44,13 @@ class FaceUpload(gr.Image):
             raise gr.Error(NOT_AN_IMAGE, title="Not an image") from None
 
 
-def _face_input(label: str) -> FaceUpload:
-    return FaceUpload(label=label, type="pil", image_mode=None, sources=["upload", "clipboard", "webcam"],
+def _face_input(label: str, examples: list[str], examples_label: str) -> FaceUpload:
+    """An upload box for one face, with the example faces under it as clickable thumbnails."""
+    face = FaceUpload(label=label, type="pil", image_mode=None, sources=["upload", "clipboard", "webcam"],
                       height=192)  # fmt: skip
+    if examples:
+        gr.Examples(examples, inputs=[face], label=examples_label, examples_per_page=12)
+    return face
 
 
 def _require(face, label: str) -> None:
@@ -100,13 +104,9 @@ def build_demo(lab: FaceLab, example_faces: list[str | Path] = ()) -> gr.Blocks:
         with gr.Tab("Morph"):
             with gr.Row():
                 with gr.Column():
-                    face_a = _face_input("Face A")
-                    if examples:
-                        gr.Examples(examples, inputs=[face_a], label="Test faces → A", examples_per_page=12)
+                    face_a = _face_input("Face A", examples, "Test faces → A")
                 with gr.Column():
-                    face_b = _face_input("Face B")
-                    if examples:
-                        gr.Examples(examples[::-1], inputs=[face_b], label="Test faces → B", examples_per_page=12)
+                    face_b = _face_input("Face B", examples[::-1], "Test faces → B")
             frames = gr.Slider(2, 32, value=10, step=1, label="Frames (both ends included)")
             morph_button = gr.Button("Morph", variant="primary")
             strip = gr.Image(label="Frames: reconstruction of A → reconstruction of B", type="pil", format="png")
@@ -116,9 +116,7 @@ def build_demo(lab: FaceLab, example_faces: list[str | Path] = ()) -> gr.Blocks:
         with gr.Tab("Edit"):
             with gr.Row():
                 with gr.Column():
-                    face = _face_input("Face")
-                    if examples:
-                        gr.Examples(examples, inputs=[face], label="Test faces", examples_per_page=12)
+                    face = _face_input("Face", examples, "Test faces")
                 with gr.Column():
                     attribute = gr.Dropdown(attributes, value="Smiling" if "Smiling" in attributes else None,
                                             label="Attribute (CelebA's 40 labels)")  # fmt: skip
