@@ -15,6 +15,9 @@ from pathlib import Path
 import safetensors
 import safetensors.torch
 import torch
+from tqdm.auto import tqdm
+
+from .latent import attribute_directions
 
 DIRECTIONS_NAME = "attribute_directions.safetensors"
 
@@ -124,10 +127,6 @@ def compute_attribute_directions(model, data, batch_size: int = 512) -> Attribut
     Returns:
         :class:`AttributeDirections` with one row per name in ``data.attribute_names``.
     """
-    from tqdm.auto import tqdm
-
-    from .latent import attribute_directions
-
     model.eval()
     device = next(model.parameters()).device
     means = []

@@ -75,14 +75,13 @@ def build_demo(lab: FaceLab, example_faces: list[str | Path] = ()) -> gr.Blocks:
         return frames_to_strip(decoded), str(gif)
 
     def edit(face, attribute, strength):
-        _require(face, "a face")
-        if attribute not in attributes:
-            raise gr.Error(f"Unknown attribute {attribute!r}. Choose one of: {', '.join(attributes)}")
+        _require(face, "a face")  # an unknown attribute is refused by the Dropdown before this runs
         strength = float(strength)
         step = abs(strength) or 1.0
-        original, decoded = lab.edit(face, attribute, [0.0, strength, -2 * step, -step, 0.0, step, 2 * step])
-        comparison = grid_image(torch.stack([original, decoded[0], decoded[1]]), nrow=3, scale=3)
-        return comparison, frames_to_strip(decoded[2:], scale=2)
+        # one batch: the edit, then the sweep −2s, −s, 0, +s, +2s (its strength-0 frame is the reconstruction)
+        original, decoded = lab.edit(face, attribute, [strength, -2 * step, -step, 0.0, step, 2 * step])
+        comparison = grid_image(torch.stack([original, decoded[3], decoded[0]]), nrow=3, scale=3)
+        return comparison, frames_to_strip(decoded[1:], scale=2)
 
     def sample(seed, count, temperature):
         count = int(count)
