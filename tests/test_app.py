@@ -19,7 +19,7 @@ def test_bundled_model_is_the_trained_one():
     assert model.z_dim == 200 and model.image_size == 64
     assert len(model.attribute_directions.names) == 40
     card = (BUNDLED / "README.md").read_text()
-    assert "non-commercial" in card and "train_vae.py" in card
+    assert "non-commercial" in card and "training/train.py --config training/configs/celeba_vae_64.yaml" in card
 
 
 def test_api_names_and_parameters(client):

@@ -30,7 +30,7 @@ def write_config(tmp_path, celeba_dir, limit=256, **train) -> str:
 
 def train(*args: str) -> str:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.run([sys.executable, str(REPO / "training" / "train_vae.py"), *args], cwd=REPO, env=env,
+    proc = subprocess.run([sys.executable, str(REPO / "training" / "train.py"), *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=600)  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout + proc.stderr
@@ -92,7 +92,7 @@ def test_resume_continues_from_the_saved_step(tmp_path, celeba_dir):
 
 def test_missing_data_path_is_a_clear_error(tmp_path):
     cfg = write_config(tmp_path, tmp_path / "nowhere")
-    proc = subprocess.run([sys.executable, str(REPO / "training" / "train_vae.py"), "--config", cfg], cwd=REPO,
+    proc = subprocess.run([sys.executable, str(REPO / "training" / "train.py"), "--config", cfg], cwd=REPO,
                           capture_output=True, text=True, timeout=300)  # fmt: skip
     assert proc.returncode != 0
     assert "nowhere" in proc.stderr and "not found" in proc.stderr
@@ -104,7 +104,7 @@ def test_runs_under_accelerate_launch(tmp_path, celeba_dir, launcher):
     proc = subprocess.run(
         [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "1", "--num_machines", "1",
          "--mixed_precision", "bf16", "--dynamo_backend", "no",
-         str(REPO / "training" / "train_vae.py"), "--config", cfg, "--max-steps", "3", "--skip-directions"],
+         str(REPO / "training" / "train.py"), "--config", cfg, "--max-steps", "3", "--skip-directions"],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -116,7 +116,7 @@ def test_ctrl_c_checkpoints_and_resume_finishes(tmp_path, celeba_dir):
     import time
 
     cfg = write_config(tmp_path, celeba_dir, limit=1024, max_epochs=1)  # 32 steps: the signal lands mid-epoch
-    proc = subprocess.Popen([sys.executable, str(REPO / "training" / "train_vae.py"), "--config", cfg,
+    proc = subprocess.Popen([sys.executable, str(REPO / "training" / "train.py"), "--config", cfg,
                              "--skip-directions"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
     seen = b""

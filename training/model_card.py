@@ -23,9 +23,144 @@ def describe_hardware(hw: dict) -> str:
     return f"{device}, {hw['num_processes']} process(es), mixed precision {hw['mixed_precision']}, torch {hw['torch']}"
 
 
+DIGIT_DATASETS = {
+    "mnist": dict(title="MNIST", hub_id="ylecun/mnist", license="cc-by-sa-3.0",
+                  text="MNIST (LeCun, Cortes & Burges) is distributed under **CC BY-SA 3.0**; these weights, trained "
+                       "on it, are shared under the same license."),
+    "fashion-mnist": dict(title="Fashion-MNIST", hub_id="zalando-datasets/fashion_mnist", license="mit",
+                          text="Fashion-MNIST (Xiao, Rasul & Vollgraf, 2017, Zalando Research) is under the **MIT** "
+                               "license; so are these weights."),
+}  # fmt: skip
+
+
+def _digit_texts(config: dict, cfg: dict) -> dict:
+    """Title, description, architecture, uses and limitations of a digit model, from its config."""
+    variational, conditional = config.get("variational", False), config.get("num_classes", 0) > 0
+    classes = cfg["data"].get("classes")
+    if config["model_type"] == "dense":
+        widths = " → ".join(map(str, [784, *config["hidden_features"]]))
+        arch = (f"Dense layers {widths} → z ({config['z_dim']}{', ' + config['latent_activation'] if config.get('latent_activation') else ''}), "
+                f"mirrored in the decoder, sigmoid output; {config['reconstruction_loss'].upper()} loss.")  # fmt: skip
+    else:
+        arch = (f"{len(config['hidden_channels'])} × [Conv 3×3 stride 2 + {config['activation']}] with "
+                f"{'/'.join(map(str, config['hidden_channels']))} filters{' + BatchNorm' if config['batch_norm'] else ''}, "
+                f"a dense {'mean/logvar' if variational else 'code'} head, a mirrored transposed-conv decoder with a sigmoid "
+                f"output; {config['reconstruction_loss'].upper()} loss"
+                + (f", β = {config['beta']:g} against the KL term." if variational else "."))  # fmt: skip
+    if conditional:
+        arch += " The one-hot label is concatenated to the encoder's input and to `z` at the decoder's input."
+    if classes:
+        title, desc = "a novelty-detection autoencoder", (
+            f"A dense autoencoder (the seeds' numpy MLP 784 → 100 → 784 with sigmoid units) trained on the digit(s) "
+            f"{classes} only: it reconstructs those well and everything else badly, so its reconstruction error is a "
+            "novelty score.")  # fmt: skip
+        uses = "scoring how unlike the training digit an image is, and seeing why an autoencoder fails off its data."
+        limits = ("A 100-unit linear-sigmoid bottleneck also reconstructs simple shapes of other digits (1, 7) fairly "
+                  "well, and heavy noise raises every score; the AUC above says how often it ranks right.")  # fmt: skip
+    elif conditional:
+        title, desc = f"a conditional autoencoder with a {config['z_dim']}-d latent", (
+            "The seeds' conditional autoencoder: the label is given to the encoder and the decoder, so the latent is "
+            "free to encode style (slant, thickness) and the decoder draws any chosen class from any `z`.")
+        uses = "generating a chosen digit, and seeing what a latent encodes when the class is given separately."
+        limits = ("Trained as a plain autoencoder, so its latents are not N(0, I): decoding z drawn far from the "
+                  "training codes gives poor digits. Style transfers between classes only roughly.")  # fmt: skip
+    elif variational:
+        title, desc = f"a {config['z_dim']}-d variational autoencoder", (
+            "The Fashion-MNIST VAE of *Generative Deep Learning*, 2nd ed. (D. Foster, 2023), ch. 3: its 2-d latent "
+            "plane is close to N(0, I), so it can be walked and sampled.")
+        uses = "walking a continuous 2-d latent plane, sampling new images, seeing the prior's role (p-value view)."
+        limits = "Two latent dimensions cannot hold much detail: images are blurry class prototypes."
+    else:
+        title, desc = f"a convolutional autoencoder with a {config['z_dim']}-d latent", (
+            "The Fashion-MNIST autoencoder of *Generative Deep Learning*, 2nd ed. (D. Foster, 2023), ch. 3."
+            if cfg["data"]["name"] == "fashion-mnist" else
+            "The seeds' PyTorch convolutional autoencoder for MNIST (our layer choices are in the config's comments).")  # fmt: skip
+        uses = "seeing codes cluster by class, and interpolating between two images' codes."
+        limits = ("A plain autoencoder's latent space has gaps and no prior: interpolations can pass through "
+                  "non-images, and decoded random points are often not clothing/digits.")  # fmt: skip
+    return dict(title=title, description=desc, architecture=arch, uses=uses, limitations=limits)
+
+
+def write_digit_model_card(folder: Path, record: dict, config: dict, repo_id: str) -> ModelCard:
+    """The card of an MNIST / Fashion-MNIST model, from ``training_log.json`` (incl. its test metrics)."""
+    cfg = record["config"]
+    dataset = DIGIT_DATASETS[cfg["data"]["name"]]
+    metrics = record["test_metrics"] or {}
+    name = record.get("name") or folder.name
+    names = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
+    if cfg["data"]["name"] == "fashion-mnist":
+        from latentlab.data import FASHION_MNIST_CLASSES as names
+    results = [EvalResult(task_type="image-to-image", task_name="Image reconstruction", dataset_type=dataset["hub_id"],
+                          dataset_name=dataset["title"], dataset_split="test", metric_type=k.removeprefix("test_"),
+                          metric_name=k.replace("_", " "), metric_value=round(float(v), 6))
+               for k, v in metrics.items() if k.startswith("test_") and k != "test_images"]  # fmt: skip
+    novelty = metrics.get("novelty")
+    if novelty:
+        for key in ("auc", "auc_gaussian", "auc_salt_and_pepper"):
+            results.append(EvalResult(task_type="anomaly-detection", task_name="Novelty detection",
+                                      dataset_type=dataset["hub_id"], dataset_name=dataset["title"],
+                                      dataset_split="test", metric_type="roc_auc",
+                                      metric_name=f"ROC AUC ({key.replace('auc_', '') if key != 'auc' else 'clean'})",
+                                      metric_value=round(novelty[key], 6)))  # fmt: skip
+    card_data = ModelCardData(
+        library_name="latentlab",
+        license=dataset["license"],
+        tags=["autoencoder", "vae" if config.get("variational") else "latent-space", cfg["data"]["name"],
+              "latent-space", "pytorch_model_hub_mixin"],
+        datasets=[dataset["hub_id"]],
+        model_name=name,
+        eval_results=results or None,
+    )
+    history = record["history"]
+    extra_terms = [k for k in history[0]["validation"] if k != "loss"] if history else []
+    card = ModelCard.from_template(
+        card_data,
+        template_path=str(TEMPLATES / "digit_autoencoder.md.j2"),
+        name=name,
+        repo_id=repo_id,
+        **_digit_texts(config, cfg),
+        dataset_title=dataset["title"],
+        dataset_license_text=dataset["text"],
+        image_size=config.get("image_size") or config["image_shape"][-1],
+        image_shape=", ".join(map(str, config.get("image_shape") or [config["in_channels"], config["image_size"], config["image_size"]])),
+        trained_classes=cfg["data"].get("classes"),
+        model_type=config["model_type"],
+        model_config=json.dumps(config, indent=1),
+        conditional=config.get("num_classes", 0) > 0,
+        z_dim=config["z_dim"],
+        parameters=record["parameters"],
+        test_images=metrics.get("test_images", 0),
+        test_rows=[(k.removeprefix("test_").replace("_", " "), f"{v:.5g}") for k, v in metrics.items()
+                   if k.startswith("test_") and k != "test_images"],  # fmt: skip
+        novelty=novelty,
+        novelty_rows=[(names[int(c)], e) for c, e in sorted((novelty or {}).get("per_class_error", {}).items(), key=lambda t: int(t[0]))],
+        train_images=record["train_images"],
+        validation_size=cfg["data"].get("validation_size", 5000),
+        command=record["command"],
+        config_yaml=yaml.safe_dump(cfg, sort_keys=False).strip(),
+        epochs=record["epochs"],
+        steps=record["steps"],
+        batch_size=cfg["train"]["batch_size"],
+        best_epoch=record["best_epoch"],
+        stopped=record["stopped"],
+        train_minutes=f"{record['train_seconds'] / 60:.1f}",
+        hardware=describe_hardware(record["hardware"]),
+        history=history,
+        extra_terms=extra_terms,
+        figures=metrics.get("figures", []),
+    )
+    card.save(folder / "README.md")
+    return card
+
+
 def write_model_card(folder: str | Path, repo_id: str | None = None) -> ModelCard:
+    """Render ``folder/README.md`` from ``training_log.json`` and ``config.json``: the face VAE's card, or a digit
+    model's (chosen by the run's ``data.name``)."""
     folder = Path(folder)
     record = json.loads((folder / "training_log.json").read_text())
+    if record["config"]["data"].get("name", "celeba") != "celeba":
+        config = json.loads((folder / "config.json").read_text())
+        return write_digit_model_card(folder, record, config, repo_id or f"latent-lab/{record.get('name') or folder.name}")
     config = json.loads((folder / "config.json").read_text())
     cfg = record["config"]
     name = record.get("name") or folder.name

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import safetensors
 import safetensors.torch
 import torch
 from tqdm.auto import tqdm
@@ -248,6 +249,25 @@ class DigitData(ImageTensors):
     @property
     def targets(self) -> torch.Tensor:
         return self.labels
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write images, labels and class names to one safetensors file (no pickle)."""
+        safetensors.torch.save_file({"images": self.images.contiguous(), "labels": self.labels}, str(path),
+                                    metadata={"class_names": json.dumps(list(self.class_names))})  # fmt: skip
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "DigitData":
+        """Read a file written by :meth:`save`. Raises DataError if it is missing or not such a file."""
+        try:
+            with safetensors.safe_open(str(path), "pt") as f:
+                names = tuple(json.loads(f.metadata()["class_names"]))
+                return cls(f.get_tensor("images"), f.get_tensor("labels"), names)
+        except Exception as err:
+            raise DataError(f"{path}: not a digit sample file written by DigitData.save ({err})") from err
+
+    def subset(self, index) -> "DigitData":
+        """The rows selected by ``index`` (a slice, an index tensor or a boolean mask), as a new :class:`DigitData`."""
+        return DigitData(self.images[index], self.labels[index], self.class_names)
 
 
 def _read_idx(path: Path, magic: int, ndim: int) -> np.ndarray:

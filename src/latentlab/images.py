@@ -82,3 +82,35 @@ def save_gif(frames: list[Image.Image], path: str | Path, duration_ms: int = 80,
     path = Path(path)
     sequence[0].save(path, save_all=True, append_images=sequence[1:], duration=duration_ms, loop=0, disposal=2)
     return path
+
+
+def digit_from_pil(image: Image.Image, size: int = 28) -> torch.Tensor:
+    """An uploaded digit drawn or photographed in any size/colours → (1, size, size) float32 in [0, 1], MNIST-style.
+
+    Greyscale; inverted if the background is light (MNIST digits are white on black); cropped to the ink (pixels
+    above 15 % of the maximum), scaled so its longer side is 20/28 of ``size`` and centred by its centre of mass,
+    as LeCun et al. normalised MNIST. A blank image gives an all-zero tensor.
+    """
+    grey = np.asarray(to_rgb(image).convert("L"), dtype=np.float32) / 255.0
+    if np.median(grey) > 0.5:
+        grey = 1.0 - grey
+    grey = grey - np.median(grey)
+    grey = np.clip(grey / max(float(grey.max()), 1e-6), 0, 1)
+    rows, cols = np.nonzero(grey > 0.15)
+    canvas = np.zeros((size, size), dtype=np.float32)
+    if len(rows) == 0:
+        return torch.from_numpy(canvas)[None]
+    ink = grey[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    box = max(1, round(size * 20 / 28))
+    h, w = ink.shape
+    scale = box / max(h, w)
+    new = (max(1, round(w * scale)), max(1, round(h * scale)))
+    ink = np.asarray(Image.fromarray((ink * 255).astype(np.uint8)).resize(new, Image.Resampling.LANCZOS), np.float32) / 255
+    ys, xs = np.indices(ink.shape)
+    mass = max(float(ink.sum()), 1e-6)
+    cy, cx = float((ys * ink).sum()) / mass, float((xs * ink).sum()) / mass
+    top = int(round(size / 2 - cy))
+    left = int(round(size / 2 - cx))
+    top, left = min(max(top, 0), size - ink.shape[0]), min(max(left, 0), size - ink.shape[1])
+    canvas[top : top + ink.shape[0], left : left + ink.shape[1]] = ink
+    return torch.from_numpy(canvas)[None]

@@ -1,8 +1,9 @@
-"""The Gradio app: three tabs (Morph, Edit, Sample) over a :class:`~latentlab.faces.FaceLab`.
+"""The Gradio app: **Faces** (Morph, Edit, Sample over a :class:`~latentlab.faces.FaceLab`) and **Digits &
+clothes** (Latent plane, Interpolate, Conditional, Novelty over a :class:`~latentlab.digits.DigitLab`).
 
-Callbacks only convert between components and :class:`FaceLab` calls — no model math here. Every event is a
-public API endpoint (``/morph``, ``/edit``, ``/sample``) that ``gradio_client`` can call; the first output of each
-is the picture of the whole result.
+Callbacks only convert between components and lab calls — no model math here. Every event is an API endpoint
+with a stable name that ``gradio_client`` can call: ``/morph``, ``/edit``, ``/sample``, ``/plane``, ``/plane_click``,
+``/interpolate``, ``/generate``, ``/novelty``; the first output of each is the picture of the whole result.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import gradio as gr
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from .analysis import NOISE_KINDS, novelty_plot
+from .digits import DigitLab
 from .faces import FaceLab, frames_to_gif, frames_to_strip
-from .images import grid_image
+from .images import digit_from_pil, grid_image, tensor_to_pil
 
-NOT_AN_IMAGE = "That file is not an image we can read. Upload a photo of a face (JPEG, PNG, WebP, GIF or BMP)."
+NOT_AN_IMAGE = "That file is not an image we can read. Upload a picture (JPEG, PNG, WebP, GIF or BMP)."
 
 CELEBA_TERMS = (
     "Faces: CelebA-HQ (Liu et al. 2015; Karras et al. 2018), for **non-commercial research and education only**. "
@@ -25,7 +28,7 @@ CELEBA_TERMS = (
 )
 
 
-class FaceUpload(gr.Image):
+class ImageUpload(gr.Image):
     """``gr.Image`` that opens uploads itself, so a file that is not an image gets a short message (``gr.Error``)
     instead of Gradio's 'Could not preprocess input' text; returns the PIL image untouched (any size or mode)."""
 
@@ -44,9 +47,12 @@ class FaceUpload(gr.Image):
             raise gr.Error(NOT_AN_IMAGE, title="Not an image") from None
 
 
+FaceUpload = ImageUpload  # the face inputs' name before the digit tabs existed
+
+
 def _face_input(label: str, examples: list[str], examples_label: str) -> FaceUpload:
     """An upload box for one face, with the example faces under it as clickable thumbnails."""
-    face = FaceUpload(label=label, type="pil", image_mode=None, sources=["upload", "clipboard", "webcam"],
+    face = ImageUpload(label=label, type="pil", image_mode=None, sources=["upload", "clipboard", "webcam"],
                       height=192)  # fmt: skip
     if examples:
         gr.Examples(examples, inputs=[face], label=examples_label, examples_per_page=12)
@@ -58,8 +64,9 @@ def _require(face, label: str) -> None:
         raise gr.Error(f"Add {label}: upload a photo or click one of the example faces.")
 
 
-def build_demo(lab: FaceLab, example_faces: list[str | Path] = ()) -> gr.Blocks:
-    """The Blocks app. ``example_faces``: image paths shown as clickable examples (held-out test faces)."""
+def build_demo(lab: FaceLab, example_faces: list[str | Path] = (), digits: DigitLab | None = None) -> gr.Blocks:
+    """The Blocks app. ``example_faces``: image paths shown as clickable examples (held-out test faces);
+    ``digits``: the MNIST / Fashion-MNIST models for the second group of tabs (left out when ``None``)."""
     examples = [str(p) for p in example_faces]
     attributes = list(lab.attribute_names)
     out_dir = Path(tempfile.mkdtemp(prefix="latentlab-"))
@@ -92,54 +99,200 @@ def build_demo(lab: FaceLab, example_faces: list[str | Path] = ()) -> gr.Blocks:
         faces = lab.sample(count, seed=int(seed), temperature=float(temperature))
         return grid_image(faces, nrow=min(count, 6 if count <= 36 else 10), scale=2)
 
-    with gr.Blocks(title="Latent Lab — a face VAE's latent space") as demo:
-        gr.Markdown(
-            "# Latent Lab: walk a face VAE's latent space\n"
-            "Every face is encoded to a 200-number latent `z` (the posterior mean) and decoded back. "
-            "**Morph** interpolates between two latents, **Edit** adds an attribute direction "
-            "(mean `z` of faces with the attribute minus mean `z` of faces without), **Sample** decodes random `z` "
-            "from N(0, I).\n\n" + CELEBA_TERMS
-        )
-        with gr.Tab("Morph"):
-            with gr.Row():
-                with gr.Column():
-                    face_a = _face_input("Face A", examples, "Test faces → A")
-                with gr.Column():
-                    face_b = _face_input("Face B", examples[::-1], "Test faces → B")
-            frames = gr.Slider(2, 32, value=10, step=1, label="Frames (both ends included)")
-            morph_button = gr.Button("Morph", variant="primary")
-            strip = gr.Image(label="Frames: reconstruction of A → reconstruction of B", type="pil", format="png")
-            gif = gr.Image(label="Animated GIF", type="filepath", format="gif", height=256)
-            morph_button.click(morph, [face_a, face_b, frames], [strip, gif], api_name="morph")
+    with gr.Blocks(title="Latent Lab — see a latent space work") as demo:
+        gr.Markdown("# Latent Lab: see a latent space work")
+        with gr.Tabs():
+            with gr.Tab("Faces"):
+                gr.Markdown(
+                    "Every face is encoded to a 200-number latent `z` (the posterior mean) and decoded back. "
+                    "**Morph** interpolates between two latents, **Edit** adds an attribute direction "
+                    "(mean `z` of faces with the attribute minus mean `z` of faces without), **Sample** decodes random `z` "
+                    "from N(0, I).\n\n" + CELEBA_TERMS
+                )
+                with gr.Tab("Morph"):
+                    with gr.Row():
+                        with gr.Column():
+                            face_a = _face_input("Face A", examples, "Test faces → A")
+                        with gr.Column():
+                            face_b = _face_input("Face B", examples[::-1], "Test faces → B")
+                    frames = gr.Slider(2, 32, value=10, step=1, label="Frames (both ends included)")
+                    morph_button = gr.Button("Morph", variant="primary")
+                    strip = gr.Image(label="Frames: reconstruction of A → reconstruction of B", type="pil", format="png")
+                    gif = gr.Image(label="Animated GIF", type="filepath", format="gif", height=256)
+                    morph_button.click(morph, [face_a, face_b, frames], [strip, gif], api_name="morph")
 
-        with gr.Tab("Edit"):
-            with gr.Row():
-                with gr.Column():
-                    face = _face_input("Face", examples, "Test faces")
-                with gr.Column():
-                    attribute = gr.Dropdown(attributes, value="Smiling" if "Smiling" in attributes else None,
-                                            label="Attribute (CelebA's 40 labels)")  # fmt: skip
-                    strength = gr.Slider(-4, 4, value=1.5, step=0.25,
-                                         label="Strength (× the attribute direction; negative removes it)")  # fmt: skip
-                    edit_button = gr.Button("Edit", variant="primary")
-            comparison = gr.Image(label="Original | reconstruction | edit", type="pil", format="png")
-            sweep = gr.Image(label="Sweep: −2s, −s, 0, +s, +2s", type="pil", format="png")
-            edit_button.click(edit, [face, attribute, strength], [comparison, sweep], api_name="edit")
-            presets = [("Smiling", 1.5), ("Eyeglasses", 2.0), ("Blond_Hair", 1.5), ("Male", -1.5), ("Young", -2.0)]
-            if examples and attributes:
-                gr.Examples([[examples[i % len(examples)], a, s] for i, (a, s) in enumerate(presets) if a in attributes],
-                            inputs=[face, attribute, strength], label="Try these edits")  # fmt: skip
+                with gr.Tab("Edit"):
+                    with gr.Row():
+                        with gr.Column():
+                            face = _face_input("Face", examples, "Test faces")
+                        with gr.Column():
+                            attribute = gr.Dropdown(attributes, value="Smiling" if "Smiling" in attributes else None,
+                                                    label="Attribute (CelebA's 40 labels)")  # fmt: skip
+                            strength = gr.Slider(-4, 4, value=1.5, step=0.25,
+                                                 label="Strength (× the attribute direction; negative removes it)")  # fmt: skip
+                            edit_button = gr.Button("Edit", variant="primary")
+                    comparison = gr.Image(label="Original | reconstruction | edit", type="pil", format="png")
+                    sweep = gr.Image(label="Sweep: −2s, −s, 0, +s, +2s", type="pil", format="png")
+                    edit_button.click(edit, [face, attribute, strength], [comparison, sweep], api_name="edit")
+                    presets = [("Smiling", 1.5), ("Eyeglasses", 2.0), ("Blond_Hair", 1.5), ("Male", -1.5), ("Young", -2.0)]
+                    if examples and attributes:
+                        gr.Examples([[examples[i % len(examples)], a, s] for i, (a, s) in enumerate(presets) if a in attributes],
+                                    inputs=[face, attribute, strength], label="Try these edits")  # fmt: skip
 
-        with gr.Tab("Sample"):
-            with gr.Row():
-                seed = gr.Number(value=0, precision=0, label="Seed")
-                count = gr.Slider(1, 64, value=36, step=1, label="Faces")
-                temperature = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Temperature (std of z)")
-            sample_button = gr.Button("Sample", variant="primary")
-            grid = gr.Image(label="Samples from N(0, T² I)", type="pil", format="png")
-            sample_button.click(sample, [seed, count, temperature], [grid], api_name="sample")
-            gr.Examples([[0, 36, 1.0], [7, 36, 0.7], [42, 16, 1.2]], inputs=[seed, count, temperature])
+                with gr.Tab("Sample"):
+                    with gr.Row():
+                        seed = gr.Number(value=0, precision=0, label="Seed")
+                        count = gr.Slider(1, 64, value=36, step=1, label="Faces")
+                        temperature = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Temperature (std of z)")
+                    sample_button = gr.Button("Sample", variant="primary")
+                    grid = gr.Image(label="Samples from N(0, T² I)", type="pil", format="png")
+                    sample_button.click(sample, [seed, count, temperature], [grid], api_name="sample")
+                    gr.Examples([[0, 36, 1.0], [7, 36, 0.7], [42, 16, 1.2]], inputs=[seed, count, temperature])
+            if digits is not None:
+                with gr.Tab("Digits & clothes"):
+                    _digit_tabs(digits)
     return demo
+
+
+def _choose(name: str, names: list[str], what: str) -> str:
+    if name not in names:
+        raise gr.Error(f"Pick one of the {what} models: {', '.join(names)} (got {name!r}).")
+    return name
+
+
+def _digit_tabs(lab: DigitLab) -> None:
+    """The second group of tabs: the autoencoder family on MNIST / Fashion-MNIST."""
+    planes, everything = lab.names(z_dim=2), list(lab.models)
+    conditional, novel = lab.names(conditional=True), lab.names(novelty=True)
+    gr.Markdown(
+        "Small models of 28×28 digits (MNIST) and clothes (Fashion-MNIST): autoencoders, a conditional autoencoder "
+        "and a VAE, trained by this project. Data: MNIST (CC BY-SA 3.0), Fashion-MNIST (MIT); the test images "
+        "shown are the first 1,000 of each test split."
+    )
+
+    def plane(model, x, y, label):
+        m = lab.get(_choose(model, planes, "2-d"))
+        image, scatter = lab.plane(model, float(x), float(y), int(label or 0))
+        return tensor_to_pil(image).resize((224, 224), Image.Resampling.NEAREST), scatter
+
+    def plane_click(model, label, evt: gr.SelectData):
+        m = lab.get(_choose(model, planes, "2-d"))
+        x, y = m.scatter.to_latent(*evt.index)
+        image, scatter = plane(model, x, y, label)
+        return round(x, 3), round(y, 3), image, scatter
+
+    def interpolate(model, index_a, index_b, frames, method):
+        _choose(model, everything, "digit")
+        frames = int(frames)
+        if not 2 <= frames <= 32:
+            raise gr.Error(f"frames must be between 2 and 32, got {frames}")
+        try:
+            strip = lab.interpolate(model, int(index_a), int(index_b), frames, "spherical" if method == "slerp" else "linear")
+        except IndexError as err:
+            raise gr.Error(str(err)) from None
+        return grid_image(strip, nrow=len(strip), scale=3)
+
+    def generate(model, label, *z):
+        _choose(model, conditional, "conditional")
+        image, every = lab.generate(model, int(label), [float(v) for v in z])
+        return tensor_to_pil(image).resize((224, 224), Image.Resampling.NEAREST), grid_image(every, nrow=len(every), scale=3)
+
+    def novelty(model, upload, index, noise, level):
+        m = lab.get(_choose(model, novel, "novelty"))
+        if noise not in NOISE_KINDS:
+            raise gr.Error(f"noise must be one of {', '.join(NOISE_KINDS)}, got {noise!r}")
+        if not 0 <= float(level) <= 1:
+            raise gr.Error(f"noise level must be between 0 and 1, got {level}")
+        if upload is not None:
+            image, source = digit_from_pil(upload, m.model.image_size), "your upload"
+        else:
+            if not 0 <= int(index) < len(m.images):
+                raise gr.Error(f"test image index must be in [0, {len(m.images) - 1}], got {index}")
+            image = m.images[int(index)]
+            source = f"test image {int(index)} (a {m.data.class_names[int(m.data.labels[int(index)])]})"
+        r = lab.novelty(model, image, noise, float(level))
+        trained = ", ".join(m.data.class_names[c] for c in m.trained_classes)
+        pair = grid_image(torch.stack([r["input"], r["reconstruction"]]), nrow=2, scale=6)
+        chart = novelty_plot(r["class_errors"], r["error"], m.data.class_names, m.trained_classes,
+                             f"Test reconstruction errors per class (trained on {trained})")  # fmt: skip
+        verdict = "looks **novel**" if r["percentile"] >= 95 else "looks like the training data"
+        text = (f"**{source}**: reconstruction MSE **{r['error']:.4f}**, higher than {r['percentile']:.1f} % of the "
+                f"test {trained}s → {verdict} (threshold: the 95th percentile of the training class).")  # fmt: skip
+        return pair, chart, text
+
+    with gr.Tabs():
+        with gr.Tab("Latent plane"):
+            gr.Markdown("Pick a point of a 2-d latent space — with the sliders or by clicking the scatter plot — "
+                        "and see what the decoder draws there.")  # fmt: skip
+            with gr.Row():
+                with gr.Column():
+                    plane_model = gr.Dropdown(planes, value=planes[0] if planes else None, label="Model (2-d latent)")
+                    plane_x = gr.Slider(-4, 4, value=0.0, step=0.01, label="z[0]")
+                    plane_y = gr.Slider(-4, 4, value=0.0, step=0.01, label="z[1]")
+                    plane_label = gr.Slider(0, 9, value=0, step=1, label="Digit (conditional models only)")
+                    plane_button = gr.Button("Decode", variant="primary")
+                    plane_image = gr.Image(label="Decoded image", type="pil", format="png", height=240)
+                with gr.Column(scale=2):
+                    plane_scatter = gr.Image(label="Test images' latents (click to decode a point)", type="pil",
+                                             format="png", interactive=False)  # fmt: skip
+            plane_args = [plane_model, plane_x, plane_y, plane_label]
+            plane_button.click(plane, plane_args, [plane_image, plane_scatter], api_name="plane")
+            gr.on([plane_model.change, plane_label.change], plane, plane_args, [plane_image, plane_scatter],
+                  api_name="plane_update", api_visibility="undocumented")  # fmt: skip
+            plane_scatter.select(plane_click, [plane_model, plane_label], [plane_x, plane_y, plane_image, plane_scatter],
+                                 api_name="plane_click", api_visibility="undocumented")  # fmt: skip
+
+        with gr.Tab("Interpolate"):
+            gr.Markdown("Decode the straight (or spherical) path between two test images' latents.")
+            with gr.Row():
+                interp_model = gr.Dropdown(everything, value=everything[0] if everything else None, label="Model")
+                index_a = gr.Number(value=3, precision=0, label="Test image A (index 0–999)")
+                index_b = gr.Number(value=2, precision=0, label="Test image B (index 0–999)")
+                interp_frames = gr.Slider(2, 24, value=10, step=1, label="Frames")
+                method = gr.Radio(["lerp", "slerp"], value="lerp", label="Interpolation")
+            interp_button = gr.Button("Interpolate", variant="primary")
+            interp_strip = gr.Image(label="A | decoded path | B", type="pil", format="png")
+            interp_button.click(interpolate, [interp_model, index_a, index_b, interp_frames, method], [interp_strip],
+                                api_name="interpolate")  # fmt: skip
+            gr.Examples([[n, 3, 2, 10, "lerp"] for n in everything], inputs=[interp_model, index_a, index_b, interp_frames, method])
+
+        with gr.Tab("Conditional"):
+            gr.Markdown("A conditional autoencoder gets the digit's label beside its latent: choose the digit and a "
+                        "latent `z` (the style). The row shows the same `z` drawn as every digit.")  # fmt: skip
+            with gr.Row():
+                with gr.Column():
+                    cond_model = gr.Dropdown(conditional, value=conditional[0] if conditional else None, label="Model")
+                    cond_label = gr.Slider(0, 9, value=7, step=1, label="Digit")
+                    zs = [gr.Slider(-3, 3, value=0.0, step=0.05, label=f"z[{i}]" + (" (5-d models)" if i >= 2 else ""))
+                          for i in range(5)]  # fmt: skip
+                    cond_button = gr.Button("Generate", variant="primary")
+                with gr.Column():
+                    cond_image = gr.Image(label="The chosen digit", type="pil", format="png", height=240)
+                    cond_row = gr.Image(label="Same z, digits 0–9", type="pil", format="png")
+            cond_button.click(generate, [cond_model, cond_label, *zs], [cond_image, cond_row], api_name="generate")
+
+        with gr.Tab("Novelty"):
+            gr.Markdown("An autoencoder trained on one digit reconstructs that digit well and others badly: its "
+                        "reconstruction error is a novelty score. Use a test image or upload a drawing of a digit "
+                        "(any colours; it is centred MNIST-style), optionally with noise.")  # fmt: skip
+            with gr.Row():
+                with gr.Column():
+                    nov_model = gr.Dropdown(novel, value=novel[0] if novel else None, label="Model")
+                    nov_upload = ImageUpload(label="Your digit (optional; overrides the test image)", type="pil",
+                                             image_mode=None, sources=["upload", "clipboard"], height=160)  # fmt: skip
+                    nov_index = gr.Number(value=3, precision=0, label="Test image index (0–999)")
+                    nov_noise = gr.Radio(list(NOISE_KINDS), value="none", label="Noise")
+                    nov_level = gr.Slider(0, 1, value=0.3, step=0.05, label="Noise level (σ, or fraction of pixels)")
+                    nov_button = gr.Button("Score", variant="primary")
+                with gr.Column():
+                    nov_pair = gr.Image(label="Input | reconstruction", type="pil", format="png")
+                    nov_text = gr.Markdown()
+            nov_chart = gr.Image(label="Where this error falls", type="pil", format="png")
+            nov_button.click(novelty, [nov_model, nov_upload, nov_index, nov_noise, nov_level],
+                             [nov_pair, nov_chart, nov_text], api_name="novelty")  # fmt: skip
+            gr.Examples([[novel[0] if novel else None, None, i, n, l] for i, n, l in
+                         [(3, "none", 0.0), (2, "none", 0.0), (10, "gaussian", 0.3), (10, "salt_and_pepper", 0.1)]],
+                        inputs=[nov_model, nov_upload, nov_index, nov_noise, nov_level])  # fmt: skip
 
 
 def example_face_paths(folder: str | Path) -> list[Path]:

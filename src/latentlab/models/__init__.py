@@ -1,6 +1,62 @@
-"""Latent Lab models: ``nn.Module`` + Hub I/O (``save_pretrained`` / strict ``from_pretrained``)."""
+"""Latent Lab models: ``nn.Module`` + Hub I/O (``save_pretrained`` / strict ``from_pretrained``).
 
-from .base import CheckpointError, HubModel
-from .vae import ConvVAE, DiagonalGaussian, VAEOutput
+All share :class:`Autoencoder`'s API (``encode``/``decode``/``forward``/``compute_loss``); an architecture is a
+class, a variant (sizes, VAE or not, conditional or not, loss) is its config. :func:`model_class` maps the
+``model.type`` of a training config to the class.
+"""
 
-__all__ = ["CheckpointError", "ConvVAE", "DiagonalGaussian", "HubModel", "VAEOutput"]
+from .autoencoder import AutoencoderOutput, Autoencoder, DiagonalGaussian, PointPosterior, VAEOutput
+from .base import CONFIG_NAME, CheckpointError, HubModel, resolve_file
+from .conv import ConvAutoencoder, ConvVAE
+from .dense import DenseAutoencoder
+
+MODEL_TYPES: dict[str, type[Autoencoder]] = {"conv": ConvAutoencoder, "dense": DenseAutoencoder}
+
+
+def model_class(model_type: str) -> type[Autoencoder]:
+    """The class for a config's ``model.type`` (``conv`` or ``dense``). Raises ValueError for an unknown type."""
+    if model_type not in MODEL_TYPES:
+        raise ValueError(f"unknown model type {model_type!r}; choose one of {sorted(MODEL_TYPES)}")
+    return MODEL_TYPES[model_type]
+
+
+def load_pretrained(model_id: str, **kwargs) -> Autoencoder:
+    """Load any Latent Lab model folder or Hub repo, choosing the class from ``config.json``'s ``model_type``.
+
+    Args:
+        model_id: a local folder or a Hub repo id.
+        **kwargs: passed to ``from_pretrained`` (``revision``, ``cache_dir``, ``local_files_only``, ``token``, …).
+
+    Raises:
+        CheckpointError: no ``config.json``, an unknown ``model_type``, or weights that do not load strictly.
+    """
+    import json
+
+    download = {k: kwargs[k] for k in ("revision", "cache_dir", "force_download", "local_files_only", "token") if k in kwargs}
+    path = resolve_file(model_id, CONFIG_NAME, **download)
+    if path is None:
+        raise CheckpointError(f"{model_id!r} has no {CONFIG_NAME}: not a Latent Lab model folder")
+    try:
+        model_type = json.loads(open(path, encoding="utf-8").read()).get("model_type", "conv")
+    except (OSError, ValueError) as err:
+        raise CheckpointError(f"{path}: unreadable {CONFIG_NAME} ({err})") from err
+    if model_type not in MODEL_TYPES:
+        raise CheckpointError(f"{model_id!r}: unknown model_type {model_type!r} in {CONFIG_NAME}")
+    return MODEL_TYPES[model_type].from_pretrained(model_id, **kwargs)
+
+
+__all__ = [
+    "Autoencoder",
+    "AutoencoderOutput",
+    "CheckpointError",
+    "ConvAutoencoder",
+    "ConvVAE",
+    "DenseAutoencoder",
+    "DiagonalGaussian",
+    "HubModel",
+    "MODEL_TYPES",
+    "PointPosterior",
+    "VAEOutput",
+    "load_pretrained",
+    "model_class",
+]

@@ -9,6 +9,7 @@ exists, and every tensor matches by name and shape. Pickled weights are never re
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -59,13 +60,21 @@ class HubModel(PyTorchModelHubMixin):
 
     Subclasses may override :meth:`_save_extras` / :meth:`_load_extras` to keep files that belong to one model
     (e.g. attribute directions) in the same folder, so they travel and load together with its weights.
+
+    ``config.json`` also records ``model_type`` (the class's :attr:`model_type`), so
+    :func:`latentlab.models.load_pretrained` can pick the class, and loading a folder into the wrong class fails
+    with a clear :class:`CheckpointError` instead of a wall of shape mismatches.
     """
+
+    model_type: str = ""
 
     # --- saving -------------------------------------------------------------------------------------------
     def _save_pretrained(self, save_directory: Path) -> None:
         # contiguous copies: a model trained in channels_last still saves plain NCHW tensors
         state = {name: t.detach().to("cpu").contiguous() for name, t in self.state_dict().items()}
         safetensors.torch.save_file(state, str(save_directory / WEIGHTS_NAME), metadata={"format": "pt"})
+        config = {**(getattr(self, "_hub_mixin_config", None) or {}), "model_type": self.model_type}
+        (save_directory / CONFIG_NAME).write_text(json.dumps(config, sort_keys=True, indent=2))
         self._save_extras(save_directory)
 
     def _save_extras(self, save_directory: Path) -> None:  # pragma: no cover - default: nothing extra
@@ -91,6 +100,12 @@ class HubModel(PyTorchModelHubMixin):
             raise CheckpointError(
                 f"{model_id!r} has no {CONFIG_NAME}: refusing to guess the architecture. "
                 f"Save models with save_pretrained(), which writes {CONFIG_NAME} next to {WEIGHTS_NAME}."
+            )
+        saved_type = config.get("model_type", "conv")  # folders from before model_type was recorded hold conv VAEs
+        if cls.model_type and saved_type != cls.model_type:
+            raise CheckpointError(
+                f"{model_id!r} holds a {saved_type!r} model, not a {cls.__name__} ({cls.model_type!r}); "
+                "load it with latentlab.models.load_pretrained(), which picks the class from config.json."
             )
         if not strict:
             raise ValueError(f"{cls.__name__} loads weights strictly only; drop strict=False.")

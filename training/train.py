@@ -1,15 +1,21 @@
-"""Train a Latent Lab VAE with accelerate — the same script on a laptop CPU, one GPU or several.
+"""Train any Latent Lab model with accelerate — one loop for every model, on a laptop CPU, one GPU or several.
 
-    accelerate launch training/train_vae.py --config training/configs/celeba_vae_64.yaml
-    python training/train_vae.py --config training/configs/celeba_vae_64.yaml            # same thing, one process
-    python training/train_vae.py --config … --resume                                      # continue the latest checkpoint
+    accelerate launch training/train.py --config training/configs/celeba_vae_64.yaml
+    python training/train.py --config training/configs/celeba_vae_64.yaml            # same thing, one process
+    python training/train.py --config … --resume                                      # continue the latest checkpoint
+    python training/train.py --config training/configs/mnist_dense_ae_digit0.yaml    # the digit models alike
+
+The config names the model (``model.type``: ``conv`` or ``dense``, the rest are its ``__init__`` arguments) and
+the data (``data.name``: ``celeba``, ``mnist`` or ``fashion-mnist``); the loop calls ``model.compute_loss(batch)``
+with ``batch = {"image": …, "label": …}`` and knows nothing else about the model.
 
 Each epoch: tqdm progress with images/s, the validation loss, ``images/epoch_NNN_reconstructions.png`` and
 ``images/epoch_NNN_samples.png``; ``accelerator.save_state`` checkpoints every ``checkpoint_every_steps`` steps and
 at each epoch's end under ``<output_dir>/checkpoints``; training stops when the validation loss has not improved for
 ``patience`` epochs. At the end the best weights are written as a Hub-layout folder ``<output_dir>/model`` by
-``save_pretrained`` — with the attribute directions computed on the training split, preview images, the
-run's record ``training_log.json`` and a model card rendered from ``model_cards/``.
+``save_pretrained`` — with preview images, the run's record ``training_log.json`` and a model card rendered from
+``model_cards/``; face models also get the attribute directions computed on the training split, digit models the
+test-set metrics and analysis figures of :mod:`latentlab.analysis`.
 """
 
 from __future__ import annotations
@@ -34,10 +40,10 @@ from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_
 from tqdm.auto import tqdm
 
 from latentlab import latent
-from latentlab.data import load_celeba
+from latentlab.data import ImageTensors, load_celeba, load_mnist
 from latentlab.directions import compute_attribute_directions
 from latentlab.images import grid_image
-from latentlab.models import ConvVAE
+from latentlab.models import Autoencoder, model_class
 
 REPO = Path(__file__).resolve().parents[1]
 STATE_FILE = "trainer_state.json"
@@ -84,14 +90,50 @@ def checkpoint_dirs(output_dir: Path) -> list[Path]:
     return sorted(done, key=lambda p: int(p.name.split("_")[1]))
 
 
-def to_batch(images_u8: torch.Tensor, channels_last: bool) -> dict[str, torch.Tensor]:
+def load_data(cfg: dict, split: str) -> ImageTensors:
+    """One split of the config's dataset (``data.name``) as uint8 tensors.
+
+    Digit sets have no validation split: ``validation`` is the last ``data.validation_size`` (default 5,000) training
+    images, which ``train`` then leaves out. ``data.classes`` keeps only those labels in train/validation (e.g. ``[0]``
+    for the novelty autoencoder; ``test`` keeps all); ``data.limit`` / ``data.eval_limit`` keep the first N rows (quick runs).
+    """
+    dcfg, mcfg = cfg["data"], cfg["model"]
+    name = dcfg.get("name", "celeba")
+    limit = {dcfg.get("train_split", "train"): dcfg.get("limit"), dcfg.get("eval_split", "validation"): dcfg.get("eval_limit")}.get(split)
+    if name == "celeba":
+        return load_celeba(dcfg["source"], split, image_size=mcfg["image_size"], limit=limit)
+    shape = mcfg.get("image_shape") or [mcfg.get("in_channels", 1), mcfg["image_size"], mcfg["image_size"]]
+    data = load_mnist(name, "test" if split == "test" else "train", dcfg.get("source"),
+                      pad_to=shape[-1] if shape[-1] != 28 else None)  # fmt: skip
+    if split in ("train", "validation"):
+        held_out = int(dcfg.get("validation_size", 5000))
+        data = data.subset(slice(len(data) - held_out, None) if split == "validation" else slice(0, len(data) - held_out))
+    if dcfg.get("classes") is not None and split != "test":  # the test split keeps every class (novelty report)
+        data = data.subset(torch.isin(data.labels, torch.tensor(dcfg["classes"])))
+    return data.subset(slice(0, limit)) if limit else data
+
+
+def build_run(cfg: dict, accelerator: Accelerator) -> tuple[Autoencoder, torch.optim.Optimizer]:
+    """The config's model (in ``channels_last`` if asked) and its Adam optimiser, not yet ``prepare``d."""
+    mcfg = dict(cfg["model"])
+    model = model_class(mcfg.pop("type", "conv"))(**mcfg)
+    if cfg["train"].get("channels_last", False):
+        model = model.to(memory_format=torch.channels_last)
+    return model, torch.optim.Adam(model.parameters(), lr=cfg["train"]["learning_rate"])
+
+
+def to_batch(images_u8: torch.Tensor, targets: torch.Tensor, channels_last: bool) -> dict[str, torch.Tensor]:
+    """A loader batch as the models' batch dict: ``image`` float in [0, 1]; ``label`` (B,) when targets are labels."""
     x = images_u8.float().div_(255.0)
-    return {"image": x.contiguous(memory_format=torch.channels_last) if channels_last else x}
+    batch = {"image": x.contiguous(memory_format=torch.channels_last) if channels_last else x}
+    if targets.ndim == 1:  # class labels (digits); CelebA's targets are its (B, 40) attributes
+        batch["label"] = targets
+    return batch
 
 
-def train_step(accelerator, model, optimizer, images_u8, channels_last: bool, noise) -> dict[str, torch.Tensor]:
+def train_step(accelerator, model, optimizer, images_u8, targets, channels_last: bool, noise) -> dict[str, torch.Tensor]:
     """One optimiser step on a uint8 batch: the project's training path (also timed by benchmarks/benchmark.py)."""
-    losses = accelerator.unwrap_model(model).compute_loss(to_batch(images_u8, channels_last), forward=model,
+    losses = accelerator.unwrap_model(model).compute_loss(to_batch(images_u8, targets, channels_last), forward=model,
                                                           generator=noise)  # fmt: skip
     accelerator.backward(losses["loss"])
     optimizer.step()
@@ -106,8 +148,8 @@ def evaluate(accelerator, model, loader, channels_last: bool, seed: int) -> dict
     model.eval()
     generator = torch.Generator(device=accelerator.device).manual_seed(seed)
     totals, count = {}, 0
-    for images_u8, _ in loader:
-        batch = to_batch(images_u8, channels_last)
+    for images_u8, targets in loader:
+        batch = to_batch(images_u8, targets, channels_last)
         with accelerator.autocast():
             losses = unwrapped.compute_loss(batch, generator=generator)
         n = batch["image"].shape[0]
@@ -119,20 +161,28 @@ def evaluate(accelerator, model, loader, channels_last: bool, seed: int) -> dict
 
 
 @torch.no_grad()
-def save_previews(model: ConvVAE, preview: torch.Tensor, prior_z: torch.Tensor, folder: Path, stem: str) -> None:
-    """Originals above their reconstructions (posterior means), and decoded prior samples, as PNG grids."""
+def save_previews(model: Autoencoder, preview: dict, prior_z: torch.Tensor, folder: Path, stem: str) -> None:
+    """Originals above their reconstructions (posterior means), and decoded prior samples (for a conditional model,
+    one column per class), as PNG grids."""
     model.eval()
-    recon = model.decode(model.encode(preview).mode())
-    pairs = torch.cat([preview[:16], recon[:16], preview[16:32], recon[16:32]])
+    x, labels = preview["image"], preview.get("label") if model.conditional else None
+    recon = model.decode(model.encode(x, labels).mode(), labels)
+    pairs = torch.cat([x[:16], recon[:16], x[16:32], recon[16:32]])
     folder.mkdir(parents=True, exist_ok=True)
-    grid_image(pairs.cpu(), nrow=16, scale=2).save(folder / f"{stem}reconstructions.png")
-    grid_image(model.decode(prior_z).cpu(), nrow=8, scale=2).save(folder / f"{stem}samples.png")
+    scale = max(1, 128 // model.image_size)
+    grid_image(pairs.cpu(), nrow=16, scale=scale).save(folder / f"{stem}reconstructions.png")
+    if model.conditional:
+        classes = torch.arange(prior_z.shape[0], device=prior_z.device) % model.num_classes
+        grid_image(model.decode(prior_z, classes).cpu(), nrow=model.num_classes, scale=scale).save(folder / f"{stem}samples.png")
+    else:
+        grid_image(model.decode(prior_z).cpu(), nrow=8, scale=scale).save(folder / f"{stem}samples.png")
 
 
 def main(argv=None) -> Path:
     args = parse_args(argv)
     cfg = load_config(args)
     tcfg, dcfg = cfg["train"], cfg["data"]
+    train_split, eval_split = dcfg.get("train_split", "train"), dcfg.get("eval_split", "validation")
     output_dir = Path(cfg["output_dir"])
     channels_last = bool(tcfg.get("channels_last", False))
 
@@ -145,20 +195,16 @@ def main(argv=None) -> Path:
     log = accelerator.print
 
     with accelerator.main_process_first():
-        train_data = load_celeba(dcfg["source"], dcfg.get("train_split", "train"),
-                                 image_size=cfg["model"]["image_size"], limit=dcfg.get("limit"))  # fmt: skip
-        eval_data = load_celeba(dcfg["source"], dcfg.get("eval_split", "validation"),
-                                image_size=cfg["model"]["image_size"], limit=dcfg.get("eval_limit"))  # fmt: skip
-    log(f"data: {len(train_data)} train / {len(eval_data)} {dcfg.get('eval_split', 'validation')} faces from {dcfg['source']}")
+        train_data = load_data(cfg, train_split)
+        eval_data = load_data(cfg, eval_split)
+    log(f"data: {len(train_data)} {train_split} / {len(eval_data)} {eval_split} images of "
+        f"{dcfg.get('name', 'celeba')} from {dcfg.get('source') or 'the default folder'}")  # fmt: skip
 
-    model = ConvVAE(**cfg["model"])
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=tcfg["learning_rate"])
+    model, optimizer = build_run(cfg, accelerator)
     train_loader = torch.utils.data.DataLoader(train_data.to_dataset(), batch_size=tcfg["batch_size"], shuffle=True)
     eval_loader = torch.utils.data.DataLoader(eval_data.to_dataset(), batch_size=256)
     model, optimizer, train_loader, eval_loader = accelerator.prepare(model, optimizer, train_loader, eval_loader)
-    unwrapped: ConvVAE = accelerator.unwrap_model(model)
+    unwrapped: Autoencoder = accelerator.unwrap_model(model)
     # The posterior noise has its own generator, checkpointed with the run, so a resumed run draws exactly the
     # noise the uninterrupted run would have (the global RNG is also touched by every DataLoader iterator).
     noise = torch.Generator(device=accelerator.device).manual_seed(tcfg["seed"] * 1000 + accelerator.process_index)
@@ -187,7 +233,8 @@ def main(argv=None) -> Path:
             for old in checkpoint_dirs(output_dir)[: -tcfg.get("keep_checkpoints", 2)]:
                 shutil.rmtree(old, ignore_errors=True)
 
-    preview = eval_data.float_images(slice(0, NUM_PREVIEW)).to(accelerator.device)
+    preview = {k: v.to(accelerator.device) for k, v in
+               to_batch(eval_data.images[:NUM_PREVIEW], eval_data.targets[:NUM_PREVIEW], False).items()}  # fmt: skip
     prior_z = latent.sample(64, unwrapped.z_dim, seed=tcfg["seed"], device=accelerator.device)
     # Ctrl-C / SIGTERM: finish the current step, checkpoint, exit; --resume then continues from that step.
     interrupted = []
@@ -215,13 +262,13 @@ def main(argv=None) -> Path:
         bar = tqdm(total=n_images, initial=min(skip * tcfg["batch_size"], n_images), unit="img", unit_scale=True,
                    desc=f"epoch {epoch + 1}/{tcfg['max_epochs']}", disable=not accelerator.is_local_main_process)  # fmt: skip
         t0, running = time.perf_counter(), {}
-        for images_u8, _ in loader:
-            losses = train_step(accelerator, model, optimizer, images_u8, channels_last, noise)
+        for images_u8, targets in loader:
+            losses = train_step(accelerator, model, optimizer, images_u8, targets, channels_last, noise)
             state["step"] += 1
             for k, v in losses.items():
                 running[k] = 0.9 * running.get(k, v.item()) + 0.1 * v.item()
             bar.update(images_u8.shape[0])
-            bar.set_postfix(loss=f"{running['loss']:.1f}", mse=f"{running['mse']:.4f}", kl=f"{running['kl']:.1f}")
+            bar.set_postfix({k: f"{v:.4g}" for k, v in running.items()})
             if state["step"] >= max_steps or interrupted:
                 state["stopped"] = f"interrupted ({interrupted[0]})" if interrupted else f"max_steps={tcfg['max_steps']}"
                 break
@@ -241,8 +288,9 @@ def main(argv=None) -> Path:
                   "train_seconds": round(state["train_seconds"], 1)}  # fmt: skip
         state["history"].append(record)
         improved = val["loss"] < state["best_val_loss"] - tcfg.get("min_delta", 0.0)
-        log(f"epoch {epoch + 1}: train loss {running['loss']:.2f} | validation loss {val['loss']:.2f} "
-            f"(mse {val['mse']:.5f}, kl {val['kl']:.2f}){' *best*' if improved else ''}")  # fmt: skip
+        terms = ", ".join(f"{k} {v:.5g}" for k, v in val.items() if k != "loss")
+        log(f"epoch {epoch + 1}: train loss {running['loss']:.5g} | {eval_split} loss {val['loss']:.5g} "
+            f"({terms}){' *best*' if improved else ''}")  # fmt: skip
         if accelerator.is_main_process:
             save_previews(unwrapped, preview, prior_z, images_dir, f"epoch_{epoch + 1:03d}_")
             if improved:
@@ -270,15 +318,22 @@ def main(argv=None) -> Path:
 
 def export(cfg, state, args, unwrapped, train_data, preview, prior_z, best_dir, output_dir, accelerator, argv) -> Path:
     """Write the Hub-layout model folder from the best weights (or the last, if no epoch finished)."""
-    final = ConvVAE.from_pretrained(str(best_dir)) if (best_dir / "config.json").is_file() else unwrapped
+    final = type(unwrapped).from_pretrained(str(best_dir)) if (best_dir / "config.json").is_file() else unwrapped
     final = final.to(accelerator.device, memory_format=torch.contiguous_format).eval()
     model_dir = output_dir / "model"
     if model_dir.exists():
         shutil.rmtree(model_dir)
-    if not args.skip_directions:
+    is_faces = cfg["data"].get("name", "celeba") == "celeba"
+    if is_faces and not args.skip_directions:
         final.set_attribute_directions(compute_attribute_directions(final, train_data))
     final.save_pretrained(model_dir)
     save_previews(final, preview, prior_z, model_dir, "")
+    test_metrics = None
+    if not is_faces:  # digit models: test-set metrics and the analysis figures, into the folder and its card
+        from latentlab.analysis import analyse_digit_model
+
+        test_metrics = analyse_digit_model(final.cpu(), load_data(cfg, "test"), model_dir,
+                                           trained_classes=cfg["data"].get("classes"))  # fmt: skip
     command = " ".join(shlex.quote(a) for a in ([Path(sys.argv[0]).as_posix()] + (sys.argv[1:] if argv is None else list(argv))))
     launcher = "accelerate launch" if os.environ.get("ACCELERATE_MIXED_PRECISION") or os.environ.get("LOCAL_RANK") else "python"
     record = {
@@ -291,6 +346,7 @@ def export(cfg, state, args, unwrapped, train_data, preview, prior_z, best_dir, 
         "stopped": state["stopped"],
         "history": state["history"],
         "train_images": len(train_data),
+        "test_metrics": test_metrics,
         "train_seconds": round(state["train_seconds"], 1),
         "parameters": final.num_parameters(),
         "hardware": {

@@ -1,0 +1,179 @@
+"""The digit models behind the app's second group of tabs: latent plane, interpolation, conditional generation,
+novelty. Plain Python over the models and :mod:`latentlab.analysis` — no Gradio here.
+
+    lab = DigitLab.from_folders({"fashion-vae-2": "pretrained/fashion-vae-2", ...}, samples={"mnist": path, ...})
+    image, plot = lab.plane("fashion-vae-2", x=0.5, y=-1.0)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from . import latent
+from .analysis import LatentPlot, add_noise, latent_codes, reconstruction_errors, scatter_plot
+from .data import DigitData
+from .models import Autoencoder, load_pretrained
+
+
+@dataclass
+class DigitModel:
+    """A loaded digit model with the test sample of its dataset (images at the model's size)."""
+
+    name: str
+    model: Autoencoder
+    dataset: str
+    data: DigitData
+    trained_classes: tuple[int, ...] | None = None
+
+    @cached_property
+    def images(self) -> torch.Tensor:
+        """(N, 1, S, S) float32 in [0, 1], padded to the model's image size."""
+        images = self.data.float_images()
+        extra = self.model.image_size - images.shape[-1]
+        return torch.nn.functional.pad(images, (extra // 2,) * 4) if extra > 0 else images
+
+    @cached_property
+    def codes(self) -> torch.Tensor:
+        """(N, z_dim) posterior means of the test sample."""
+        return latent_codes(self.model, self.images, self.data.labels)
+
+    @cached_property
+    def errors(self) -> torch.Tensor:
+        """(N,) reconstruction MSE of the test sample (the novelty scores)."""
+        return reconstruction_errors(self.model, self.images, self.data.labels)
+
+    @cached_property
+    def scatter(self) -> LatentPlot:
+        """The test sample's 2-D latents (raises ValueError for other latent sizes)."""
+        return self.plot()
+
+    def plot(self, marker: tuple[float, float] | None = None) -> LatentPlot:
+        if self.model.z_dim != 2:
+            raise ValueError(f"{self.name} has a {self.model.z_dim}-d latent; the plane needs 2-d")
+        extent = None if marker is None else self.scatter.extent
+        kind = "posterior means" if self.model.variational else "codes"
+        return scatter_plot(self.codes.numpy(), self.data.labels.numpy(), self.data.class_names,
+                            f"{self.name}: {kind} of {len(self.codes)} test images", extent=extent, marker=marker)  # fmt: skip
+
+
+class DigitLab:
+    """The loaded digit models, by name, and what the app does with them.
+
+    Args:
+        models: name → :class:`DigitModel`.
+    """
+
+    def __init__(self, models: dict[str, DigitModel]):
+        self.models = models
+
+    @classmethod
+    def from_folders(cls, folders: dict[str, str | Path], samples: dict[str, str | Path]) -> "DigitLab":
+        """Load each model folder or Hub repo with :func:`~latentlab.models.load_pretrained`; ``samples`` maps a
+        dataset name (``mnist``, ``fashion-mnist``) to a :meth:`DigitData.save` file of its test images.
+
+        The dataset and training classes of a model come from its ``training_log.json`` when present, else from
+        its name (``fashion`` → Fashion-MNIST). Raises CheckpointError / DataError for bad folders or files."""
+        import json
+
+        data = {name: DigitData.load(path) for name, path in samples.items()}
+        models = {}
+        for name, folder in folders.items():
+            model = load_pretrained(str(folder)).eval()
+            log = Path(folder) / "training_log.json"
+            dcfg = json.loads(log.read_text())["config"]["data"] if log.is_file() else {}
+            dataset = dcfg.get("name") or ("fashion-mnist" if "fashion" in name else "mnist")
+            classes = dcfg.get("classes")
+            models[name] = DigitModel(name, model, dataset, data[dataset], tuple(classes) if classes else None)
+        return cls(models)
+
+    def names(self, *, z_dim: int | None = None, conditional: bool | None = None, novelty: bool | None = None) -> list[str]:
+        """Model names filtered by latent size, conditioning, and being a novelty (one-class) model."""
+        out = []
+        for name, m in self.models.items():
+            if z_dim is not None and m.model.z_dim != z_dim:
+                continue
+            if conditional is not None and m.model.conditional != conditional:
+                continue
+            if novelty is not None and (m.trained_classes is not None) != novelty:
+                continue
+            out.append(name)
+        return out
+
+    def get(self, name: str) -> DigitModel:
+        if name not in self.models:
+            raise KeyError(f"unknown model {name!r}; loaded: {', '.join(self.models)}")
+        return self.models[name]
+
+    # --- latent plane --------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def plane(self, name: str, x: float, y: float, label: int | None = None) -> tuple[torch.Tensor, Image.Image]:
+        """Decode the 2-D latent (x, y): the image (C, S, S) in [0, 1] and the scatter with a cross at (x, y).
+
+        ``label`` (0–9) is required by conditional models and ignored by the others."""
+        m = self.get(name)
+        z = torch.tensor([[float(x), float(y)]])
+        labels = torch.tensor([int(label or 0)]) if m.model.conditional else None
+        return m.model.decode(z, labels)[0], m.plot(marker=(float(x), float(y))).image
+
+    # --- interpolation --------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def interpolate(self, name: str, index_a: int, index_b: int, frames: int = 10, method: str = "linear") -> torch.Tensor:
+        """Decode ``frames`` latents between test images ``index_a`` and ``index_b`` (both ends included):
+        (frames + 2, C, S, S) in [0, 1] — the two originals first and last around the decoded path.
+
+        Conditional models decode each frame with image A's label up to the middle and B's after it."""
+        m = self.get(name)
+        n = len(m.images)
+        for i in (index_a, index_b):
+            if not 0 <= int(i) < n:
+                raise IndexError(f"test image index must be in [0, {n - 1}], got {i}")
+        a, b = int(index_a), int(index_b)
+        z = latent.morph(m.codes[a], m.codes[b], frames, method)
+        labels = None
+        if m.model.conditional:
+            la, lb = m.data.labels[a], m.data.labels[b]
+            labels = torch.where(torch.arange(frames) < frames / 2, la, lb)
+        return torch.cat([m.images[a : a + 1], m.model.decode(z, labels), m.images[b : b + 1]])
+
+    # --- conditional generation -----------------------------------------------------------------------------------
+    @torch.no_grad()
+    def generate(self, name: str, label: int, z: list[float]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The chosen class drawn from latent ``z`` (its first ``z_dim`` values are used, missing ones are 0): the image
+        (C, S, S) and, for comparison, the same ``z`` decoded as every class (num_classes, C, S, S)."""
+        m = self.get(name)
+        if not m.model.conditional:
+            raise ValueError(f"{name} is not a conditional model")
+        if not 0 <= int(label) < m.model.num_classes:
+            raise ValueError(f"label must be in [0, {m.model.num_classes - 1}], got {label}")
+        values = (list(z) + [0.0] * m.model.z_dim)[: m.model.z_dim]
+        zs = torch.tensor([values], dtype=torch.float32).repeat(m.model.num_classes, 1)
+        every = m.model.decode(zs, torch.arange(m.model.num_classes))
+        return every[int(label)], every
+
+    # --- novelty --------------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def novelty(self, name: str, image: torch.Tensor, noise: str = "none", level: float = 0.0,
+                seed: int = 0) -> dict:  # fmt: skip
+        """Score one image (1, S, S) in [0, 1] with a one-class model, after optional noise.
+
+        Returns:
+            ``{"input", "reconstruction"}`` (1, S, S) tensors, ``"error"`` (float MSE), ``"percentile"`` (share of
+            the training class's test images with a lower error, 0–100) and ``"class_errors"`` ({label: (n,)
+            errors of that class's test images}).
+        """
+        m = self.get(name)
+        if m.trained_classes is None:
+            raise ValueError(f"{name} was trained on every class; pick a novelty model: {', '.join(self.names(novelty=True))}")
+        x = add_noise(image[None].float(), noise, float(level), seed)
+        recon = m.model.decode(m.model.encode(x).mode())
+        error = float((recon - x).pow(2).mean())
+        trained = torch.isin(m.data.labels, torch.tensor(m.trained_classes))
+        percentile = float((m.errors[trained] < error).float().mean() * 100)
+        classes = {int(c): m.errors[m.data.labels == c] for c in m.data.labels.unique()}
+        return {"input": x[0], "reconstruction": recon[0], "error": error, "percentile": percentile,
+                "class_errors": classes}  # fmt: skip

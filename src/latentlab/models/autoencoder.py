@@ -1,0 +1,312 @@
+"""What every Latent Lab model shares: the posterior types, ``encode``/``decode``/``forward``/``compute_loss``.
+
+A model is an autoencoder (deterministic code ``z = f(x)``) or a VAE (posterior q(z | x) = N(mean, diag(var))),
+optionally **conditional** on a class label (the one-hot label is given to the encoder with ``x`` and to the
+decoder with ``z``). Subclasses (:class:`~latentlab.models.ConvAutoencoder`,
+:class:`~latentlab.models.DenseAutoencoder`) only build the encoder body and the decoder; the heads, the
+conditioning, the losses and the Hub I/O live here, so every model has the same API::
+
+    posterior = model.encode(x, labels)        # .mean / .mode() / .sample() / .kl()
+    x_hat = model.decode(posterior.mode(), labels)
+    losses = model.compute_loss({"image": x, "label": labels})
+
+Losses (the reconstruction term is a mean over pixels and channels, as Keras' losses in the seeds):
+
+* autoencoder: ``loss = reconstruction`` (MSE, or binary cross-entropy for ``reconstruction_loss="bce"``);
+* VAE: ``loss = β · reconstruction + KL(q(z|x) ‖ N(0, I))`` (KL summed over z, mean over the batch) —
+  *Generative Deep Learning*, 2nd ed., ch. 3 (β = 2000 with MSE for CelebA, β = 500 with BCE for Fashion-MNIST).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..directions import DIRECTIONS_NAME, AttributeDirections, DirectionsMismatchError
+from .base import HubModel, resolve_file
+
+RECONSTRUCTION_LOSSES = ("mse", "bce")
+ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+
+
+class DiagonalGaussian:
+    """The VAE posterior q(z | x) = N(mean, diag(exp(logvar))), shaped like diffusers' ``DiagonalGaussianDistribution``.
+
+    Args:
+        mean: float32 tensor (B, z_dim).
+        logvar: float32 tensor (B, z_dim), log-variance (natural log).
+    """
+
+    def __init__(self, mean: torch.Tensor, logvar: torch.Tensor):
+        self.mean = mean
+        self.logvar = logvar
+
+    @property
+    def std(self) -> torch.Tensor:
+        return torch.exp(0.5 * self.logvar)
+
+    def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        """A reparameterised draw ``mean + std · ε`` (differentiable in mean/logvar), (B, z_dim) float32."""
+        if generator is None:
+            eps = torch.randn_like(self.mean)
+        else:
+            eps = torch.randn(self.mean.shape, generator=generator, device=self.mean.device, dtype=self.mean.dtype)
+        return self.mean + self.std * eps
+
+    def mode(self) -> torch.Tensor:
+        """The posterior mean, (B, z_dim): the deterministic latent used for morphing and editing."""
+        return self.mean
+
+    def kl(self) -> torch.Tensor:
+        """KL(q(z|x) ‖ N(0, I)) per example, summed over z: (B,) float32, in nats."""
+        return 0.5 * torch.sum(self.mean.pow(2) + self.logvar.exp() - 1.0 - self.logvar, dim=1)
+
+
+class PointPosterior:
+    """The "posterior" of a plain autoencoder: all mass on ``z = f(x)`` (like diffusers' ``IdentityDistribution``).
+
+    It has the :class:`DiagonalGaussian` interface so code can treat both model kinds alike: ``sample()`` and
+    ``mode()`` return ``mean`` (B, z_dim) float32; ``logvar`` is ``None``; there is no KL term.
+    """
+
+    logvar = None
+
+    def __init__(self, z: torch.Tensor):
+        self.mean = z
+
+    def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.mean
+
+    def mode(self) -> torch.Tensor:
+        return self.mean
+
+
+@dataclass
+class AutoencoderOutput:
+    """Result of ``forward``.
+
+    Attributes:
+        reconstruction: (B, C, H, W) float32 in [0, 1] (the sigmoid of ``logits``).
+        posterior: :class:`DiagonalGaussian` (VAE) or :class:`PointPosterior` (autoencoder).
+        z: (B, z_dim) the latent that was decoded (a posterior sample, or its mean).
+        logits: (B, C, H, W) the decoder's pre-sigmoid output (used by the binary cross-entropy loss).
+    """
+
+    reconstruction: torch.Tensor
+    posterior: DiagonalGaussian | PointPosterior
+    z: torch.Tensor
+    logits: torch.Tensor
+
+
+VAEOutput = AutoencoderOutput  # the name used before the autoencoder family existed
+
+
+def make_activation(name: str, leaky_relu_slope: float = 0.3) -> nn.Module:
+    """The activation module for a config name (``relu``, ``leaky_relu``, ``sigmoid``, ``tanh``)."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
+    return nn.LeakyReLU(leaky_relu_slope) if name == "leaky_relu" else ACTIVATIONS[name]()
+
+
+class Autoencoder(nn.Module, HubModel):
+    """Base class: heads, conditioning, ``encode``/``decode``/``forward``/``compute_loss``, attribute directions.
+
+    Subclasses call :meth:`_init_family` from ``__init__`` and build ``self.encoder`` (images + optional label
+    maps → (B, F) features via :meth:`_encoder_features`) and ``self.decoder`` (via :meth:`_decoder_logits`).
+    """
+
+    image_shape: tuple[int, int, int]
+    z_dim: int
+
+    def _init_family(
+        self,
+        image_shape: tuple[int, int, int],
+        z_dim: int,
+        variational: bool,
+        beta: float,
+        num_classes: int,
+        reconstruction_loss: str,
+    ) -> None:
+        if z_dim <= 0 or min(image_shape) <= 0:
+            raise ValueError("z_dim and the image shape must be positive")
+        if num_classes < 0:
+            raise ValueError(f"num_classes must be ≥ 0 (0 = unconditional), got {num_classes}")
+        if reconstruction_loss not in RECONSTRUCTION_LOSSES:
+            raise ValueError(f"reconstruction_loss must be one of {RECONSTRUCTION_LOSSES}, got {reconstruction_loss!r}")
+        self.image_shape = tuple(image_shape)
+        self.in_channels, self.image_size = image_shape[0], image_shape[1]
+        self.z_dim, self.variational, self.beta = z_dim, bool(variational), float(beta)
+        self.num_classes, self.reconstruction_loss = num_classes, reconstruction_loss
+        self.attribute_directions: AttributeDirections | None = None
+
+    def _init_heads(self, features: int) -> None:
+        """Dense heads from the encoder's (B, features) output: ``mean_head``/``logvar_head`` or ``latent_head``."""
+        if self.variational:
+            self.mean_head = nn.Linear(features, self.z_dim)
+            self.logvar_head = nn.Linear(features, self.z_dim)
+        else:
+            self.latent_head = nn.Linear(features, self.z_dim)
+
+    # --- to be provided by each architecture -------------------------------------------------------------------
+    def _encoder_features(self, x: torch.Tensor, onehot: torch.Tensor | None) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def _latent_code(self, h: torch.Tensor) -> torch.Tensor:
+        """The autoencoder's code from the ``latent_head`` output (subclasses may add an activation)."""
+        return h
+
+    def _decoder_logits(self, z: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+        """(B, z_dim [+ num_classes]) → (B, C, H, W) pre-sigmoid."""
+        raise NotImplementedError
+
+    # --- checks ----------------------------------------------------------------------------------------------
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes > 0
+
+    def _check_images(self, x: torch.Tensor) -> None:
+        if x.ndim != 4 or tuple(x.shape[1:]) != self.image_shape:
+            shape = ", ".join(map(str, self.image_shape))
+            raise ValueError(f"expected images of shape (B, {shape}), got {tuple(x.shape)}")
+
+    def _onehot(self, labels: torch.Tensor | None, batch: int, like: torch.Tensor) -> torch.Tensor | None:
+        if not self.conditional:
+            if labels is not None:
+                raise ValueError("this model is not conditional; do not pass labels")
+            return None
+        if labels is None:
+            raise ValueError(f"this model is conditional: pass labels, an int tensor (B,) in [0, {self.num_classes})")
+        labels = torch.as_tensor(labels, device=like.device)
+        if labels.shape != (batch,) or labels.dtype.is_floating_point:
+            raise ValueError(f"labels must be an int tensor of shape ({batch},), got {labels.dtype} {tuple(labels.shape)}")
+        if batch and (labels.min() < 0 or labels.max() >= self.num_classes):
+            raise ValueError(f"labels must lie in [0, {self.num_classes}), got {labels.min().item()}..{labels.max().item()}")
+        return F.one_hot(labels.long(), self.num_classes).to(like.dtype)
+
+    # --- the model ---------------------------------------------------------------------------------------------
+    def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> DiagonalGaussian | PointPosterior:
+        """Posterior of a batch of images.
+
+        Args:
+            x: (B, C, H, W) float tensor in [0, 1], (C, H, W) = ``image_shape``.
+            labels: (B,) int class labels in [0, ``num_classes``) — required for a conditional model, else ``None``.
+
+        Returns:
+            :class:`DiagonalGaussian` (``mean``/``logvar`` (B, z_dim) float32) for a VAE, :class:`PointPosterior`
+            (``mean`` = the code) for an autoencoder.
+
+        Raises:
+            ValueError: wrong image shape, or labels missing / out of range / given to an unconditional model.
+        """
+        self._check_images(x)
+        h = self._encoder_features(x, self._onehot(labels, x.shape[0], x))
+        if self.variational:
+            return DiagonalGaussian(self.mean_head(h).float(), self.logvar_head(h).float())
+        return PointPosterior(self._latent_code(self.latent_head(h)).float())
+
+    def decode_logits(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The decoder's pre-sigmoid output (B, C, H, W) for latents ``z`` (B, z_dim). Raises ValueError on bad shapes."""
+        if z.ndim != 2 or z.shape[1] != self.z_dim:
+            raise ValueError(f"expected latents of shape (B, {self.z_dim}), got {tuple(z.shape)}")
+        onehot = self._onehot(labels, z.shape[0], z)
+        return self._decoder_logits(z if onehot is None else torch.cat([z, onehot], dim=1))
+
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Images from latents.
+
+        Args:
+            z: (B, z_dim) float tensor.
+            labels: (B,) int class labels (conditional models only): which class to draw.
+
+        Returns:
+            (B, C, H, W) float32 tensor in [0, 1].
+
+        Raises:
+            ValueError: ``z`` is not (B, z_dim), or labels are missing / out of range / not expected.
+        """
+        return torch.sigmoid(self.decode_logits(z, labels)).float()
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        sample_posterior: bool = True,
+        generator: torch.Generator | None = None,
+    ) -> AutoencoderOutput:
+        """Encode, take ``z`` (a posterior sample, or the mean with ``sample_posterior=False``; an autoencoder's code
+        either way), decode. ``x``: (B, C, H, W) in [0, 1]; ``labels`` as in :meth:`encode`."""
+        posterior = self.encode(x, labels)
+        z = posterior.sample(generator) if sample_posterior else posterior.mode()
+        logits = self.decode_logits(z, labels)
+        return AutoencoderOutput(torch.sigmoid(logits).float(), posterior, z, logits)
+
+    def reconstruction_error(self, out: AutoencoderOutput, x: torch.Tensor) -> torch.Tensor:
+        """Per-example reconstruction error (B,) float32: MSE or binary cross-entropy, mean over pixels."""
+        if self.reconstruction_loss == "bce":
+            err = F.binary_cross_entropy_with_logits(out.logits.float(), x.float(), reduction="none")
+        else:
+            err = (out.reconstruction.float() - x.float()).pow(2)
+        return err.flatten(1).mean(1)
+
+    def compute_loss(
+        self, batch: dict[str, torch.Tensor], forward=None, generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
+        """The training loss on a batch ``{"image": (B, C, H, W) in [0, 1], "label": (B,) int (conditional)}``.
+
+        Args:
+            batch: the batch; ``"label"`` is used by conditional models only.
+            forward: the callable that runs this model (e.g. its DistributedDataParallel wrapper, so gradients are
+                synchronised); defaults to the model itself.
+            generator: RNG for the posterior sample (a fixed one makes validation losses comparable).
+
+        Returns:
+            dict of scalar float32 tensors: ``loss`` (what the optimiser minimises), the reconstruction term under
+            its name (``mse`` or ``bce``, mean over pixels) and, for a VAE, ``kl`` (summed over z, mean over the
+            batch, nats) with ``loss = β · reconstruction + kl``.
+        """
+        x = batch["image"]
+        labels = batch.get("label") if self.conditional else None
+        out = (self if forward is None else forward)(x, labels, generator=generator)
+        if self.reconstruction_loss == "bce":  # on logits: stable, and safe under autocast
+            recon = F.binary_cross_entropy_with_logits(out.logits.float(), x.float())
+        else:
+            recon = F.mse_loss(out.reconstruction.float(), x.float())
+        if not self.variational:
+            return {"loss": recon, self.reconstruction_loss: recon}
+        kl = out.posterior.kl().mean()
+        return {"loss": self.beta * recon + kl, self.reconstruction_loss: recon, "kl": kl}
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    # --- attribute directions travel with the weights --------------------------------------------------------
+    def set_attribute_directions(self, directions: AttributeDirections | None) -> None:
+        """Attach directions computed for these weights.
+
+        Raises:
+            DirectionsMismatchError: their fingerprint or z_dim does not match this model's weights.
+        """
+        if directions is not None:
+            if directions.z_dim != self.z_dim:
+                raise DirectionsMismatchError(f"directions have z_dim {directions.z_dim}, model has {self.z_dim}")
+            if directions.model_fingerprint != self.weights_fingerprint():
+                raise DirectionsMismatchError(
+                    "attribute directions were computed for other weights; recompute them for this model"
+                )
+        self.attribute_directions = directions
+
+    def _save_extras(self, save_directory: Path) -> None:
+        if self.attribute_directions is not None:
+            self.set_attribute_directions(self.attribute_directions)  # still these weights? (raises if trained since)
+            self.attribute_directions.save(save_directory / DIRECTIONS_NAME)
+
+    def _load_extras(self, model_id: str, download: dict) -> None:
+        path = resolve_file(model_id, DIRECTIONS_NAME, **download)
+        if path is not None:
+            self.set_attribute_directions(
+                AttributeDirections.load(path, expected_fingerprint=self.weights_fingerprint())
+            )
