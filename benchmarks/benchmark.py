@@ -1,5 +1,6 @@
-"""Speed of the CelebA VAE, side by side in one run: training images/s three ways, and model latency of the app's
-operations. Each training row runs in its own subprocess so thread pools and caches do not leak between rows.
+"""Speed of every model, in one run: the CelebA VAE's training images/s three ways, each digit model's training
+images/s, and the model latency of the app's operations. Each training row runs in its own subprocess so thread
+pools and caches do not leak between rows.
 
     python benchmarks/benchmark.py [--steps 30] [--out benchmarks/results.json]
 
@@ -7,12 +8,15 @@ Rows:
 - ``keras seed``: the book's own Keras code (Generative Deep Learning, 2nd ed., ch. 3, 64-px CelebA VAE) on
   TensorFlow CPU — only when ``tensorflow`` is installed (``pip install -e '.[bench-keras]'``), else skipped with a note;
 - ``pytorch fp32 eager``: a plain PyTorch loop, fp32, NCHW;
-- ``shipped``: the training path of ``training/train_vae.py`` (its ``train_step`` under accelerate, with the
-  precision and memory format of ``training/configs/celeba_vae_64.yaml``).
+- ``shipped``: the training path of ``training/train.py`` (its ``build_run`` and ``train_step`` under accelerate,
+  with the precision and memory format of ``training/configs/celeba_vae_64.yaml``);
+- one ``shipped`` row per digit model config (``training/configs/<name>.yaml``: its batch size, real training images).
 
 All rows train the same architecture (≈0.49 M parameters) with Adam(5e-4), batch 128, on the same real CelebA-HQ
 64-px training images. Latency: median (p50) and p95 over repeated calls of :class:`latentlab.faces.FaceLab` on the
-bundled model — morph of 16 frames (two faces encoded + 16 decoded), one attribute edit, a 36-face sample.
+bundled model — morph of 16 frames (two faces encoded + 16 decoded), one attribute edit, a 36-face sample — and of
+:class:`latentlab.digits.DigitLab` on the bundled digit models — a latent-plane decode (with its marked scatter plot),
+a 10-frame interpolation, a conditional generation (all ten digits), a novelty score.
 """
 
 from __future__ import annotations
@@ -136,33 +140,58 @@ def row_fp32(steps: int, warmup: int, batch: int, source: str) -> dict:
     return {"images_per_second": _torch_loop(step, steps, warmup, batch, images), "note": f"torch {torch.__version__}"}
 
 
-def row_shipped(steps: int, warmup: int, batch: int, source: str) -> dict:
+def row_shipped(steps: int, warmup: int, batch: int, source: str, config: str = "celeba_vae_64") -> dict:
     import torch
     import yaml
     from accelerate import Accelerator
 
-    from latentlab import ConvVAE
-    from train_vae import train_step  # the training script's own step
+    from train import build_run, load_data, train_step  # the training script's own model, data and step
 
-    cfg = yaml.safe_load((REPO / "training" / "configs" / "celeba_vae_64.yaml").read_text())
+    cfg = yaml.safe_load((REPO / "training" / "configs" / f"{config}.yaml").read_text())
     tcfg = cfg["train"]
     torch.manual_seed(0)
-    images = _images(batch * (steps + warmup), source)
+    if config == "celeba_vae_64":
+        images, targets = _images(batch * (steps + warmup), source), None
+    else:
+        batch = tcfg["batch_size"]
+        data = load_data(cfg, "train")
+        idx = torch.randint(0, len(data), (batch * (steps + warmup),))
+        images, targets = data.images[idx], data.labels[idx]
     accelerator = Accelerator(mixed_precision=tcfg["mixed_precision"])
-    model = ConvVAE(**cfg["model"])
-    if tcfg["channels_last"]:
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=tcfg["learning_rate"])
+    model, optimizer = build_run(cfg, accelerator)
     model, optimizer = accelerator.prepare(model, optimizer)
     model.train()
     noise = torch.Generator().manual_seed(0)
-    ips = _torch_loop(lambda u8: train_step(accelerator, model, optimizer, u8, tcfg["channels_last"], noise),
-                      steps, warmup, batch, images)  # fmt: skip
-    return {"images_per_second": ips,
+    offset = iter(range(0, len(images), batch))
+
+    def step(u8):
+        i = next(offset)
+        labels = torch.zeros(len(u8), 40) if targets is None else targets[i : i + len(u8)]
+        train_step(accelerator, model, optimizer, u8, labels, tcfg["channels_last"], noise)
+
+    ips = _torch_loop(step, steps, warmup, batch, images)
+    return {"images_per_second": ips, "batch_size": batch,
             "note": f"mixed_precision={tcfg['mixed_precision']}, channels_last={tcfg['channels_last']}"}  # fmt: skip
 
 
 ROWS = {"keras seed": row_keras, "pytorch fp32 eager": row_fp32, "shipped": row_shipped}
+
+
+def time_ops(ops: dict, repeats: int, warmup: int, precision: str) -> list[dict]:
+    """p50 / p95 wall time in ms of each callable in ``ops`` over ``repeats`` calls, after ``warmup`` calls."""
+    rows = []
+    for name, op in ops.items():
+        for _ in range(warmup):
+            op()
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            op()
+            times.append((time.perf_counter() - t0) * 1000)
+        times.sort()
+        rows.append({"operation": name, "precision": precision, "p50_ms": statistics.median(times),
+                     "p95_ms": times[min(len(times) - 1, int(0.95 * len(times)))], "repeats": repeats})  # fmt: skip
+    return rows
 
 
 def latency(model_id: str, repeats: int) -> list[dict]:
@@ -181,19 +210,30 @@ def latency(model_id: str, repeats: int) -> list[dict]:
             "edit (1 face, 1 strength)": lambda: lab.edit(a, "Smiling", 1.5),
             "sample (36 faces)": lambda: lab.sample(36, seed=0),
         }
-        for name, op in ops.items():
-            for _ in range(5):
-                op()
-            times = []
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                op()
-                times.append((time.perf_counter() - t0) * 1000)
-            times.sort()
-            rows.append({"operation": name, "precision": precision, "p50_ms": statistics.median(times),
-                         "p95_ms": times[min(len(times) - 1, int(0.95 * len(times)))], "repeats": repeats})  # fmt: skip
+        rows += time_ops(ops, repeats, 5, precision)
     rows.append({"torch_threads": torch.get_num_threads()})
     return rows
+
+
+def digit_latency(repeats: int) -> list[dict]:
+    from latentlab.digits import DigitLab
+
+    names = ["fashion-vae-2", "mnist-conv-ae-28", "mnist-cond-ae-5", "mnist-dense-ae-digit0"]
+    lab = DigitLab.from_folders({n: REPO / "pretrained" / n for n in names},
+                                {n: REPO / "assets" / "digits" / f"{n}-test-1000.safetensors" for n in ("mnist", "fashion-mnist")})  # fmt: skip
+    for m in lab.models.values():  # the app computes these once per model, at the first call
+        _ = m.codes, m.errors, m.scatter if m.model.z_dim == 2 else None
+    ops = {
+        "plane decode + marked scatter (fashion-vae-2)": lambda: lab.plane("fashion-vae-2", 0.5, -1.0),
+        "interpolate 10 frames (mnist-conv-ae-28)": lambda: lab.interpolate("mnist-conv-ae-28", 3, 2, 10),
+        "generate 10 digits (mnist-cond-ae-5)": lambda: lab.generate("mnist-cond-ae-5", 7, [0.5, -0.5, 0, 1, 0]),
+        "novelty score (mnist-dense-ae-digit0)": lambda: lab.novelty("mnist-dense-ae-digit0", lab.get("mnist-dense-ae-digit0").images[3]),
+    }  # fmt: skip
+    return time_ops(ops, repeats, 3, "fp32")
+
+
+DIGIT_CONFIGS = ["mnist_dense_ae_digit0", "mnist_conv_ae_28", "fashion_conv_ae_2", "mnist_cond_ae_2", "mnist_cond_ae_5",
+                 "fashion_vae_2"]  # fmt: skip
 
 
 def main() -> None:
@@ -208,10 +248,12 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=50, help="timed calls per latency row")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results.json")
     p.add_argument("--row", choices=list(ROWS), help=argparse.SUPPRESS)  # internal: one row in this process
+    p.add_argument("--config", default="celeba_vae_64", help=argparse.SUPPRESS)  # internal: the shipped row's config
     args = p.parse_args()
 
     if args.row:
-        print(json.dumps(ROWS[args.row](args.steps, args.warmup, args.batch_size, args.data)))
+        extra = {"config": args.config} if args.row == "shipped" else {}
+        print(json.dumps(ROWS[args.row](args.steps, args.warmup, args.batch_size, args.data, **extra)))
         return
 
     training = []
@@ -233,7 +275,18 @@ def main() -> None:
             training.append({"path": name, **json.loads(proc.stdout.strip().splitlines()[-1])})
         print(f"{name}: {training[-1]['images_per_second']}", flush=True)
 
+    digit_training = []
+    for config in DIGIT_CONFIGS:
+        cmd = [sys.executable, __file__, "--row", "shipped", "--config", config, "--steps", str(args.steps * 4),
+               "--warmup", str(args.warmup)]  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        ok = proc.returncode == 0
+        row = json.loads(proc.stdout.strip().splitlines()[-1]) if ok else {"images_per_second": None, "note": "failed: " + proc.stderr[-500:]}
+        digit_training.append({"model": config, **row})
+        print(f"{config}: {row['images_per_second']}", flush=True)
+
     lat = latency(args.model, args.repeats)
+    lat_digits = digit_latency(args.repeats)
     keras = next((r["images_per_second"] for r in training if r["path"] == "keras seed"), None)
     shipped = next(r["images_per_second"] for r in training if r["path"] == "shipped")
     morph_bf16 = next(r["p50_ms"] for r in lat if r.get("operation") == "morph (16 frames)" and r["precision"] == "bf16")
@@ -242,7 +295,9 @@ def main() -> None:
                     "cpu_count": os.cpu_count(), "python": platform.python_version()},  # fmt: skip
         "settings": {"steps": args.steps, "warmup": args.warmup, "batch_size": args.batch_size, "model": args.model},
         "training": training,
+        "digit_training": digit_training,
         "latency": lat,
+        "digit_latency": lat_digits,
         "targets": {
             "shipped_at_least_keras": None if keras is None or shipped is None else shipped >= keras,
             "morph_16_frames_p50_at_most_15_ms": morph_bf16 <= 15.0,
@@ -255,10 +310,13 @@ def main() -> None:
     for r in training:
         ips = f"{r['images_per_second']:.0f}" if r["images_per_second"] else "—"
         print(f"{r['path']:<22} {ips:>10}  {r['note']}")
-    print(f"\n{'operation':<28} {'precision':<9} {'p50 ms':>8} {'p95 ms':>8}")
-    for r in lat:
+    for r in digit_training:
+        ips = f"{r['images_per_second']:.0f}" if r["images_per_second"] else "—"
+        print(f"{r['model']:<22} {ips:>10}  {r['note']}")
+    print(f"\n{'operation':<48} {'precision':<9} {'p50 ms':>8} {'p95 ms':>8}")
+    for r in lat + lat_digits:
         if "operation" in r:
-            print(f"{r['operation']:<28} {r['precision']:<9} {r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f}")
+            print(f"{r['operation']:<48} {r['precision']:<9} {r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f}")
     print(f"\ntargets: {result['targets']}\nwrote {args.out}")
 
 

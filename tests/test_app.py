@@ -72,3 +72,60 @@ def test_non_image_upload_gets_a_message_and_the_app_stays_up(client, tmp_path):
     with pytest.raises(Exception, match="Sunglasses is not in the list of choices"):
         client.predict(face=handle_file(str(FACES[0])), attribute="Sunglasses", strength=1.0, api_name="/edit")
     assert Image.open(client.predict(seed=0, count=4, temperature=0.5, api_name="/sample")).size[0] > 0
+
+
+# --- the digit tabs ---------------------------------------------------------------------------------------------------
+def test_digit_api_names_and_parameters(client):
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    params = {name: [p["parameter_name"] for p in spec["parameters"]] for name, spec in api.items()}
+    assert params["/plane"] == ["model", "x", "y", "label"]
+    assert params["/interpolate"] == ["model", "index_a", "index_b", "frames", "method"]
+    assert params["/generate"][:2] == ["model", "label"] and len(params["/generate"]) == 7
+    assert params["/novelty"] == ["model", "upload", "index", "noise", "level"]
+
+
+def test_latent_plane_decodes_a_point_and_marks_it(client):
+    image_path, scatter_path = client.predict(model="fashion-vae-2", x=0.5, y=-1.0, label=0, api_name="/plane")
+    assert Image.open(image_path).size == (224, 224)
+    assert Image.open(scatter_path).size == (640, 560)
+    other, _ = client.predict(model="fashion-vae-2", x=-2.0, y=2.0, label=0, api_name="/plane")
+    assert Image.open(other).tobytes() != Image.open(image_path).tobytes()
+    with pytest.raises(Exception, match="mnist-conv-ae-28 is not in the list of choices"):
+        client.predict(model="mnist-conv-ae-28", x=0, y=0, label=0, api_name="/plane")
+
+
+def test_interpolation_between_two_test_images(client):
+    strip = Image.open(client.predict(model="mnist-conv-ae-28", index_a=3, index_b=2, frames=6, method="slerp",
+                                      api_name="/interpolate"))  # fmt: skip
+    assert strip.size == ((8 * 30 + 2) * 3, 32 * 3)  # A, 6 frames, B of 28 px with 2 px gaps, at 3×
+    with pytest.raises(Exception, match=r"index must be in \[0, 999\]"):
+        client.predict(model="mnist-conv-ae-28", index_a=3, index_b=5000, frames=6, method="lerp", api_name="/interpolate")
+
+
+def test_conditional_generation_of_a_chosen_digit(client):
+    image, row = client.predict("mnist-cond-ae-5", 7, 0.5, -0.5, 0.0, 1.0, 0.0, api_name="/generate")
+    assert Image.open(image).size == (224, 224)
+    assert Image.open(row).size == ((10 * 30 + 2) * 3, 32 * 3)
+
+
+def test_novelty_of_a_test_digit_an_upload_and_a_bad_file(client, tmp_path):
+    pair, chart, text = client.predict(model="mnist-dense-ae-digit0", upload=None, index=3, noise="none", level=0.0,
+                                       api_name="/novelty")  # fmt: skip
+    assert Image.open(pair).size == ((2 * 30 + 2) * 6, 32 * 6) and Image.open(chart).size[0] > 0
+    assert "test image 3 (a 0)" in text and "looks like the training data" in text  # test image 3 is a zero
+    _, _, text = client.predict(model="mnist-dense-ae-digit0", upload=None, index=2, noise="none", level=0.0,
+                                api_name="/novelty")  # fmt: skip
+    assert "test image 2 (a 1)" in text and "novel" in text
+    from PIL import ImageDraw
+
+    drawing = Image.new("RGB", (200, 200), "white")
+    ImageDraw.Draw(drawing).ellipse([50, 30, 150, 170], outline="black", width=16)  # a hand-drawn zero
+    drawing.save(tmp_path / "zero.png")
+    _, _, text = client.predict(model="mnist-dense-ae-digit0", upload=handle_file(str(tmp_path / "zero.png")),
+                                index=0, noise="gaussian", level=0.1, api_name="/novelty")  # fmt: skip
+    assert "your upload" in text
+    junk = tmp_path / "digit.png"
+    junk.write_bytes(b"\x89PNG broken")
+    with pytest.raises(Exception, match="not an image"):
+        client.predict(model="mnist-dense-ae-digit0", upload=handle_file(str(junk)), index=0, noise="none", level=0.0,
+                       api_name="/novelty")  # fmt: skip

@@ -33,6 +33,25 @@ DIGIT_DATASETS = {
 }  # fmt: skip
 
 
+def run_fields(record: dict) -> dict:
+    """The template fields every card takes from the training run's record."""
+    cfg = record["config"]
+    return dict(
+        parameters=record["parameters"],
+        train_images=record["train_images"],
+        command=record["command"],
+        config_yaml=yaml.safe_dump(cfg, sort_keys=False).strip(),
+        epochs=record["epochs"],
+        steps=record["steps"],
+        batch_size=cfg["train"]["batch_size"],
+        best_epoch=record["best_epoch"],
+        stopped=record["stopped"],
+        train_minutes=f"{record['train_seconds'] / 60:.1f}",
+        hardware=describe_hardware(record["hardware"]),
+        history=record["history"],
+    )
+
+
 def _digit_texts(config: dict, cfg: dict) -> dict:
     """Title, description, architecture, uses and limitations of a digit model, from its config."""
     variational, conditional = config.get("variational", False), config.get("num_classes", 0) > 0
@@ -128,24 +147,13 @@ def write_digit_model_card(folder: Path, record: dict, config: dict, repo_id: st
         model_config=json.dumps(config, indent=1),
         conditional=config.get("num_classes", 0) > 0,
         z_dim=config["z_dim"],
-        parameters=record["parameters"],
         test_images=metrics.get("test_images", 0),
         test_rows=[(k.removeprefix("test_").replace("_", " "), f"{v:.5g}") for k, v in metrics.items()
                    if k.startswith("test_") and k != "test_images"],  # fmt: skip
         novelty=novelty,
         novelty_rows=[(names[int(c)], e) for c, e in sorted((novelty or {}).get("per_class_error", {}).items(), key=lambda t: int(t[0]))],
-        train_images=record["train_images"],
         validation_size=cfg["data"].get("validation_size", 5000),
-        command=record["command"],
-        config_yaml=yaml.safe_dump(cfg, sort_keys=False).strip(),
-        epochs=record["epochs"],
-        steps=record["steps"],
-        batch_size=cfg["train"]["batch_size"],
-        best_epoch=record["best_epoch"],
-        stopped=record["stopped"],
-        train_minutes=f"{record['train_seconds'] / 60:.1f}",
-        hardware=describe_hardware(record["hardware"]),
-        history=history,
+        **run_fields(record),
         extra_terms=extra_terms,
         figures=metrics.get("figures", []),
     )
@@ -195,19 +203,8 @@ def write_model_card(folder: str | Path, repo_id: str | None = None) -> ModelCar
         channels="/".join(map(str, config["hidden_channels"])),
         z_dim=config["z_dim"],
         beta=config["beta"],
-        parameters=record["parameters"],
-        train_images=record["train_images"],
         data_source=cfg["data"]["source"],
-        command=record["command"],
-        config_yaml=yaml.safe_dump(cfg, sort_keys=False).strip(),
-        epochs=record["epochs"],
-        steps=record["steps"],
-        batch_size=cfg["train"]["batch_size"],
-        best_epoch=record["best_epoch"],
-        stopped=record["stopped"],
-        train_minutes=f"{record['train_seconds'] / 60:.1f}",
-        hardware=describe_hardware(record["hardware"]),
-        history=history,
+        **run_fields(record),
     )
     card.save(folder / "README.md")
     return card

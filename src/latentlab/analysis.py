@@ -158,7 +158,7 @@ def scatter_plot(points: np.ndarray, labels: np.ndarray, class_names, title: str
         pad = 0.05 * (hi - lo)
         extent = (lo[0] - pad[0], hi[0] + pad[0], lo[1] - pad[1], hi[1] + pad[1])
     fig, ax = plt.subplots(figsize=(6.4, 5.6), dpi=DPI)
-    fig.subplots_adjust(left=0.1, right=0.72, top=0.92, bottom=0.1)
+    fig.subplots_adjust(left=0.13, right=0.74, top=0.92, bottom=0.1)
     cmap = plt.get_cmap("tab10")
     for c in np.unique(labels):
         sel = labels == c

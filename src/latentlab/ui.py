@@ -171,7 +171,7 @@ def _digit_tabs(lab: DigitLab) -> None:
     )
 
     def plane(model, x, y, label):
-        m = lab.get(_choose(model, planes, "2-d"))
+        _choose(model, planes, "2-d")
         image, scatter = lab.plane(model, float(x), float(y), int(label or 0))
         return tensor_to_pil(image).resize((224, 224), Image.Resampling.NEAREST), scatter
 
