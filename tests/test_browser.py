@@ -32,6 +32,7 @@ def page(served_app):
 
 
 def test_morph_from_example_faces(page):
+    page.get_by_role("tab", name="Faces").click()
     page.get_by_role("tab", name="Morph").click()
     examples = page.locator("button.gallery-item:visible")
     expect(examples).to_have_count(24, timeout=30_000)  # 12 test faces under each of face A and face B
@@ -46,7 +47,23 @@ def test_morph_from_example_faces(page):
 def test_non_image_upload_shows_a_message(page, tmp_path):
     junk = tmp_path / "face.png"
     junk.write_text("definitely not a PNG")
+    page.get_by_role("tab", name="Faces").click()
     page.get_by_role("tab", name="Edit").click()
-    page.get_by_role("tabpanel").locator("input[type=file]").first.set_input_files(str(junk))
+    page.get_by_role("tabpanel").last.locator("input[type=file]").first.set_input_files(str(junk))
     page.get_by_role("button", name="Edit", exact=True).click()
     expect(page.get_by_text("not an image we can read").first).to_be_visible(timeout=60_000)
+
+
+def test_clicking_the_latent_scatter_decodes_that_point(page):
+    page.get_by_role("tab", name="Digits & clothes").click()
+    page.get_by_role("tab", name="Latent plane").click()
+    page.get_by_role("button", name="Decode", exact=True).click()
+    scatter = page.locator("img[alt*='click to decode']").or_(page.get_by_role("tabpanel").last.locator("img").last)
+    expect(scatter.first).to_be_visible(timeout=60_000)
+    x_box = page.get_by_label("z[0]", exact=True).first
+    assert float(x_box.input_value()) == 0.0
+    box = scatter.first.bounding_box()
+    page.mouse.click(box["x"] + 0.2 * box["width"], box["y"] + 0.3 * box["height"])  # upper left of the plot
+    expect(x_box).not_to_have_value("0", timeout=30_000)
+    assert float(x_box.input_value()) < 0  # left of the axes' middle → negative z[0]
+    expect(page.get_by_text("Error", exact=True)).to_have_count(0)

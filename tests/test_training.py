@@ -40,7 +40,7 @@ def train(*args: str) -> str:
 def fresh_validation_loss(cfg_path, celeba_dir) -> float:
     cfg = yaml.safe_load(open(cfg_path))
     torch.manual_seed(cfg["train"]["seed"])  # the script seeds the same way before building the model
-    model = ConvVAE(**cfg["model"]).eval()
+    model = ConvVAE(**{k: v for k, v in cfg["model"].items() if k != "type"}).eval()
     x = load_celeba(celeba_dir, "validation", limit=64).float_images()
     return model.compute_loss({"image": x}, generator=torch.Generator().manual_seed(0))["loss"].item()
 

@@ -74,8 +74,9 @@ def _digit_texts(config: dict, cfg: dict) -> dict:
             f"{classes} only: it reconstructs those well and everything else badly, so its reconstruction error is a "
             "novelty score.")  # fmt: skip
         uses = "scoring how unlike the training digit an image is, and seeing why an autoencoder fails off its data."
-        limits = ("A 100-unit linear-sigmoid bottleneck also reconstructs simple shapes of other digits (1, 7) fairly "
-                  "well, and heavy noise raises every score; the AUC above says how often it ranks right.")  # fmt: skip
+        limits = ("A 100-unit sigmoid bottleneck also reconstructs simple shapes of other digits (a 1) fairly well. "
+                  "Noise raises every image's error, and the noise's share can swamp the digit's: compare the AUC on "
+                  "noisy copies with the clean one before trusting the score on noisy inputs.")  # fmt: skip
     elif conditional:
         title, desc = f"a conditional autoencoder with a {config['z_dim']}-d latent", (
             "The seeds' conditional autoencoder: the label is given to the encoder and the decoder, so the latent is "

@@ -192,9 +192,9 @@ def _digit_tabs(lab: DigitLab) -> None:
             raise gr.Error(str(err)) from None
         return grid_image(strip, nrow=len(strip), scale=3)
 
-    def generate(model, label, *z):
+    def generate(model, label, z0, z1, z2, z3, z4):
         _choose(model, conditional, "conditional")
-        image, every = lab.generate(model, int(label), [float(v) for v in z])
+        image, every = lab.generate(model, int(label), [float(v) for v in (z0, z1, z2, z3, z4)])
         return tensor_to_pil(image).resize((224, 224), Image.Resampling.NEAREST), grid_image(every, nrow=len(every), scale=3)
 
     def novelty(model, upload, index, noise, level):
