@@ -60,7 +60,7 @@ def test_clicking_the_latent_scatter_decodes_that_point(page):
     page.get_by_role("button", name="Decode", exact=True).click()
     scatter = page.locator("img[alt*='click to decode']").or_(page.get_by_role("tabpanel").last.locator("img").last)
     expect(scatter.first).to_be_visible(timeout=60_000)
-    x_box = page.get_by_label("z[0]", exact=True).first
+    x_box = page.locator("input[type=number][aria-label*='z[0]']:visible").first  # the slider's number box
     assert float(x_box.input_value()) == 0.0
     box = scatter.first.bounding_box()
     page.mouse.click(box["x"] + 0.2 * box["width"], box["y"] + 0.3 * box["height"])  # upper left of the plot
