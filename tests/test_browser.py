@@ -20,15 +20,22 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def page(served_app):
+def browser():
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--no-first-run", "--disable-sync"])  # fmt: skip
-        page = browser.new_page(viewport={"width": 1280, "height": 1400})
-        page.goto(served_app, wait_until="networkidle")
-        yield page
+        yield browser
         browser.close()
+
+
+@pytest.fixture
+def page(browser, served_app):
+    """A fresh page per test, so one test's error toasts cannot leak into the next."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1400})
+    page.goto(served_app, wait_until="networkidle")
+    yield page
+    page.close()
 
 
 def test_morph_from_example_faces(page):

@@ -1,20 +1,36 @@
 """Latent Lab: autoencoders and VAEs whose latent spaces you can see.
 
-    from latentlab import ConvVAE, latent
+    from latentlab import ConvVAE, latent, load_pretrained
     vae = ConvVAE.from_pretrained("pretrained/celeba-vae-64")
+    ae = load_pretrained("pretrained/mnist-conv-ae-28")     # any model folder: the class comes from config.json
 """
 
 from . import latent
 from .directions import AttributeDirections, DirectionsMismatchError
-from .models import CheckpointError, ConvVAE, DiagonalGaussian, VAEOutput
+from .models import (
+    Autoencoder,
+    CheckpointError,
+    ConvAutoencoder,
+    ConvVAE,
+    DenseAutoencoder,
+    DiagonalGaussian,
+    PointPosterior,
+    VAEOutput,
+    load_pretrained,
+)
 
 __all__ = [
     "AttributeDirections",
+    "Autoencoder",
     "CheckpointError",
+    "ConvAutoencoder",
     "ConvVAE",
+    "DenseAutoencoder",
     "DiagonalGaussian",
     "DirectionsMismatchError",
+    "PointPosterior",
     "VAEOutput",
     "latent",
+    "load_pretrained",
 ]
 __version__ = "0.1.0"
