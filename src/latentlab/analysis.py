@@ -90,8 +90,11 @@ def add_noise(images: torch.Tensor, kind: str, level: float, seed: int = 0) -> t
     return out
 
 
-def novelty_report(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor, trained_classes, seed: int = 0) -> dict:
+def novelty_report(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor, trained_classes, seed: int = 0,
+                   clean_errors: torch.Tensor | None = None) -> dict:  # fmt: skip
     """How well the reconstruction error tells the training classes from the rest, on clean and noisy test images.
+
+    ``clean_errors``: the images' :func:`reconstruction_errors`, if already computed (else they are computed here).
 
     Returns:
         ``{"per_class_error": {class: mean MSE}, "auc": float, "auc_gaussian": float, "auc_salt_and_pepper": float,
@@ -101,7 +104,7 @@ def novelty_report(model: Autoencoder, images: torch.Tensor, labels: torch.Tenso
     from sklearn.metrics import roc_auc_score
 
     novel = (~torch.isin(labels, torch.as_tensor(list(trained_classes)))).numpy()
-    clean = reconstruction_errors(model, images, labels)
+    clean = reconstruction_errors(model, images, labels) if clean_errors is None else clean_errors
     report = {
         "per_class_error": {int(c): float(clean[labels == c].mean()) for c in labels.unique()},
         "auc": float(roc_auc_score(novel, clean.numpy())),
@@ -297,7 +300,7 @@ def analyse_digit_model(model: Autoencoder, test_data, folder: str | Path, train
     metrics["test_reconstruction_mse"] = float(errors.mean())
 
     if trained_classes is not None:
-        report = novelty_report(model, images, labels, trained_classes, seed)
+        report = novelty_report(model, images, labels, trained_classes, seed, clean_errors=errors)
         metrics["novelty"] = report
         trained = ", ".join(names[c] for c in trained_classes)
         save(class_error_plot(report["per_class_error"], names, trained_classes,

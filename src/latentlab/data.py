@@ -265,6 +265,16 @@ class DigitData(ImageTensors):
         except Exception as err:
             raise DataError(f"{path}: not a digit sample file written by DigitData.save ({err})") from err
 
+    def padded(self, size: int) -> "DigitData":
+        """The images zero-padded symmetrically to ``size``×``size`` (e.g. 32 for the book's models); ``self`` if
+        they already have that size. Raises DataError if ``size`` is smaller or differs by an odd number."""
+        extra = size - self.images.shape[-1]
+        if extra < 0 or extra % 2:
+            raise DataError(f"pad_to={size} must be ≥ {self.images.shape[-1]} and differ from it by an even number")
+        if extra == 0:
+            return self
+        return DigitData(torch.nn.functional.pad(self.images, (extra // 2,) * 4), self.labels, self.class_names)
+
     def subset(self, index) -> "DigitData":
         """The rows selected by ``index`` (a slice, an index tensor or a boolean mask), as a new :class:`DigitData`."""
         return DigitData(self.images[index], self.labels[index], self.class_names)
@@ -334,9 +344,5 @@ def load_mnist(
             labels_t = torch.from_numpy(np.asarray(dataset["label"], dtype=np.int64))
         except Exception as err:
             raise DataError(f"could not load {name} split {split!r} from Hub dataset {source!r}: {err}") from err
-    if pad_to is not None:
-        extra = pad_to - images_t.shape[-1]
-        if extra < 0 or extra % 2:
-            raise DataError(f"pad_to={pad_to} must be ≥ 28 and differ from 28 by an even number")
-        images_t = torch.nn.functional.pad(images_t, (extra // 2,) * 4)
-    return DigitData(images_t.contiguous(), labels_t, _DIGIT_SETS[name])
+    data = DigitData(images_t.contiguous(), labels_t, _DIGIT_SETS[name])
+    return data if pad_to is None else data.padded(pad_to)

@@ -33,9 +33,7 @@ class DigitModel:
     @cached_property
     def images(self) -> torch.Tensor:
         """(N, 1, S, S) float32 in [0, 1], padded to the model's image size."""
-        images = self.data.float_images()
-        extra = self.model.image_size - images.shape[-1]
-        return torch.nn.functional.pad(images, (extra // 2,) * 4) if extra > 0 else images
+        return self.data.padded(self.model.image_size).float_images()
 
     @cached_property
     def codes(self) -> torch.Tensor:

@@ -244,14 +244,6 @@ class Autoencoder(nn.Module, HubModel):
         logits = self.decode_logits(z, labels)
         return AutoencoderOutput(torch.sigmoid(logits).float(), posterior, z, logits)
 
-    def reconstruction_error(self, out: AutoencoderOutput, x: torch.Tensor) -> torch.Tensor:
-        """Per-example reconstruction error (B,) float32: MSE or binary cross-entropy, mean over pixels."""
-        if self.reconstruction_loss == "bce":
-            err = F.binary_cross_entropy_with_logits(out.logits.float(), x.float(), reduction="none")
-        else:
-            err = (out.reconstruction.float() - x.float()).pow(2)
-        return err.flatten(1).mean(1)
-
     def compute_loss(
         self, batch: dict[str, torch.Tensor], forward=None, generator: torch.Generator | None = None
     ) -> dict[str, torch.Tensor]:

@@ -49,7 +49,7 @@ class DenseAutoencoder(
     Example::
 
         ae = DenseAutoencoder.from_pretrained("pretrained/mnist-dense-ae-digit0")
-        err = ae.reconstruction_error(ae(x, sample_posterior=False), x)   # (B,) novelty scores
+        scores = latentlab.analysis.reconstruction_errors(ae, x)   # (B,) per-image MSE: the novelty scores
     """
 
     model_type = "dense"
