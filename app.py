@@ -1,35 +1,57 @@
 """Latent Lab — the Hugging Face Space entry point (``app_file``).
 
-    python app.py                                   # serves on http://127.0.0.1:7860
-    LATENTLAB_FACE_MODEL=owner/name python app.py   # a Hub repo id instead of the bundled folder
+    python app.py                                      # the bundled models, on http://127.0.0.1:7860
+    LATENTLAB_HUB_OWNER=latent-lab python app.py       # every model from the Hub repos latent-lab/<name>
+    LATENTLAB_FACE_MODEL=owner/name@v1 python app.py   # one model from a repo at a branch, tag or commit
 
-The face model comes from ``ConvVAE.from_pretrained(MODEL_ID)``: by default the bundled folder
-``pretrained/celeba-vae-64`` (trained by ``training/train.py``), or the Hub repo id / folder named by
-``LATENTLAB_FACE_MODEL``. The digit models are the bundled folders ``pretrained/<name>`` (each trained by
-``training/train.py --config training/configs/<name>.yaml``), shown with the first 1,000 test images of MNIST /
+Which models the app serves is configuration only (environment variables; a Space sets them under Settings →
+Variables):
+
+- ``LATENTLAB_FACE_MODEL``: the face VAE — a folder, ``owner/name`` or ``owner/name@revision``.
+- ``LATENTLAB_DIGIT_MODELS``: the digit models, comma-separated, in the same forms; each is named in the UI by its
+  last path component and must carry the ``training_log.json`` its training run wrote.
+- ``LATENTLAB_HUB_OWNER``: the default for both: ``<owner>/<name>`` for every bundled model name.
+- Without any of them: the bundled folders ``pretrained/<name>`` (each trained by ``training/train.py``).
+
+Hub repos are read with the standard client settings: ``HF_ENDPOINT``, ``HF_TOKEN`` (private repos) and
+``HF_HUB_OFFLINE=1`` (the local cache only). The digit tabs show the first 1,000 test images of MNIST /
 Fashion-MNIST from ``assets/digits/``.
 """
 
 import os
+import sys
 from pathlib import Path
 
-from latentlab.digits import DigitLab
-from latentlab.faces import FaceLab
-from latentlab.ui import build_demo, example_face_paths
-
 HERE = Path(__file__).resolve().parent
-MODEL_ID = os.environ.get("LATENTLAB_FACE_MODEL", str(HERE / "pretrained" / "celeba-vae-64"))
+try:
+    import latentlab  # noqa: F401  (installed with `pip install -e .`)
+except ModuleNotFoundError:  # a Space installs requirements.txt only and runs the repository as is
+    sys.path.insert(0, str(HERE / "src"))
+
+from latentlab.digits import DigitLab  # noqa: E402
+from latentlab.faces import FaceLab  # noqa: E402
+from latentlab.ui import build_demo, example_face_paths  # noqa: E402
+
+FACE_MODEL_NAME = "celeba-vae-64"
+DIGIT_MODEL_NAMES = ("fashion-vae-2", "fashion-conv-ae-2", "mnist-cond-ae-2", "mnist-cond-ae-5", "mnist-conv-ae-28",
+                     "mnist-dense-ae-digit0")  # fmt: skip
+
+
+def default_ref(name: str) -> str:
+    """``<LATENTLAB_HUB_OWNER>/<name>`` when that variable is set, else the bundled folder."""
+    owner = os.environ.get("LATENTLAB_HUB_OWNER", "").strip()
+    return f"{owner}/{name}" if owner else str(HERE / "pretrained" / name)
+
+
+FACE_MODEL = os.environ.get("LATENTLAB_FACE_MODEL", "").strip() or default_ref(FACE_MODEL_NAME)
+DIGIT_MODELS = [r.strip() for r in os.environ.get("LATENTLAB_DIGIT_MODELS", "").split(",") if r.strip()] or [
+    default_ref(name) for name in DIGIT_MODEL_NAMES
+]
 EXAMPLE_FACES = example_face_paths(HERE / "assets" / "faces")  # held-out CelebA-HQ test faces
-DIGIT_MODELS = {
-    name: HERE / "pretrained" / name
-    for name in ("fashion-vae-2", "fashion-conv-ae-2", "mnist-cond-ae-2", "mnist-cond-ae-5", "mnist-conv-ae-28",
-                 "mnist-dense-ae-digit0")
-}  # fmt: skip
 DIGIT_SAMPLES = {name: HERE / "assets" / "digits" / f"{name}-test-1000.safetensors" for name in ("mnist", "fashion-mnist")}
 
-demo = build_demo(
-    FaceLab.from_pretrained(MODEL_ID), EXAMPLE_FACES, DigitLab.from_folders(DIGIT_MODELS, DIGIT_SAMPLES)
-)
+demo = build_demo(FaceLab.from_pretrained(FACE_MODEL), EXAMPLE_FACES, DigitLab.from_pretrained(DIGIT_MODELS, DIGIT_SAMPLES))
 
 if __name__ == "__main__":
+    print(f"face model: {FACE_MODEL}\ndigit models: {', '.join(DIGIT_MODELS)}", flush=True)
     demo.queue(default_concurrency_limit=2).launch()

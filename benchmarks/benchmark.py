@@ -219,7 +219,7 @@ def digit_latency(repeats: int) -> list[dict]:
     from latentlab.digits import DigitLab
 
     names = ["fashion-vae-2", "mnist-conv-ae-28", "mnist-cond-ae-5", "mnist-dense-ae-digit0"]
-    lab = DigitLab.from_folders({n: REPO / "pretrained" / n for n in names},
+    lab = DigitLab.from_pretrained([REPO / "pretrained" / n for n in names],
                                 {n: REPO / "assets" / "digits" / f"{n}-test-1000.safetensors" for n in ("mnist", "fashion-mnist")})  # fmt: skip
     for m in lab.models.values():  # the app computes these once per model, at the first call
         _ = m.codes, m.errors, m.scatter if m.model.z_dim == 2 else None

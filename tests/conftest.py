@@ -1,3 +1,4 @@
+import contextlib
 import os
 import socket
 import subprocess
@@ -42,27 +43,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def served_app():
-    """`python app.py` on the bundled model, served on 127.0.0.1; yields its URL."""
+@contextlib.contextmanager
+def serve_app(extra_env: dict[str, str] | None = None, timeout: float = 180):
+    """Run `python app.py` on 127.0.0.1 (the bundled models unless ``extra_env`` names others); yields
+    ``(url, log)`` where ``log`` is the list of lines the app printed while starting."""
     port = free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
-    env.pop("LATENTLAB_FACE_MODEL", None)  # the bundled model
+    for var in ("LATENTLAB_FACE_MODEL", "LATENTLAB_DIGIT_MODELS", "LATENTLAB_HUB_OWNER"):
+        env.pop(var, None)
+    env.update(extra_env or {})
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)  # fmt: skip
-    deadline, log = time.time() + 180, []
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        log.append(line)
-        if "Running on local URL" in line:
-            break
-        if proc.poll() is not None:
-            pytest.fail("app.py exited:\n" + "".join(log) + proc.stdout.read())
-    else:
-        proc.kill()
-        pytest.fail("app.py did not start within 180 s:\n" + "".join(log))
+    deadline, log = time.time() + timeout, []
     try:
-        yield f"http://127.0.0.1:{port}/"
+        while time.time() < deadline:
+            line = proc.stdout.readline()
+            log.append(line)
+            if "Running on local URL" in line:
+                break
+            if proc.poll() is not None:
+                pytest.fail("app.py exited:\n" + "".join(log) + proc.stdout.read())
+        else:
+            pytest.fail(f"app.py did not start within {timeout:.0f} s:\n" + "".join(log))
+        yield f"http://127.0.0.1:{port}/", log
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def served_app():
+    """`python app.py` on the bundled models, served on 127.0.0.1; yields its URL."""
+    with serve_app() as (url, _):
+        yield url

@@ -3,19 +3,40 @@
     python training/model_card.py pretrained/celeba-vae-64 [--repo-id OWNER/NAME]
 
 The template lives in ``model_cards/``; it is rendered through ``huggingface_hub.ModelCard`` so the metadata block
-is valid Hub card data (model-index with the recorded validation metrics).
+is valid Hub card data (model-index with the recorded metrics). Every generated card ends with a stamp, an HTML
+comment holding the SHA-256 of the text above it: a card whose stamp no longer matches was edited by hand (on the
+Hub, say), and ``push_to_hub.py`` will not overwrite it unless asked.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import re
 from pathlib import Path
 
 import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "model_cards"
+STAMP = re.compile(r"\n*<!-- latentlab-card sha256:([0-9a-f]{64}) -->\s*$")
+
+
+def _card_digest(body: str) -> str:
+    return hashlib.sha256(body.replace("\r\n", "\n").strip().encode()).hexdigest()
+
+
+def stamp_card(text: str) -> str:
+    """``text`` (a card, stamped or not) with a fresh stamp at its end."""
+    body = STAMP.sub("", text)
+    return f"{body.rstrip()}\n\n<!-- latentlab-card sha256:{_card_digest(body)} -->\n"
+
+
+def card_is_generated(text: str) -> bool:
+    """True when ``text`` carries a stamp that matches it: a generated card that nobody has edited since."""
+    match = STAMP.search(text)
+    return bool(match) and match.group(1) == _card_digest(STAMP.sub("", text))
 
 
 def describe_hardware(hw: dict) -> str:
@@ -101,7 +122,7 @@ def _digit_texts(config: dict, cfg: dict) -> dict:
     return dict(title=title, description=desc, architecture=arch, uses=uses, limitations=limits)
 
 
-def write_digit_model_card(folder: Path, record: dict, config: dict, repo_id: str) -> ModelCard:
+def render_digit_model_card(folder: Path, record: dict, config: dict, repo_id: str) -> ModelCard:
     """The card of an MNIST / Fashion-MNIST model, from ``training_log.json`` (incl. its test metrics)."""
     cfg = record["config"]
     dataset = DIGIT_DATASETS[cfg["data"]["name"]]
@@ -158,22 +179,38 @@ def write_digit_model_card(folder: Path, record: dict, config: dict, repo_id: st
         extra_terms=extra_terms,
         figures=metrics.get("figures", []),
     )
-    card.save(folder / "README.md")
     return card
 
 
-def write_model_card(folder: str | Path, repo_id: str | None = None) -> ModelCard:
-    """Render ``folder/README.md`` from ``training_log.json`` and ``config.json``: the face VAE's card, or a digit
-    model's (chosen by the run's ``data.name``)."""
+def render_model_card(folder: str | Path, repo_id: str | None = None) -> str:
+    """The stamped card text of a model folder, from its ``training_log.json`` and ``config.json``: the face
+    VAE's card, or a digit model's (chosen by the run's ``data.name``). ``repo_id`` (default
+    ``latent-lab/<name>``) is the id its "How to use" section loads. Raises FileNotFoundError without a
+    ``training_log.json``."""
     folder = Path(folder)
+    if not (folder / "training_log.json").is_file():
+        raise FileNotFoundError(f"{folder} has no training_log.json: its card cannot be generated from a record")
     record = json.loads((folder / "training_log.json").read_text())
-    if record["config"]["data"].get("name", "celeba") != "celeba":
-        config = json.loads((folder / "config.json").read_text())
-        return write_digit_model_card(folder, record, config, repo_id or f"latent-lab/{record.get('name') or folder.name}")
+    repo_id = repo_id or f"latent-lab/{record.get('name') or folder.name}"
     config = json.loads((folder / "config.json").read_text())
+    if record["config"]["data"].get("name", "celeba") != "celeba":
+        card = render_digit_model_card(folder, record, config, repo_id)
+    else:
+        card = render_face_model_card(folder, record, config, repo_id)
+    return stamp_card(str(card))
+
+
+def write_model_card(folder: str | Path, repo_id: str | None = None) -> Path:
+    """Render the card (:func:`render_model_card`) into ``folder/README.md``; returns its path."""
+    path = Path(folder) / "README.md"
+    path.write_text(render_model_card(folder, repo_id), encoding="utf-8")
+    return path
+
+
+def render_face_model_card(folder: Path, record: dict, config: dict, repo_id: str) -> ModelCard:
+    """The card of a CelebA face VAE, from ``training_log.json``."""
     cfg = record["config"]
     name = record.get("name") or folder.name
-    repo_id = repo_id or f"latent-lab/{name}"
     history = record["history"]
     best = next((h for h in history if h["epoch"] == record["best_epoch"]), history[-1] if history else None)
     results = []
@@ -207,7 +244,6 @@ def write_model_card(folder: str | Path, repo_id: str | None = None) -> ModelCar
         data_source=cfg["data"]["source"],
         **run_fields(record),
     )
-    card.save(folder / "README.md")
     return card
 
 

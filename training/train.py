@@ -4,6 +4,7 @@
     python training/train.py --config training/configs/celeba_vae_64.yaml            # same thing, one process
     python training/train.py --config … --resume                                      # continue the latest checkpoint
     python training/train.py --config training/configs/mnist_dense_ae_digit0.yaml    # the digit models alike
+    python training/train.py --config … --push-to-hub OWNER/NAME                      # then publish the folder
 
 The config names the model (``model.type``: ``conv`` or ``dense``, the rest are its ``__init__`` arguments) and
 the data (``data.name``: ``celeba``, ``mnist`` or ``fashion-mnist``); the loop calls ``model.compute_loss(batch)``
@@ -67,6 +68,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="continue from a checkpoint folder, or from the latest one in <output_dir>/checkpoints",
     )
     p.add_argument("--skip-directions", action="store_true", help="do not compute attribute directions at the end")
+    p.add_argument("--push-to-hub", metavar="OWNER/NAME",
+                   help="publish the exported model folder to this Hub repo (training/push_to_hub.py)")  # fmt: skip
     return p.parse_args(argv)
 
 
@@ -364,6 +367,10 @@ def export(cfg, state, args, unwrapped, train_data, preview, prior_z, best_dir, 
 
     write_model_card(model_dir)
     accelerator.print(f"model folder: {model_dir}")
+    if args.push_to_hub:
+        from push_to_hub import push_folder  # training/push_to_hub.py, beside this script
+
+        push_folder(model_dir, args.push_to_hub)
     return model_dir
 
 

@@ -3,6 +3,7 @@
     from latentlab import ConvVAE, latent, load_pretrained
     vae = ConvVAE.from_pretrained("pretrained/celeba-vae-64")
     ae = load_pretrained("pretrained/mnist-conv-ae-28")     # any model folder: the class comes from config.json
+    vae = ConvVAE.from_pretrained("latent-lab/celeba-vae-64", revision="main")  # or a Hub repo (HF_ENDPOINT)
 """
 
 from . import latent
@@ -14,6 +15,7 @@ from .models import (
     ConvVAE,
     DenseAutoencoder,
     DiagonalGaussian,
+    ModelNotFoundError,
     PointPosterior,
     VAEOutput,
     load_pretrained,
@@ -28,6 +30,7 @@ __all__ = [
     "DenseAutoencoder",
     "DiagonalGaussian",
     "DirectionsMismatchError",
+    "ModelNotFoundError",
     "PointPosterior",
     "VAEOutput",
     "latent",

@@ -1,7 +1,8 @@
 """The digit models behind the app's second group of tabs: latent plane, interpolation, conditional generation,
 novelty. Plain Python over the models and :mod:`latentlab.analysis` — no Gradio here.
 
-    lab = DigitLab.from_folders({"fashion-vae-2": "pretrained/fashion-vae-2", ...}, samples={"mnist": path, ...})
+    lab = DigitLab.from_pretrained(["pretrained/fashion-vae-2", "latent-lab/mnist-cond-ae-2@v1", ...],
+                                   samples={"mnist": path, "fashion-mnist": path})
     image, plot = lab.plane("fashion-vae-2", x=0.5, y=-1.0)
 """
 
@@ -17,7 +18,7 @@ from PIL import Image
 from . import latent
 from .analysis import LatentPlot, add_noise, latent_codes, reconstruction_errors, scatter_plot
 from .data import DigitData
-from .models import Autoencoder, load_pretrained
+from .models import Autoencoder, CheckpointError, load_pretrained, parse_model_ref, resolve_file
 
 
 @dataclass
@@ -70,23 +71,38 @@ class DigitLab:
         self.models = models
 
     @classmethod
-    def from_folders(cls, folders: dict[str, str | Path], samples: dict[str, str | Path]) -> "DigitLab":
-        """Load each model folder or Hub repo with :func:`~latentlab.models.load_pretrained`; ``samples`` maps a
-        dataset name (``mnist``, ``fashion-mnist``) to a :meth:`DigitData.save` file of its test images.
+    def from_pretrained(cls, refs: list[str | Path], samples: dict[str, str | Path]) -> "DigitLab":
+        """Load each model folder or Hub repo (``owner/name`` or ``owner/name@revision``) strictly with
+        :func:`~latentlab.models.load_pretrained`, named by its last path component; ``samples`` maps a dataset
+        name (``mnist``, ``fashion-mnist``) to a :meth:`DigitData.save` file of its test images.
 
-        The dataset and training classes of a model come from its ``training_log.json`` when present, else from
-        its name (``fashion`` → Fashion-MNIST). Raises CheckpointError / DataError for bad folders or files."""
+        A model's dataset and training classes come from the ``training_log.json`` that its training run wrote
+        into the folder (and that ``push_to_hub.py`` publishes with it).
+
+        Raises:
+            ModelNotFoundError: a reference that is neither a folder nor a reachable/cached Hub repo.
+            CheckpointError: a bad model, or one without ``training_log.json`` (its dataset is unknown).
+            DataError: a bad sample file; ValueError: two models with the same name.
+        """
         import json
 
         data = {name: DigitData.load(path) for name, path in samples.items()}
         models = {}
-        for name, folder in folders.items():
-            model = load_pretrained(str(folder)).eval()
-            log = Path(folder) / "training_log.json"
-            dcfg = json.loads(log.read_text())["config"]["data"] if log.is_file() else {}
-            dataset = dcfg.get("name") or ("fashion-mnist" if "fashion" in name else "mnist")
+        for ref in refs:
+            model_id, revision = parse_model_ref(ref)
+            name = Path(model_id).name
+            if name in models:
+                raise ValueError(f"two digit models are named {name!r}; model names must be unique")
+            model = load_pretrained(model_id, revision=revision).eval()
+            log = resolve_file(model_id, "training_log.json", revision=revision)
+            if log is None:
+                raise CheckpointError(f"{ref!r} has no training_log.json: cannot tell which dataset it was trained on")
+            dcfg = json.loads(Path(log).read_text())["config"]["data"]
+            if dcfg.get("name") not in data:
+                raise CheckpointError(f"{ref!r} was trained on {dcfg.get('name')!r}; test samples are loaded for "
+                                      f"{sorted(data)}")  # fmt: skip
             classes = dcfg.get("classes")
-            models[name] = DigitModel(name, model, dataset, data[dataset], tuple(classes) if classes else None)
+            models[name] = DigitModel(name, model, dcfg["name"], data[dcfg["name"]], tuple(classes) if classes else None)
         return cls(models)
 
     def names(self, *, z_dim: int | None = None, conditional: bool | None = None, novelty: bool | None = None) -> list[str]:

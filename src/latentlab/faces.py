@@ -15,7 +15,7 @@ from PIL import Image
 
 from . import latent
 from .images import face_crop, grid_image, pil_to_tensor, save_gif, tensor_to_pil
-from .models import ConvVAE
+from .models import ConvVAE, parse_model_ref
 
 
 class FaceLab:
@@ -35,9 +35,12 @@ class FaceLab:
         self.precision = precision
 
     @classmethod
-    def from_pretrained(cls, model_id: str | Path, **kwargs) -> "FaceLab":
-        """Load a :class:`ConvVAE` folder or Hub repo id (strictly, with its directions) and wrap it."""
-        return cls(ConvVAE.from_pretrained(str(model_id)), **kwargs)
+    def from_pretrained(cls, ref: str | Path, *, revision: str | None = None, **kwargs) -> "FaceLab":
+        """Load a :class:`ConvVAE` folder or Hub repo (``owner/name`` or ``owner/name@revision``) strictly, with
+        its directions, and wrap it; ``kwargs`` go to :class:`FaceLab`. Raises ModelNotFoundError /
+        CheckpointError (see :meth:`ConvVAE.from_pretrained`)."""
+        model_id, ref_revision = parse_model_ref(ref)
+        return cls(ConvVAE.from_pretrained(model_id, revision=revision or ref_revision), **kwargs)
 
     # --- properties ---------------------------------------------------------------------------------------
     @property

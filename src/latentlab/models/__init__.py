@@ -6,7 +6,7 @@ class, a variant (sizes, VAE or not, conditional or not, loss) is its config. :f
 """
 
 from .autoencoder import AutoencoderOutput, Autoencoder, DiagonalGaussian, PointPosterior, VAEOutput
-from .base import CONFIG_NAME, CheckpointError, HubModel, resolve_file
+from .base import CONFIG_NAME, CheckpointError, HubModel, ModelNotFoundError, parse_model_ref, resolve_file
 from .conv import ConvAutoencoder, ConvVAE
 from .dense import DenseAutoencoder
 
@@ -55,8 +55,10 @@ __all__ = [
     "DiagonalGaussian",
     "HubModel",
     "MODEL_TYPES",
+    "ModelNotFoundError",
     "PointPosterior",
     "VAEOutput",
     "load_pretrained",
     "model_class",
+    "parse_model_ref",
 ]

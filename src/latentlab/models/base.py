@@ -16,8 +16,15 @@ from typing import Any
 
 import safetensors.torch
 import torch
-from huggingface_hub import PyTorchModelHubMixin, hf_hub_download
-from huggingface_hub.errors import EntryNotFoundError
+from huggingface_hub import PyTorchModelHubMixin, constants, hf_hub_download, try_to_load_from_cache
+from huggingface_hub.file_download import _CACHED_NO_EXIST
+from huggingface_hub.errors import (
+    EntryNotFoundError,
+    HFValidationError,
+    LocalEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -25,6 +32,23 @@ WEIGHTS_NAME = "model.safetensors"
 
 class CheckpointError(ValueError):
     """A model folder or Hub repo is missing a file, is corrupt, or does not match the model's architecture."""
+
+
+class ModelNotFoundError(OSError):
+    """A model id is neither a local folder nor a repo that the Hub (or, offline, the local cache) can provide.
+
+    The message says what was tried (folder, Hub endpoint, revision, cache) and how to fix it."""
+
+
+def _not_found(model_id: str, revision: str | None, cache_dir, why: str) -> ModelNotFoundError:
+    rev = f" at revision {revision!r}" if revision else ""
+    cache = cache_dir or constants.HF_HUB_CACHE
+    tried = (
+        f"Could not load the model {model_id!r}{rev}. Tried: (1) a local folder {model_id!r}: "
+        f"{'exists but is not a folder' if os.path.exists(model_id) else 'no such folder'}; (2) the Hub repo "
+        f"{model_id!r}{rev} on {constants.ENDPOINT} and the local cache {cache}: {why}"
+    )
+    return ModelNotFoundError(tried)
 
 
 def resolve_file(
@@ -37,10 +61,19 @@ def resolve_file(
     local_files_only: bool = False,
     token: str | bool | None = None,
 ) -> str | None:
-    """Path of ``filename`` in a local model folder or a Hub repo (downloaded to the cache); ``None`` if absent."""
+    """Path of ``filename`` in a local model folder or a Hub repo (downloaded to the cache); ``None`` if absent.
+
+    ``model_id`` is a folder, or a Hub repo id read through ``hf_hub_download`` (``HF_ENDPOINT``, ``HF_TOKEN`` or
+    the saved login, ``HF_HUB_OFFLINE=1`` → the local cache only).
+
+    Raises:
+        ModelNotFoundError: neither a folder nor a repo/revision the Hub or the offline cache can provide; the
+            message lists what was tried and how to fix it.
+    """
     if os.path.isdir(model_id):
         path = os.path.join(model_id, filename)
         return path if os.path.isfile(path) else None
+    args = (model_id, revision, cache_dir)
     try:
         return hf_hub_download(
             repo_id=model_id,
@@ -51,8 +84,45 @@ def resolve_file(
             local_files_only=local_files_only,
             token=token,
         )
-    except EntryNotFoundError:
+    except LocalEntryNotFoundError as err:  # offline, or the Hub unreachable, and the file is not in the cache
+        if try_to_load_from_cache(model_id, filename, cache_dir=cache_dir, revision=revision) is _CACHED_NO_EXIST:
+            return None  # an earlier online download recorded that this repo/revision has no such file
+        if constants.is_offline_mode():
+            why = (f"HF_HUB_OFFLINE=1, so only the cache was searched, and {filename} of this repo/revision is not "
+                   "there. Download it once while online (unset HF_HUB_OFFLINE), or pass a local folder.")  # fmt: skip
+        else:
+            why = (f"the Hub could not be reached and {filename} is not in the cache ({err.__class__.__name__}). "
+                   "Check the network or HF_ENDPOINT, or pass a local folder.")  # fmt: skip
+        raise _not_found(*args, why) from err
+    except EntryNotFoundError:  # the Hub answered: no such file in this repo/revision
         return None
+    except HFValidationError as err:
+        raise _not_found(*args, f"not a valid repo id ({err}). Check the folder path.") from err
+    except RevisionNotFoundError as err:
+        raise _not_found(*args, "the repo exists but has no such branch, tag or commit. "
+                                "List its refs with `hf repo-refs`/`HfApi().list_repo_refs()`.") from err  # fmt: skip
+    except RepositoryNotFoundError as err:
+        raise _not_found(*args, "the Hub answered that the repo does not exist, or is private or gated and "
+                                "no valid token was sent. Check the id; for a private repo set HF_TOKEN or run "
+                                "`hf auth login`; for another Hub set HF_ENDPOINT.") from err  # fmt: skip
+
+
+def parse_model_ref(ref: str | Path) -> tuple[str, str | None]:
+    """Split a model reference into ``(model_id, revision)``.
+
+    ``ref`` is a local folder (returned as is), a Hub repo id ``owner/name`` (revision ``None``: the default
+    branch), or ``owner/name@revision`` with a branch, tag or commit sha — the form the app's environment
+    variables take. Raises ValueError for an empty id or revision."""
+    ref = str(ref).strip()
+    if os.path.exists(ref) or "@" not in ref:
+        model_id, revision = ref, None
+    else:
+        model_id, revision = ref.rsplit("@", 1)
+        if not revision:
+            raise ValueError(f"{ref!r}: empty revision after '@'")
+    if not model_id:
+        raise ValueError("empty model reference")
+    return model_id, revision
 
 
 class HubModel(PyTorchModelHubMixin):
@@ -81,6 +151,32 @@ class HubModel(PyTorchModelHubMixin):
         pass
 
     # --- loading ------------------------------------------------------------------------------------------
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | Path, **kwargs: Any):
+        """Load a model folder or Hub repo strictly (see the class docstring).
+
+        Args:
+            pretrained_model_name_or_path: a local folder, or a Hub repo id ``owner/name``.
+            **kwargs: ``revision`` (branch, tag or commit sha), ``cache_dir``, ``force_download``,
+                ``local_files_only``, ``token`` (default: ``HF_TOKEN`` or the saved login), and config overrides.
+
+        Raises:
+            ModelNotFoundError: not a folder and not a repo/revision on the Hub or in the offline cache.
+            CheckpointError: no ``config.json`` / ``model.safetensors``, wrong model class, or weights that do not
+                load strictly.
+        """
+        model_id = str(pretrained_model_name_or_path)
+        # The mixin swallows Hub errors on config.json and then builds a default model; resolve it here first so
+        # a missing repo, revision or offline cache entry raises ModelNotFoundError with the reason.
+        download = {k: kwargs[k] for k in ("revision", "cache_dir", "force_download", "local_files_only", "token")
+                    if k in kwargs}  # fmt: skip
+        if resolve_file(model_id, CONFIG_NAME, **download) is None:
+            raise CheckpointError(
+                f"{model_id!r} has no {CONFIG_NAME}: refusing to guess the architecture. "
+                f"Save models with save_pretrained(), which writes {CONFIG_NAME} next to {WEIGHTS_NAME}."
+            )
+        return super().from_pretrained(model_id, **kwargs)
+
     @classmethod
     def _from_pretrained(
         cls,
