@@ -13,6 +13,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
+from .hub_server import local_hub  # noqa: E402,F401  (fixture: a Hub-compatible endpoint on 127.0.0.1)
+
 REPO = Path(__file__).resolve().parents[1]
 CELEBA_HQ = Path(os.environ.get("LATENTLAB_CELEBA", REPO.parent / "shared" / "data" / "celeba_hq" / "hq64"))
 BUNDLED = REPO / "pretrained" / "celeba-vae-64"

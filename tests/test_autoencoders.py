@@ -3,6 +3,7 @@ training loop on the real MNIST / Fashion-MNIST data, and the shipped models' me
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 
@@ -161,16 +162,19 @@ def test_training_steps_on_real_data_lower_the_loss(name):
     assert held_out_loss() < 0.9 * before
 
 
-def test_the_script_trains_a_digit_model_end_to_end(tmp_path):
-    """`train.py` on a slice of real MNIST: a conditional model, exported with metrics, figures and a card."""
+def test_the_script_trains_a_digit_model_end_to_end(tmp_path, local_hub):
+    """`train.py` on a slice of real MNIST: a conditional model, exported with metrics, figures and a card, and
+    published by `--push-to-hub` to a Hub-compatible endpoint."""
     cfg = config("mnist_cond_ae_2")
     cfg["output_dir"] = str(tmp_path / "run")
     cfg["data"].update(limit=1024, eval_limit=256)
     cfg["train"].update(max_epochs=2, checkpoint_every_steps=0)
     path = tmp_path / "cfg.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    proc = subprocess.run([sys.executable, str(REPO / "training" / "train.py"), "--config", str(path)], cwd=REPO,
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    env = {**os.environ, **local_hub.env(tmp_path / "train-cache")}
+    proc = subprocess.run([sys.executable, str(REPO / "training" / "train.py"), "--config", str(path),
+                           "--push-to-hub", "latent-lab/cond-test"], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=600)  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     folder = tmp_path / "run" / "model"
     record = json.loads((folder / "training_log.json").read_text())
@@ -186,6 +190,9 @@ def test_the_script_trains_a_digit_model_end_to_end(tmp_path):
 
     assert ModelCard.load(folder / "README.md").data.license == "cc-by-sa-3.0"
     assert load_pretrained(str(folder)).conditional
+    pulled = load_pretrained("latent-lab/cond-test")  # from the local Hub, through the real client
+    assert pulled.conditional and all(torch.equal(a, b) for a, b in
+                                      zip(pulled.state_dict().values(), load_pretrained(str(folder)).state_dict().values()))  # fmt: skip
 
 
 # --- analysis helpers ------------------------------------------------------------------------------------------------
