@@ -46,15 +46,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_app(extra_env: dict[str, str] | None = None, timeout: float = 180):
-    """Run `python app.py` on 127.0.0.1 (the bundled models unless ``extra_env`` names others); yields
+def serve_app(extra_env: dict[str, str] | None = None, timeout: float = 180, cwd: Path = REPO):
+    """Run `python app.py` in ``cwd`` on 127.0.0.1 (the bundled models unless ``extra_env`` names others); yields
     ``(url, log)`` where ``log`` is the list of lines the app printed while starting."""
     port = free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
     for var in ("LATENTLAB_FACE_MODEL", "LATENTLAB_DIGIT_MODELS", "LATENTLAB_HUB_OWNER"):
         env.pop(var, None)
     env.update(extra_env or {})
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)  # fmt: skip
     deadline, log = time.time() + timeout, []
     try:

@@ -232,3 +232,22 @@ def test_the_app_pulls_every_model_from_the_hub(local_hub, tmp_path, served_app)
             first_a, first_b = (a[0], b[0]) if isinstance(a, (list, tuple)) else (a, b)
             assert open(first_a, "rb").read() == open(first_b, "rb").read(), api
     assert (tmp_path / "app-cache" / "models--latent-lab--celeba-vae-64").is_dir()  # the client's cache layout
+
+
+def test_the_repository_deploys_as_a_space_that_serves(local_hub, tmp_path):
+    """`training/push_space.py` uploads the tracked files as a Gradio Space; a snapshot of that Space alone (its own
+    src/, models and assets; no ../shared) serves the app."""
+    from gradio_client import Client
+    from huggingface_hub import SpaceCard, snapshot_download
+
+    from push_space import push_space, tracked_files
+
+    push_space("latent-lab/latent-lab")
+    files = set(HfApi().list_repo_files("latent-lab/latent-lab", repo_type="space"))
+    assert set(tracked_files()) <= files and {"app.py", "requirements.txt", "README.md"} <= files
+    assert not any(f.startswith((".venv", "runs/")) for f in files)
+    space = snapshot_download("latent-lab/latent-lab", repo_type="space", local_dir=tmp_path / "space")
+    assert SpaceCard.load(os.path.join(space, "README.md")).data.sdk == "gradio"
+    with serve_app({"PYTHONPATH": os.path.join(space, "src")}, cwd=space) as (url, _):
+        grid = Client(url, verbose=False).predict(0, 4, 1.0, api_name="/sample")
+        assert os.path.getsize(grid) > 0
