@@ -6,7 +6,7 @@ class, a variant (sizes, VAE or not, conditional or not, loss) is its config. :f
 """
 
 from .autoencoder import AutoencoderOutput, Autoencoder, DiagonalGaussian, PointPosterior, VAEOutput
-from .base import CONFIG_NAME, CheckpointError, HubModel, ModelNotFoundError, parse_model_ref, resolve_file
+from .base import CONFIG_NAME, CheckpointError, HubModel, ModelNotFoundError, config_file, parse_model_ref, resolve_file
 from .conv import ConvAutoencoder, ConvVAE
 from .dense import DenseAutoencoder
 
@@ -28,14 +28,12 @@ def load_pretrained(model_id: str, **kwargs) -> Autoencoder:
         **kwargs: passed to ``from_pretrained`` (``revision``, ``cache_dir``, ``local_files_only``, ``token``, …).
 
     Raises:
+        ModelNotFoundError: neither a folder nor a repo/revision the Hub or the offline cache can provide.
         CheckpointError: no ``config.json``, an unknown ``model_type``, or weights that do not load strictly.
     """
     import json
 
-    download = {k: kwargs[k] for k in ("revision", "cache_dir", "force_download", "local_files_only", "token") if k in kwargs}
-    path = resolve_file(model_id, CONFIG_NAME, **download)
-    if path is None:
-        raise CheckpointError(f"{model_id!r} has no {CONFIG_NAME}: not a Latent Lab model folder")
+    path = config_file(model_id, **kwargs)
     try:
         model_type = json.loads(open(path, encoding="utf-8").read()).get("model_type", "conv")
     except (OSError, ValueError) as err:
@@ -60,5 +58,7 @@ __all__ = [
     "VAEOutput",
     "load_pretrained",
     "model_class",
+    "config_file",
     "parse_model_ref",
+    "resolve_file",
 ]

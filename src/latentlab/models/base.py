@@ -16,8 +16,13 @@ from typing import Any
 
 import safetensors.torch
 import torch
-from huggingface_hub import PyTorchModelHubMixin, constants, hf_hub_download, try_to_load_from_cache
-from huggingface_hub.file_download import _CACHED_NO_EXIST
+from huggingface_hub import (
+    _CACHED_NO_EXIST,  # try_to_load_from_cache's "known absent" answer, as its documentation imports it
+    PyTorchModelHubMixin,
+    constants,
+    hf_hub_download,
+    try_to_load_from_cache,
+)
 from huggingface_hub.errors import (
     EntryNotFoundError,
     HFValidationError,
@@ -107,6 +112,22 @@ def resolve_file(
                                 "`hf auth login`; for another Hub set HF_ENDPOINT.") from err  # fmt: skip
 
 
+DOWNLOAD_ARGS = ("revision", "cache_dir", "force_download", "local_files_only", "token")
+
+
+def config_file(model_id: str, **kwargs: Any) -> str:
+    """Path of ``config.json`` of a folder or Hub repo; ``kwargs`` may hold any ``from_pretrained`` arguments
+    (the download ones, :data:`DOWNLOAD_ARGS`, are used). Raises ModelNotFoundError (see :func:`resolve_file`) or
+    CheckpointError when the folder/repo exists but has no ``config.json``."""
+    path = resolve_file(model_id, CONFIG_NAME, **{k: kwargs[k] for k in DOWNLOAD_ARGS if k in kwargs})
+    if path is None:
+        raise CheckpointError(
+            f"{model_id!r} has no {CONFIG_NAME}: not a Latent Lab model folder, and the architecture is not guessed. "
+            f"Save models with save_pretrained(), which writes {CONFIG_NAME} next to {WEIGHTS_NAME}."
+        )
+    return path
+
+
 def parse_model_ref(ref: str | Path) -> tuple[str, str | None]:
     """Split a model reference into ``(model_id, revision)``.
 
@@ -167,14 +188,8 @@ class HubModel(PyTorchModelHubMixin):
         """
         model_id = str(pretrained_model_name_or_path)
         # The mixin swallows Hub errors on config.json and then builds a default model; resolve it here first so
-        # a missing repo, revision or offline cache entry raises ModelNotFoundError with the reason.
-        download = {k: kwargs[k] for k in ("revision", "cache_dir", "force_download", "local_files_only", "token")
-                    if k in kwargs}  # fmt: skip
-        if resolve_file(model_id, CONFIG_NAME, **download) is None:
-            raise CheckpointError(
-                f"{model_id!r} has no {CONFIG_NAME}: refusing to guess the architecture. "
-                f"Save models with save_pretrained(), which writes {CONFIG_NAME} next to {WEIGHTS_NAME}."
-            )
+        # a missing repo, revision, offline cache entry or config.json raises a clear error.
+        config_file(model_id, **kwargs)
         return super().from_pretrained(model_id, **kwargs)
 
     @classmethod
@@ -192,12 +207,7 @@ class HubModel(PyTorchModelHubMixin):
         strict: bool = True,
         **model_kwargs: Any,
     ):
-        if config is None:
-            raise CheckpointError(
-                f"{model_id!r} has no {CONFIG_NAME}: refusing to guess the architecture. "
-                f"Save models with save_pretrained(), which writes {CONFIG_NAME} next to {WEIGHTS_NAME}."
-            )
-        saved_type = config.get("model_type", "conv")  # folders from before model_type was recorded hold conv VAEs
+        saved_type = (config or {}).get("model_type", "conv")  # folders from before model_type was recorded hold conv VAEs
         if cls.model_type and saved_type != cls.model_type:
             raise CheckpointError(
                 f"{model_id!r} holds a {saved_type!r} model, not a {cls.__name__} ({cls.model_type!r}); "
