@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from latentlab import ConvVAE, latent
+from latentlab.analysis import latent_codes
 from latentlab.data import DEFAULT_CELEBA_SOURCE, load_celeba
 from latentlab.evaluation import InceptionFeatures, fid, latent_statistics, reconstruction_metrics
 
@@ -50,9 +51,7 @@ def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed:
     inception = InceptionFeatures(device)
     idx = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n_fid]
     real = inception(images[idx], progress=True)
-    x = images[idx].float().div(255).to(device)
-    with torch.no_grad():
-        recon = decode_all(model, torch.cat([model.encode(x[i : i + 256]).mode() for i in range(0, len(x), 256)]))
+    recon = decode_all(model, latent_codes(model, images[idx].float().div(255).to(device), batch=256).to(device))
     samples = decode_all(model, latent.sample(n_fid, model.z_dim, seed=seed).to(device))
     result["fid"] = {
         "images": n_fid,

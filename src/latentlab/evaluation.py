@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
+from .analysis import reconstruction_errors
 from .models import Autoencoder
 
 FID_FEATURES = 2048
@@ -42,13 +43,8 @@ def reconstruction_metrics(model: Autoencoder, images: torch.Tensor, batch_size:
         ``{"images": N, "mse": mean squared error per pixel and channel (images in [0, 1]), "psnr_db": mean over
         images of 10·log10(1 / MSE_image), "mse_per_image": (N,) list}``.
     """
-    model.eval()
     device = next(model.parameters()).device
-    errors = []
-    for x in _batches(images, batch_size):
-        x = as_float(x).to(device)
-        errors.append((model.decode(model.encode(x).mode()) - x).pow(2).flatten(1).mean(1).cpu())
-    per_image = torch.cat(errors).double()
+    per_image = reconstruction_errors(model, as_float(images).to(device), batch=batch_size).double()
     return {
         "images": len(per_image),
         "mse": float(per_image.mean()),
@@ -80,7 +76,7 @@ def latent_statistics(model: Autoencoder, images: torch.Tensor, batch_size: int 
     generator = torch.Generator(device=device).manual_seed(0)
     for x in _batches(images, batch_size):
         posterior = model.encode(as_float(x).to(device))
-        kl.append((0.5 * (posterior.mean.pow(2) + posterior.logvar.exp() - 1 - posterior.logvar)).double().cpu())
+        kl.append(posterior.kl_per_dim().double().cpu())
         means.append(posterior.mean.double().cpu())
         samples.append(posterior.sample(generator).double().cpu())
     kl_per_dim = torch.cat(kl).mean(0)

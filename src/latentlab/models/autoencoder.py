@@ -61,9 +61,13 @@ class DiagonalGaussian:
         """The posterior mean, (B, z_dim): the deterministic latent used for morphing and editing."""
         return self.mean
 
+    def kl_per_dim(self) -> torch.Tensor:
+        """KL(q(z_j|x) ‖ N(0, 1)) per example and latent dimension: (B, z_dim) float32, in nats."""
+        return 0.5 * (self.mean.pow(2) + self.logvar.exp() - 1.0 - self.logvar)
+
     def kl(self) -> torch.Tensor:
         """KL(q(z|x) ‖ N(0, I)) per example, summed over z: (B,) float32, in nats."""
-        return 0.5 * torch.sum(self.mean.pow(2) + self.logvar.exp() - 1.0 - self.logvar, dim=1)
+        return self.kl_per_dim().sum(dim=1)
 
 
 class PointPosterior:
