@@ -1,19 +1,23 @@
-"""Speed of every model, in one run: the CelebA VAE's training images/s three ways, each digit model's training
-images/s, and the model latency of the app's operations. Each training row runs in its own subprocess so thread
-pools and caches do not leak between rows.
+"""The project's measurement harness, in one run: the face VAE's training images/s three ways, each digit model's
+training images/s (with each row's peak memory), the model latency of the app's operations, and the served app as
+users meet it — cold start of ``python app.py``, p50/p95 latency of each API through ``gradio_client``, the server's
+peak memory. Each training row runs in its own subprocess so thread pools and caches do not leak between rows.
 
     python benchmarks/benchmark.py [--steps 30] [--out benchmarks/results.json]
 
 Rows:
 - ``keras seed``: the book's own Keras code (Generative Deep Learning, 2nd ed., ch. 3, 64-px CelebA VAE) on
   TensorFlow CPU — only when ``tensorflow`` is installed (``pip install -e '.[bench-keras]'``), else skipped with a note;
-- ``pytorch fp32 eager``: a plain PyTorch loop, fp32, NCHW;
+- ``pytorch fp32 eager``: a plain PyTorch loop, fp32, NCHW, on the shipped config's model;
 - ``shipped``: the training path of ``training/train.py`` (its ``build_run`` and ``train_step`` under accelerate,
   with the precision and memory format of ``training/configs/celeba_vae_64.yaml``);
 - one ``shipped`` row per digit model config (``training/configs/<name>.yaml``: its batch size, real training images).
 
-All rows train the same architecture (≈0.49 M parameters) with Adam(5e-4), batch 128, on the same real CelebA-HQ
-64-px training images. Latency: median (p50) and p95 over repeated calls of :class:`latentlab.faces.FaceLab` on the
+The PyTorch rows train the shipped architecture (``training/configs/celeba_vae_64.yaml``) with Adam(5e-4), batch
+128, on the same real CelebA-HQ 64-px training images; the Keras row is the book's model as published (the seed
+recipe, ≈0.49 M parameters). Served: ``app.py`` started as a subprocess on 127.0.0.1 (cold start = process start until
+it serves), then each API called through ``gradio_client`` with the example faces; peak memory is the server
+process's peak resident set (``VmHWM``). Latency: median (p50) and p95 over repeated calls of :class:`latentlab.faces.FaceLab` on the
 bundled model — morph of 16 frames (two faces encoded + 16 decoded), one attribute edit, a 36-face sample — and of
 :class:`latentlab.digits.DigitLab` on the bundled digit models — a latent-plane decode (with its marked scatter plot),
 a 10-frame interpolation, a conditional generation (all ten digits), a novelty score.
@@ -126,9 +130,12 @@ def row_fp32(steps: int, warmup: int, batch: int, source: str) -> dict:
 
     from latentlab import ConvVAE
 
+    import yaml
+
     torch.manual_seed(0)
     images = _images(batch * (steps + warmup), source)
-    model = ConvVAE().train()
+    mcfg = yaml.safe_load((REPO / "training" / "configs" / "celeba_vae_64.yaml").read_text())["model"]
+    model = ConvVAE(**{k: v for k, v in mcfg.items() if k != "type"}).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=5e-4)
 
     def step(u8):
@@ -175,6 +182,55 @@ def row_shipped(steps: int, warmup: int, batch: int, source: str, config: str = 
 
 
 ROWS = {"keras seed": row_keras, "pytorch fp32 eager": row_fp32, "shipped": row_shipped}
+
+
+def peak_rss_mib(pid: int | str = "self") -> float | None:
+    """Peak resident memory (``VmHWM``) of a process in MiB, from /proc (Linux); None elsewhere."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def served(repeats: int) -> dict:
+    """Start ``python app.py`` (the bundled models) and time it as a user meets it, through ``gradio_client``."""
+    import socket
+
+    from gradio_client import Client, handle_file
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1", "PYTHONUNBUFFERED": "1",
+           "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}  # fmt: skip
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        for line in proc.stdout:
+            if "Running on local URL" in line:
+                break
+        else:
+            raise RuntimeError("app.py exited before serving")
+        cold_start = time.perf_counter() - t0
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        faces = sorted((REPO / "assets" / "faces").glob("*.png"))
+        a, b = handle_file(str(faces[0])), handle_file(str(faces[3]))
+        calls = {
+            "/morph (16 frames)": lambda: client.predict(face_a=a, face_b=b, frames=16, api_name="/morph"),
+            "/edit (Smiling)": lambda: client.predict(face=a, attribute="Smiling", strength=1.5, api_name="/edit"),
+            "/edit (Blond_Hair, keep Male)": lambda: client.predict(face=a, attribute="Blond_Hair", strength=1.5,
+                                                                     keep=["Male"], api_name="/edit"),  # fmt: skip
+            "/sample (36 faces)": lambda: client.predict(seed=0, count=36, temperature=1.0, api_name="/sample"),
+        }
+        rows = time_ops(calls, repeats, 2, "served (bf16)")
+        return {"cold_start_seconds": cold_start, "latency": rows, "server_peak_rss_mib": peak_rss_mib(proc.pid)}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def time_ops(ops: dict, repeats: int, warmup: int, precision: str) -> list[dict]:
@@ -253,7 +309,8 @@ def main() -> None:
 
     if args.row:
         extra = {"config": args.config} if args.row == "shipped" else {}
-        print(json.dumps(ROWS[args.row](args.steps, args.warmup, args.batch_size, args.data, **extra)))
+        row = ROWS[args.row](args.steps, args.warmup, args.batch_size, args.data, **extra)
+        print(json.dumps({**row, "peak_rss_mib": peak_rss_mib()}))
         return
 
     training = []
@@ -287,6 +344,7 @@ def main() -> None:
 
     lat = latency(args.model, args.repeats)
     lat_digits = digit_latency(args.repeats)
+    app = served(max(5, args.repeats // 5))
     keras = next((r["images_per_second"] for r in training if r["path"] == "keras seed"), None)
     shipped = next(r["images_per_second"] for r in training if r["path"] == "shipped")
     morph_bf16 = next(r["p50_ms"] for r in lat if r.get("operation") == "morph (16 frames)" and r["precision"] == "bf16")
@@ -298,6 +356,7 @@ def main() -> None:
         "digit_training": digit_training,
         "latency": lat,
         "digit_latency": lat_digits,
+        "served": app,
         "targets": {
             "shipped_at_least_keras": None if keras is None or shipped is None else shipped >= keras,
             "morph_16_frames_p50_at_most_15_ms": morph_bf16 <= 15.0,
@@ -307,16 +366,17 @@ def main() -> None:
     args.out.write_text(json.dumps(result, indent=1))
 
     print(f"\n{'training path':<22} {'images/s':>10}  note")
-    for r in training:
+    for r in training + digit_training:
         ips = f"{r['images_per_second']:.0f}" if r["images_per_second"] else "—"
-        print(f"{r['path']:<22} {ips:>10}  {r['note']}")
-    for r in digit_training:
-        ips = f"{r['images_per_second']:.0f}" if r["images_per_second"] else "—"
-        print(f"{r['model']:<22} {ips:>10}  {r['note']}")
+        mem = f"{r['peak_rss_mib']:.0f} MiB" if r.get("peak_rss_mib") else ""
+        print(f"{r.get('path') or r.get('model'):<22} {ips:>10} {mem:>9}  {r['note']}")
     print(f"\n{'operation':<48} {'precision':<9} {'p50 ms':>8} {'p95 ms':>8}")
     for r in lat + lat_digits:
         if "operation" in r:
             print(f"{r['operation']:<48} {r['precision']:<9} {r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f}")
+    print(f"\nserved app: cold start {app['cold_start_seconds']:.1f} s, server peak memory {app['server_peak_rss_mib']:.0f} MiB")
+    for r in app["latency"]:
+        print(f"{r['operation']:<48} {r['precision']:<9} {r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f}")
     print(f"\ntargets: {result['targets']}\nwrote {args.out}")
 
 

@@ -27,7 +27,7 @@ def test_api_names_and_parameters(client):
     params = {name: [p["parameter_name"] for p in spec["parameters"]] for name, spec in api.items()}
     assert params["/sample"] == ["seed", "count", "temperature"]
     assert params["/morph"] == ["face_a", "face_b", "frames"]
-    assert params["/edit"] == ["face", "attribute", "strength"]
+    assert params["/edit"] == ["face", "attribute", "strength", "keep"]
 
 
 def test_sample_grid(client):
@@ -52,6 +52,22 @@ def test_edit_smiling(client):
                                                  api_name="/edit")  # fmt: skip
     assert Image.open(comparison_path).size == ((3 * 66 + 2) * 3, 68 * 3)  # original | reconstruction | edit
     assert Image.open(sweep_path).size == ((5 * 66 + 2) * 2, 68 * 2)
+
+
+def test_edit_with_decorrelated_direction(client):
+    """'Keep unchanged' projects the kept attributes' directions out: a different edit, the same reconstruction;
+    keeping the edited attribute itself is ignored; omitting keep is the plain direction."""
+    face = handle_file(str(FACES[4]))
+    plain = Image.open(client.predict(face=face, attribute="Blond_Hair", strength=2.0, keep=[], api_name="/edit")[0])
+    kept = Image.open(client.predict(face=face, attribute="Blond_Hair", strength=2.0, keep=["Male"], api_name="/edit")[0])
+    third = plain.width // 3
+    assert plain.crop((0, 0, 2 * third, plain.height)).tobytes() == kept.crop((0, 0, 2 * third, kept.height)).tobytes()
+    assert plain.crop((2 * third, 0, plain.width, plain.height)).tobytes() != kept.crop((2 * third, 0, kept.width, kept.height)).tobytes()
+    default = Image.open(client.predict(face=face, attribute="Blond_Hair", strength=2.0, api_name="/edit")[0])
+    itself = Image.open(client.predict(face=face, attribute="Blond_Hair", strength=2.0, keep=["Blond_Hair"], api_name="/edit")[0])
+    assert default.tobytes() == plain.tobytes() == itself.tobytes()
+    with pytest.raises(Exception, match="not in the list of choices"):
+        client.predict(face=face, attribute="Blond_Hair", strength=2.0, keep=["Sunglasses"], api_name="/edit")
 
 
 def test_any_image_size_or_mode_is_accepted(client, tmp_path):

@@ -132,3 +132,104 @@ def test_evaluate_script_writes_evaluation_json(tmp_path, celeba_dir):
     assert result["fid"]["reconstructions"] > 0 and result["fid"]["samples"] > 0
     assert 0 < result["latent"]["active_units"] <= 200 and result["latent"]["kl"] > 0
     assert "evaluate.py" in result["command"]
+
+
+class ToyVAE(torch.nn.Module):
+    """A decoder whose image channel c is the constant sigmoid(z_c): what the toy judge reads back exactly."""
+
+    def __init__(self, directions=None):
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.ones(1))
+        self.attribute_directions = directions
+
+    def encode(self, x):
+        from latentlab import DiagonalGaussian
+
+        z = torch.logit(x.mean((2, 3)).clamp(1e-4, 1 - 1e-4))
+        return DiagonalGaussian(z, torch.zeros_like(z))
+
+    def decode(self, z):
+        return torch.sigmoid(z * self.scale)[:, :, None, None].expand(-1, -1, 4, 4)
+
+
+class ToyJudge(torch.nn.Module):
+    """An attribute 'classifier' that reads attribute c as the mean of channel c: P(c) = sigmoid(z_c) exactly."""
+
+    attribute_names = ("A", "B", "C")
+
+    def __init__(self):
+        super().__init__()
+        self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+    def predict_proba(self, x):
+        return x.mean((2, 3))
+
+
+def toy_latents():
+    # 4 faces without A and 2 with it; B and C well inside their decisions
+    return torch.tensor([[-1.0, 3.0, -3.0]] * 4 + [[1.0, 3.0, -3.0]] * 2)
+
+
+def test_edit_effects_known_case():
+    from latentlab.evaluation import edit_effects
+
+    z, e = toy_latents(), torch.eye(3)
+    report = edit_effects(ToyVAE(), ToyJudge(), z, "A", 2 * e[0], strengths=(0.25, 1.0), watch=("B",))
+    assert (report["faces_without"], report["faces_with"]) == (4, 2)
+    rows = {(r["strength"], r["way"]): r for r in report["rows"]}
+    # strength 0.25 moves z_A by 0.5: −1 → −0.5 stays "without"; 1 → 0.5 stays "with"
+    assert rows[(0.25, "add")]["success"] == 0.0 and rows[(0.25, "remove")]["success"] == 0.0
+    # strength 1 moves it by 2: every face flips both ways, and nothing else moves
+    add = rows[(1.0, "add")]
+    assert add["faces"] == 4 and add["success"] == 1.0 and rows[(1.0, "remove")]["success"] == 1.0
+    assert add["target_delta"] == pytest.approx(float(torch.sigmoid(torch.tensor(1.0)) - torch.sigmoid(torch.tensor(-1.0))))
+    assert add["others_abs_delta"] == 0.0 and add["others_flip_rate"] == 0.0
+    assert add["watched"] == {"B": {"abs_delta": 0.0, "flip_rate": 0.0}}
+    # an entangled direction also pushes B across its boundary (3 − 4 < 0): every face's B flips
+    tangled = edit_effects(ToyVAE(), ToyJudge(), z, "A", 2 * e[0] - 4 * e[1], strengths=(1.0,), watch=("B",))
+    row = tangled["rows"][0]
+    assert row["success"] == 1.0 and row["watched"]["B"]["flip_rate"] == 1.0
+    assert row["others_flip_rate"] == 0.5  # B flipped, C did not
+    assert row["most_moved"][0][0] == "B"
+
+
+def test_decorrelated_directions_remove_the_side_effect():
+    """The whole report on the toy: A's direction is entangled with B's; keeping B removes B's flips."""
+    from latentlab import AttributeDirections
+    from latentlab.evaluation import attribute_edit_report
+
+    e = torch.eye(3)
+    vectors = torch.stack([2 * e[0] - 4 * e[1], 5 * e[1], -e[2]])
+    directions = AttributeDirections(("A", "B", "C"), vectors, torch.ones(3, dtype=torch.long),
+                                     torch.ones(3, dtype=torch.long), "toy")  # fmt: skip
+    images = torch.sigmoid(toy_latents())[:, :, None, None].expand(-1, -1, 4, 4)
+    report = attribute_edit_report(ToyVAE(directions), ToyJudge(), images, strengths=(1.0,), cases=[("A", ("B",))])
+    assert report["images"] == 6 and set(report["attributes"]) == {"A", "B", "C"}
+    case = report["decorrelation"][0]
+    assert case["target"] == "A" and case["keep"] == ["B"]
+    plain, decorrelated = case["plain"]["rows"][0], case["decorrelated"]["rows"][0]
+    assert plain["watched"]["B"]["flip_rate"] == 1.0
+    # decorrelated: A's direction minus its B part, rescaled to the same norm (√20 along e_A): A flips, B is untouched
+    assert decorrelated["success"] == 1.0
+    assert decorrelated["watched"]["B"] == {"abs_delta": 0.0, "flip_rate": 0.0}
+    with pytest.raises(ValueError, match="no attribute directions"):
+        attribute_edit_report(ToyVAE(None), ToyJudge(), images)
+
+
+def test_classifier_metrics_known_case():
+    from latentlab.data import FaceData
+    from latentlab.evaluation import classifier_metrics
+
+    # channel means decide: A is right on all 4 faces; B is answered 'yes' always, right on the 3 positives only
+    z = torch.tensor([[-2.0, 2.0, -2.0], [2.0, 2.0, -2.0], [2.0, 2.0, -2.0], [-2.0, 2.0, -2.0]])
+    images = (torch.sigmoid(z)[:, :, None, None].expand(-1, -1, 4, 4) * 255).round().to(torch.uint8)
+    labels = torch.tensor([[0, 1, 0], [1, 1, 0], [1, 1, 0], [0, 0, 0]], dtype=torch.uint8)
+    m = classifier_metrics(ToyJudge(), FaceData(images, labels, ("A", "B", "C"), [str(i) for i in range(4)]))
+    a, b, c = (m["attributes"][k] for k in "ABC")
+    assert a["accuracy"] == 1.0 and a["balanced_accuracy"] == 1.0 and a["majority"] == 0.5
+    assert b["accuracy"] == 0.75 and b["balanced_accuracy"] == 0.5 and b["majority"] == 0.75  # no better than always-yes
+    assert c["accuracy"] == 1.0 and math.isnan(c["balanced_accuracy"]) and c["positive_rate"] == 0.0
+    assert m["mean_accuracy"] == pytest.approx((1 + 0.75 + 1) / 3)
+    assert m["mean_balanced_accuracy"] == pytest.approx(0.75)  # NaN (no positives) left out
+    with pytest.raises(ValueError, match="attributes"):
+        classifier_metrics(ToyJudge(), FaceData(images, labels, ("A", "C", "B"), [str(i) for i in range(4)]))

@@ -80,3 +80,33 @@ def test_attribute_directions_recover_a_planted_shift():
     # an attribute that never occurs gets a zero direction, not NaN
     zero, _, _ = latent.attribute_directions(z, torch.zeros(n, 1, dtype=torch.long))
     assert torch.equal(zero, torch.zeros(1, d))
+
+
+def test_project_out_removes_the_kept_directions():
+    g = torch.Generator().manual_seed(0)
+    d, keep = torch.randn(16, generator=g), torch.randn(3, 16, generator=g)
+    out = latent.project_out(d, keep)
+    assert out.shape == d.shape and out.dtype == d.dtype
+    torch.testing.assert_close(keep @ out, torch.zeros(3), atol=1e-5, rtol=0)  # orthogonal to every kept direction
+    assert out.norm().item() == pytest.approx(d.norm().item(), rel=1e-6)  # rescaled to the input's norm
+    short = latent.project_out(d, keep, rescale=False)
+    torch.testing.assert_close(short / short.norm(), out / out.norm())
+    assert short.norm() < d.norm()
+    # by hand in 3-d: removing e2 from (1, 1, 0) leaves e1 (rescaled to √2 unless asked not to)
+    e = torch.eye(3)
+    torch.testing.assert_close(latent.project_out(e[0] + e[1], e[1], rescale=False), e[0])
+    torch.testing.assert_close(latent.project_out(e[0] + e[1], e[1]), e[0] * math.sqrt(2))
+    # dependent kept rows (a duplicate) are the same span; nothing kept changes nothing; batches work
+    torch.testing.assert_close(latent.project_out(d, torch.cat([keep, keep[:1] * 2])), out, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(latent.project_out(d, torch.zeros(0, 16)), d)
+    both = latent.project_out(torch.stack([d, 2 * d]), keep)
+    torch.testing.assert_close(both[0], out)
+    torch.testing.assert_close(both[1], 2 * out)
+
+
+def test_project_out_refuses_a_direction_inside_the_kept_span():
+    keep = torch.eye(4)[:2]
+    with pytest.raises(ValueError, match="span"):
+        latent.project_out(torch.tensor([1.0, -2.0, 0.0, 0.0]), keep)
+    with pytest.raises(ValueError, match="latent size"):
+        latent.project_out(torch.ones(4), torch.ones(1, 5))

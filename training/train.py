@@ -44,7 +44,7 @@ from latentlab import latent
 from latentlab.data import ImageTensors, load_celeba, load_mnist
 from latentlab.directions import compute_attribute_directions
 from latentlab.images import grid_image
-from latentlab.models import Autoencoder, model_class
+from latentlab.models import Autoencoder, HubModel, model_class
 
 REPO = Path(__file__).resolve().parents[1]
 STATE_FILE = "trainer_state.json"
@@ -116,7 +116,7 @@ def load_data(cfg: dict, split: str) -> ImageTensors:
     return data.subset(slice(0, limit)) if limit else data
 
 
-def build_run(cfg: dict, accelerator: Accelerator) -> tuple[Autoencoder, torch.optim.Optimizer]:
+def build_run(cfg: dict, accelerator: Accelerator) -> tuple[HubModel, torch.optim.Optimizer]:
     """The config's model (in ``channels_last`` if asked) and its Adam optimiser, not yet ``prepare``d."""
     mcfg = dict(cfg["model"])
     model = model_class(mcfg.pop("type", "conv"))(**mcfg)
@@ -125,12 +125,32 @@ def build_run(cfg: dict, accelerator: Accelerator) -> tuple[Autoencoder, torch.o
     return model, torch.optim.Adam(model.parameters(), lr=cfg["train"]["learning_rate"])
 
 
+def lr_scheduler(optimizer: torch.optim.Optimizer, tcfg: dict, steps_per_epoch: int) -> torch.optim.lr_scheduler.LRScheduler:
+    """The learning-rate schedule of ``train.lr_schedule``: ``constant`` (the book's Adam, the default) or ``cosine``
+    (linear warm-up over ``train.warmup_steps``, then cosine decay to 0 at ``max_epochs`` — Loshchilov & Hutter,
+    SGDR, 2017). Stepped once per optimiser step; ``save_state`` checkpoints it with the optimiser."""
+    kind = tcfg.get("lr_schedule", "constant")
+    if kind == "constant":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    if kind != "cosine":
+        raise ValueError(f"train.lr_schedule must be 'constant' or 'cosine', not {kind!r}")
+    total, warmup = max(1, tcfg["max_epochs"] * steps_per_epoch), int(tcfg.get("warmup_steps", 0))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
 def to_batch(images_u8: torch.Tensor, targets: torch.Tensor, channels_last: bool) -> dict[str, torch.Tensor]:
-    """A loader batch as the models' batch dict: ``image`` float in [0, 1]; ``label`` (B,) when targets are labels."""
+    """A loader batch as the models' batch dict: ``image`` float in [0, 1]; ``label`` (B,) when targets are class
+    labels, ``attributes`` (B, K) uint8 0/1 when they are CelebA's attributes."""
     x = images_u8.float().div_(255.0)
     batch = {"image": x.contiguous(memory_format=torch.channels_last) if channels_last else x}
-    if targets.ndim == 1:  # class labels (digits); CelebA's targets are its (B, 40) attributes
-        batch["label"] = targets
+    # class labels (digits) are (B,); CelebA's targets are its (B, 40) 0/1 attributes (the classifier's targets)
+    batch["label" if targets.ndim == 1 else "attributes"] = targets
     return batch
 
 
@@ -206,8 +226,11 @@ def main(argv=None) -> Path:
     model, optimizer = build_run(cfg, accelerator)
     train_loader = torch.utils.data.DataLoader(train_data.to_dataset(), batch_size=tcfg["batch_size"], shuffle=True)
     eval_loader = torch.utils.data.DataLoader(eval_data.to_dataset(), batch_size=256)
-    model, optimizer, train_loader, eval_loader = accelerator.prepare(model, optimizer, train_loader, eval_loader)
-    unwrapped: Autoencoder = accelerator.unwrap_model(model)
+    scheduler = lr_scheduler(optimizer, tcfg, len(train_loader))  # the prepared scheduler steps once per process
+    model, optimizer, train_loader, eval_loader, scheduler = accelerator.prepare(model, optimizer, train_loader,
+                                                                                 eval_loader, scheduler)  # fmt: skip
+    unwrapped: HubModel = accelerator.unwrap_model(model)
+    generative = isinstance(unwrapped, Autoencoder)  # previews, prior samples and directions are for autoencoders
     # The posterior noise has its own generator, checkpointed with the run, so a resumed run draws exactly the
     # noise the uninterrupted run would have (the global RNG is also touched by every DataLoader iterator).
     noise = torch.Generator(device=accelerator.device).manual_seed(tcfg["seed"] * 1000 + accelerator.process_index)
@@ -238,7 +261,7 @@ def main(argv=None) -> Path:
 
     preview = {k: v.to(accelerator.device) for k, v in
                to_batch(eval_data.images[:NUM_PREVIEW], eval_data.targets[:NUM_PREVIEW], False).items()}  # fmt: skip
-    prior_z = latent.sample(64, unwrapped.z_dim, seed=tcfg["seed"], device=accelerator.device)
+    prior_z = latent.sample(64, unwrapped.z_dim, seed=tcfg["seed"], device=accelerator.device) if generative else None
     # Ctrl-C / SIGTERM: finish the current step, checkpoint, exit; --resume then continues from that step.
     interrupted = []
 
@@ -267,6 +290,7 @@ def main(argv=None) -> Path:
         t0, running = time.perf_counter(), {}
         for images_u8, targets in loader:
             losses = train_step(accelerator, model, optimizer, images_u8, targets, channels_last, noise)
+            scheduler.step()
             state["step"] += 1
             for k, v in losses.items():
                 running[k] = 0.9 * running.get(k, v.item()) + 0.1 * v.item()
@@ -295,7 +319,8 @@ def main(argv=None) -> Path:
         log(f"epoch {epoch + 1}: train loss {running['loss']:.5g} | {eval_split} loss {val['loss']:.5g} "
             f"({terms}){' *best*' if improved else ''}")  # fmt: skip
         if accelerator.is_main_process:
-            save_previews(unwrapped, preview, prior_z, images_dir, f"epoch_{epoch + 1:03d}_")
+            if generative:
+                save_previews(unwrapped, preview, prior_z, images_dir, f"epoch_{epoch + 1:03d}_")
             if improved:
                 unwrapped.save_pretrained(best_dir)
         if improved:
@@ -327,12 +352,18 @@ def export(cfg, state, args, unwrapped, train_data, preview, prior_z, best_dir, 
     if model_dir.exists():
         shutil.rmtree(model_dir)
     is_faces = cfg["data"].get("name", "celeba") == "celeba"
-    if is_faces and not args.skip_directions:
+    generative = isinstance(final, Autoencoder)
+    if is_faces and generative and not args.skip_directions:
         final.set_attribute_directions(compute_attribute_directions(final, train_data))
     final.save_pretrained(model_dir)
-    save_previews(final, preview, prior_z, model_dir, "")
     test_metrics = None
-    if not is_faces:  # digit models: test-set metrics and the analysis figures, into the folder and its card
+    if generative:
+        save_previews(final, preview, prior_z, model_dir, "")
+    else:  # the attribute classifier: its accuracy per attribute on the test split, into the folder and its card
+        from latentlab.evaluation import classifier_metrics
+
+        test_metrics = classifier_metrics(final.cpu(), load_data(cfg, "test"))
+    if generative and not is_faces:  # digit models: test-set metrics and the analysis figures, into the folder and its card
         from latentlab.analysis import analyse_digit_model
 
         test_metrics = analyse_digit_model(final.cpu(), load_data(cfg, "test"), model_dir,

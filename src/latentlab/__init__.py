@@ -9,6 +9,7 @@
 from . import latent
 from .directions import AttributeDirections, DirectionsMismatchError
 from .models import (
+    AttributeClassifier,
     Autoencoder,
     CheckpointError,
     ConvAutoencoder,
@@ -22,6 +23,7 @@ from .models import (
 )
 
 __all__ = [
+    "AttributeClassifier",
     "AttributeDirections",
     "Autoencoder",
     "CheckpointError",

@@ -90,7 +90,8 @@ class FaceData(ImageTensors):
         return self.attributes
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
+    """Where Latent Lab caches decoded data and features: ``$LATENTLAB_CACHE``, else ``~/.cache/latentlab``."""
     root = os.environ.get("LATENTLAB_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "latentlab"
     )
@@ -180,7 +181,7 @@ def load_celeba(
     else:
         stamp = [source, split]
     key = hashlib.sha256(json.dumps([stamp, image_size, limit]).encode()).hexdigest()[:24]
-    cache_file = _cache_dir() / f"celeba-{split}-{key}.safetensors"
+    cache_file = cache_dir() / f"celeba-{split}-{key}.safetensors"
     if use_cache and cache_file.is_file():
         try:
             return _read_cache(cache_file)

@@ -17,7 +17,7 @@ import safetensors.torch
 import torch
 from tqdm.auto import tqdm
 
-from .latent import attribute_directions
+from .latent import attribute_directions, project_out
 
 DIRECTIONS_NAME = "attribute_directions.safetensors"
 
@@ -66,6 +66,18 @@ class AttributeDirections:
     def stack(self, names: list[str] | tuple[str, ...]) -> torch.Tensor:
         """The (len(names), z_dim) directions of several attributes, in the given order."""
         return self.vectors[[self.index(n) for n in names]]
+
+    def conditional(self, name: str, keep: list[str] | tuple[str, ...] = (), *, rescale: bool = True) -> torch.Tensor:
+        """The (z_dim,) direction of ``name`` decorrelated from the attributes in ``keep``: its component along their
+        directions projected out (InterFaceGAN's conditional manipulation, :func:`latentlab.latent.project_out`),
+        rescaled to the original norm unless ``rescale=False``. ``keep=()`` gives the plain direction.
+
+        Raises:
+            KeyError: an unknown name. ValueError: ``name`` is itself in ``keep``, or nothing is left after projection.
+        """
+        if name in keep:
+            raise ValueError(f"{name!r} cannot be both the attribute to edit and an attribute to keep")
+        return project_out(self[name], self.stack(list(keep)), rescale=rescale) if keep else self[name].clone()
 
     # --- file I/O ---------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:

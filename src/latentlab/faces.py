@@ -83,25 +83,29 @@ class FaceLab:
         z = self.encode(self.to_tensor([face_a, face_b]))
         return self.decode(latent.morph(z[0], z[1], frames, method))
 
-    def edit(self, face: Image.Image, attribute: str, strengths) -> tuple[torch.Tensor, torch.Tensor]:
-        """Move a face along one attribute direction.
+    def edit(self, face: Image.Image, attribute: str, strengths, keep=()) -> tuple[torch.Tensor, torch.Tensor]:
+        """Move a face along one attribute direction, optionally decorrelated from attributes to keep.
 
         Args:
             face: any PIL image.
             attribute: one of :attr:`attribute_names`.
             strengths: a float or a list of floats (multiples of the direction vector; negative removes).
+            keep: attribute names whose directions are projected out of ``attribute``'s (InterFaceGAN's conditional
+                manipulation, :meth:`AttributeDirections.conditional`), e.g. ``("Male",)`` for blond hair without a
+                change of gender; empty for the plain direction.
 
         Returns:
             ``(original, decoded)``: the (3, S, S) cropped input, and (len(strengths), 3, S, S) decoded edits —
             strength 0 is the plain reconstruction.
 
         Raises:
-            KeyError: unknown attribute. RuntimeError: the model has no attribute directions.
+            KeyError: unknown attribute. ValueError: ``attribute`` in ``keep``. RuntimeError: the model has no
+            attribute directions.
         """
         directions = self.model.attribute_directions
         if directions is None:
             raise RuntimeError("this model folder has no attribute_directions.safetensors")
-        direction = directions[attribute].to(self.device)
+        direction = directions.conditional(attribute, tuple(keep)).to(self.device)
         original = self.to_tensor([face])
         z = self.encode(original)
         s = torch.as_tensor(strengths, dtype=torch.float32).reshape(-1, 1)

@@ -2,7 +2,9 @@
 
 Conventions: a latent batch ``z`` is a float tensor (B, D); an interpolation returns (B, T, D) for T frames.
 Sources: linear/spherical interpolation — White, "Sampling Generative Networks" (2016), and Shoemake (1985) for
-slerp; attribute vectors — *Generative Deep Learning*, 2nd ed., ch. 3 ("Latent space arithmetic").
+slerp; attribute vectors — *Generative Deep Learning*, 2nd ed., ch. 3 ("Latent space arithmetic"); conditional
+(decorrelated) directions — Shen, Gu, Tang & Zhou, "Interpreting the Latent Space of GANs for Semantic Face Editing"
+(InterFaceGAN, CVPR 2020), sec. 2.2.
 """
 
 from __future__ import annotations
@@ -95,6 +97,46 @@ def edit(z: torch.Tensor, directions: torch.Tensor, strengths) -> torch.Tensor:
     if strengths.ndim == 0:
         strengths = strengths.expand(directions.shape[0])
     return z + strengths @ directions if strengths.ndim == 2 else z + (strengths[:, None] * directions).sum(0)
+
+
+def project_out(direction: torch.Tensor, keep: torch.Tensor, *, rescale: bool = True, rtol: float = 1e-6) -> torch.Tensor:
+    """A conditional attribute direction: ``direction`` with its components along ``keep`` removed.
+
+    InterFaceGAN's conditional manipulation (Shen et al., CVPR 2020, sec. 2.2): to change attribute A without
+    changing attributes B, C, … that correlate with it in the data, move along the part of A's direction orthogonal
+    to the span of theirs, ``d − P d`` with P the orthogonal projector onto span(keep). To first order the kept
+    attributes' directions then see no movement. (InterFaceGAN uses unit normals of linear boundaries; the same
+    projection applies to the difference-of-means directions used here.)
+
+    Args:
+        direction: (D,) or (K, D) directions to decorrelate.
+        keep: (M, D) directions of the attributes to keep (or (D,) for one); M = 0 returns ``direction`` unchanged.
+        rescale: give each result the norm of its input, so strength s still moves a face the same distance in
+            latent space and edits compare at equal displacement (default); ``False`` keeps the projected length.
+        rtol: singular values of ``keep`` below ``rtol`` × the largest count as zero (duplicate or dependent rows).
+
+    Returns:
+        Float tensor of ``direction``'s shape and dtype, orthogonal to every row of ``keep`` (up to rounding).
+
+    Raises:
+        ValueError: mismatched latent sizes, or a direction that lies (almost) inside span(keep), so nothing of it
+            would be left to move along.
+    """
+    d = direction.reshape(-1, direction.shape[-1]).double()
+    k = keep.reshape(-1, keep.shape[-1]).to(d) if keep.numel() else keep.reshape(0, d.shape[-1]).to(d)
+    if k.shape[-1] != d.shape[-1]:
+        raise ValueError(f"direction has latent size {d.shape[-1]}, keep has {k.shape[-1]}")
+    if k.shape[0] == 0:
+        return direction.clone()
+    u, sv, _ = torch.linalg.svd(k.T, full_matrices=False)  # columns of u: an orthonormal basis of span(keep)
+    basis = u[:, sv > rtol * sv.max()] if sv.max() > 0 else u[:, :0]
+    residual = d - (d @ basis) @ basis.T
+    norm_in, norm_out = d.norm(dim=-1, keepdim=True), residual.norm(dim=-1, keepdim=True)
+    if bool((norm_out <= 1e-6 * norm_in.clamp_min(1e-30)).any()):
+        raise ValueError("the direction lies inside the span of the directions to keep: nothing is left to move along")
+    if rescale:
+        residual = residual * (norm_in / norm_out)
+    return residual.to(direction.dtype).reshape(direction.shape)
 
 
 def sample(

@@ -81,12 +81,16 @@ def build_demo(lab: FaceLab, example_faces: list[str | Path] = (), digits: Digit
         gif = frames_to_gif(decoded, tempfile.NamedTemporaryFile(dir=out_dir, suffix=".gif", delete=False).name)
         return frames_to_strip(decoded), str(gif)
 
-    def edit(face, attribute, strength):
-        _require(face, "a face")  # an unknown attribute is refused by the Dropdown before this runs
+    def edit(face, attribute, strength, keep=None):
+        _require(face, "a face")  # an unknown attribute is refused by the Dropdowns before this runs
+        keep = [k for k in (keep or []) if k != attribute]  # keeping the edited attribute itself means nothing
         strength = float(strength)
         step = abs(strength) or 1.0
         # one batch: the edit, then the sweep −2s, −s, 0, +s, +2s (its strength-0 frame is the reconstruction)
-        original, decoded = lab.edit(face, attribute, [strength, -2 * step, -step, 0.0, step, 2 * step])
+        try:
+            original, decoded = lab.edit(face, attribute, [strength, -2 * step, -step, 0.0, step, 2 * step], keep)
+        except ValueError as err:  # the direction lies in the span of the kept ones
+            raise gr.Error(f"{attribute} cannot be decorrelated from {', '.join(keep)}: {err}") from err
         comparison = grid_image(torch.stack([original, decoded[3], decoded[0]]), nrow=3, scale=3)
         return comparison, frames_to_strip(decoded[1:], scale=2)
 
@@ -130,14 +134,21 @@ def build_demo(lab: FaceLab, example_faces: list[str | Path] = (), digits: Digit
                                                     label="Attribute (CelebA's 40 labels)")  # fmt: skip
                             strength = gr.Slider(-4, 4, value=1.5, step=0.25,
                                                  label="Strength (× the attribute direction; negative removes it)")  # fmt: skip
+                            keep = gr.Dropdown(attributes, value=[], multiselect=True,
+                                               label="Keep unchanged (decorrelate the direction from these)",
+                                               info="CelebA's labels are correlated (blond hair with women, eyeglasses "
+                                                    "with age): their directions are projected out, as in "
+                                                    "InterFaceGAN's conditional editing.")  # fmt: skip
                             edit_button = gr.Button("Edit", variant="primary")
                     comparison = gr.Image(label="Original | reconstruction | edit", type="pil", format="png")
                     sweep = gr.Image(label="Sweep: −2s, −s, 0, +s, +2s", type="pil", format="png")
-                    edit_button.click(edit, [face, attribute, strength], [comparison, sweep], api_name="edit")
-                    presets = [("Smiling", 1.5), ("Eyeglasses", 2.0), ("Blond_Hair", 1.5), ("Male", -1.5), ("Young", -2.0)]
+                    edit_button.click(edit, [face, attribute, strength, keep], [comparison, sweep], api_name="edit")
+                    presets = [("Smiling", 1.5, []), ("Eyeglasses", 2.0, ["Male", "Young"]), ("Blond_Hair", 1.5, ["Male"]),
+                               ("Blond_Hair", 1.5, []), ("Male", -1.5, []), ("Young", -2.0, ["Male"])]  # fmt: skip
                     if examples and attributes:
-                        gr.Examples([[examples[i % len(examples)], a, s] for i, (a, s) in enumerate(presets) if a in attributes],
-                                    inputs=[face, attribute, strength], label="Try these edits")  # fmt: skip
+                        gr.Examples([[examples[i % len(examples)], a, s, [k for k in kept if k in attributes]]
+                                     for i, (a, s, kept) in enumerate(presets) if a in attributes],
+                                    inputs=[face, attribute, strength, keep], label="Try these edits")  # fmt: skip
 
                 with gr.Tab("Sample"):
                     with gr.Row():

@@ -1,26 +1,30 @@
 """Latent Lab models: ``nn.Module`` + Hub I/O (``save_pretrained`` / strict ``from_pretrained``).
 
-All share :class:`Autoencoder`'s API (``encode``/``decode``/``forward``/``compute_loss``); an architecture is a
-class, a variant (sizes, VAE or not, conditional or not, loss) is its config. :func:`model_class` maps the
+The autoencoders share :class:`Autoencoder`'s API (``encode``/``decode``/``forward``/``compute_loss``); an architecture is a
+class, a variant (sizes, VAE or not, conditional or not, loss) is its config. :class:`AttributeClassifier` is the
+CelebA attribute judge of the evaluation. :func:`model_class` maps the
 ``model.type`` of a training config to the class.
 """
 
 from .autoencoder import AutoencoderOutput, Autoencoder, DiagonalGaussian, PointPosterior, VAEOutput
+from .classifier import AttributeClassifier
 from .base import CONFIG_NAME, CheckpointError, HubModel, ModelNotFoundError, config_file, parse_model_ref, resolve_file
 from .conv import ConvAutoencoder, ConvVAE
 from .dense import DenseAutoencoder
 
-MODEL_TYPES: dict[str, type[Autoencoder]] = {"conv": ConvAutoencoder, "dense": DenseAutoencoder}
+MODEL_TYPES: dict[str, type[HubModel]] = {"conv": ConvAutoencoder, "dense": DenseAutoencoder,
+                                         "attribute-classifier": AttributeClassifier}  # fmt: skip
 
 
-def model_class(model_type: str) -> type[Autoencoder]:
-    """The class for a config's ``model.type`` (``conv`` or ``dense``). Raises ValueError for an unknown type."""
+def model_class(model_type: str) -> type[HubModel]:
+    """The class for a config's ``model.type`` (``conv``, ``dense`` or ``attribute-classifier``). Raises ValueError
+    for an unknown type."""
     if model_type not in MODEL_TYPES:
         raise ValueError(f"unknown model type {model_type!r}; choose one of {sorted(MODEL_TYPES)}")
     return MODEL_TYPES[model_type]
 
 
-def load_pretrained(model_id: str, **kwargs) -> Autoencoder:
+def load_pretrained(model_id: str, **kwargs) -> HubModel:
     """Load any Latent Lab model folder or Hub repo, choosing the class from ``config.json``'s ``model_type``.
 
     Args:
@@ -44,6 +48,7 @@ def load_pretrained(model_id: str, **kwargs) -> Autoencoder:
 
 
 __all__ = [
+    "AttributeClassifier",
     "Autoencoder",
     "AutoencoderOutput",
     "CheckpointError",

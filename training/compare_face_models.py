@@ -1,0 +1,142 @@
+"""Compare face models measured by ``training/evaluate.py``, beside the PCA baseline, as JSON and a Markdown table.
+
+    python training/compare_face_models.py celeba-vae-64-seed=pretrained/celeba-vae-64 runs/variants/*/model \
+        --pca 200 --out benchmarks/face_models.json
+
+A folder may be given a row name as ``NAME=FOLDER`` (default: the run's name). Each folder must hold ``evaluation.json`` (from ``evaluate.py``), ``training_log.json`` and ``config.json``. A row
+already in ``--out`` whose folder is not given (say, the seed recipe's model, once replaced by a better one) is kept,
+so the table keeps every model ever compared. ``--pca K`` adds the linear baseline: PCA with K components fitted on
+the training split (:func:`latentlab.evaluation.pca_reconstruction_mse`), measured on the same test split.
+The choice rule of issue 5: the best sample FID among models whose test reconstruction MSE is at most the seed's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def edit_summary(edits: dict, strength: float = 1.0) -> dict:
+    """Mean over the 40 attributes of the add/remove success and of the other attributes' flip rate at ``strength``,
+    and, for the decorrelation cases, the kept attributes' mean flip rate with the plain and decorrelated direction."""
+    rows = [r for a in edits["attributes"].values() for r in a["rows"] if r["strength"] == strength and r["faces"]]
+    def kept(kind):
+        return float(np.mean([w["flip_rate"] for c in edits["decorrelation"] for r in c[kind]["rows"]
+                              if r["strength"] == strength and r["faces"] for w in r["watched"].values()]))  # fmt: skip
+    def target(kind):
+        return float(np.mean([r["success"] for c in edits["decorrelation"] for r in c[kind]["rows"]
+                              if r["strength"] == strength and r["faces"]]))  # fmt: skip
+    return {
+        "strength": strength,
+        "edit_success": float(np.mean([r["success"] for r in rows])),
+        "others_flip_rate": float(np.mean([r["others_flip_rate"] for r in rows])),
+        "decorrelation": {"kept_flip_rate_plain": kept("plain"), "kept_flip_rate_decorrelated": kept("decorrelated"),
+                          "target_success_plain": target("plain"), "target_success_decorrelated": target("decorrelated")},
+    }  # fmt: skip
+
+
+def model_row(folder: Path, name: str | None = None) -> dict:
+    ev = json.loads((folder / "evaluation.json").read_text())
+    record = json.loads((folder / "training_log.json").read_text())
+    config = json.loads((folder / "config.json").read_text())
+    tcfg = record["config"]["train"]
+    return {
+        "name": name or record.get("name") or folder.name,
+        "folder": str(folder),
+        "architecture": f"{len(config['hidden_channels'])} convs {'/'.join(map(str, config['hidden_channels']))}",
+        "z_dim": config["z_dim"],
+        "beta": config["beta"],
+        "parameters": record["parameters"],
+        "lr_schedule": tcfg.get("lr_schedule", "constant"),
+        "epochs": record["epochs"],
+        "best_epoch": record["best_epoch"],
+        "train_minutes": round(record["train_seconds"] / 60, 1),
+        "hardware": record["hardware"],
+        "test_mse": ev["reconstruction"]["mse"],
+        "test_psnr_db": ev["reconstruction"]["psnr_db"],
+        "fid_reconstructions": ev["fid"]["reconstructions"],
+        "fid_samples": ev["fid"]["samples"],
+        "fid_images": ev["fid"]["images"],
+        "kl": ev["latent"]["kl"],
+        "active_units": ev["latent"]["active_units"],
+        "edits": edit_summary(ev["edits"]) if "edits" in ev else None,
+        "training_command": record["command"],
+        "evaluation_command": ev["command"],
+    }
+
+
+def pca_row(components: int, data: str) -> dict:
+    from latentlab.data import load_celeba
+    from latentlab.evaluation import pca_reconstruction_mse
+
+    result = pca_reconstruction_mse(load_celeba(data, "train").images, load_celeba(data, "test").images, components)
+    return {"name": f"PCA-{components} (linear baseline)", "components": components, "test_mse": result["mse"],
+            "test_psnr_db": result["psnr_db"], "explained_variance": result["explained_variance"]}  # fmt: skip
+
+
+def choose(rows: list[dict], reference: str) -> str | None:
+    """Issue 5's rule: the lowest sample FID among models whose test MSE is at most ``reference``'s."""
+    ref = next((r for r in rows if r["name"] == reference), None)
+    eligible = [r for r in rows if "fid_samples" in r and (ref is None or r["test_mse"] <= ref["test_mse"])]
+    return min(eligible, key=lambda r: r["fid_samples"])["name"] if eligible else None
+
+
+def markdown(rows: list[dict], chosen: str | None) -> str:
+    head = ("| model | architecture | β | params | epochs (LR) | test MSE | PSNR dB | FID recon | FID samples | KL nats "
+            "| active units | edit success @1 | other attrs flipped @1 |\n|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")  # fmt: skip
+    lines = [head]
+    for r in rows:
+        if "fid_samples" not in r:
+            lines.append(f"| {r['name']} | {r['components']} principal components | — | — | — | {r['test_mse']:.5f} | "
+                         f"{r['test_psnr_db']:.2f} | — | — | — | — | — | — |")  # fmt: skip
+            continue
+        e = r.get("edits")
+        mark = " **(shipped)**" if r["name"] == chosen else ""
+        lines.append(
+            f"| {r['name']}{mark} | {r['architecture']} | {r['beta']:g} | {r['parameters']:,} | {r['epochs']} ({r['lr_schedule']}) "
+            f"| {r['test_mse']:.5f} | {r['test_psnr_db']:.2f} | {r['fid_reconstructions']:.1f} | {r['fid_samples']:.1f} "
+            f"| {r['kl']:.1f} | {r['active_units']} | {f'{e['edit_success']:.2f}' if e else '—'} "
+            f"| {f'{e['others_flip_rate']:.3f}' if e else '—'} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv=None) -> dict:
+    from latentlab.data import DEFAULT_CELEBA_SOURCE
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("folders", nargs="*", help="model folders with evaluation.json, each optionally NAME=FOLDER")
+    p.add_argument("--pca", type=int, help="add the PCA baseline with this many components")
+    p.add_argument("--data", default=DEFAULT_CELEBA_SOURCE)
+    p.add_argument("--reference", default="celeba-vae-64-seed", help="the model whose MSE the choice must not exceed")
+    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "benchmarks" / "face_models.json")
+    args = p.parse_args(argv)
+    old = json.loads(args.out.read_text()) if args.out.is_file() else {"rows": []}
+    rows = {r["name"]: r for r in old["rows"]}
+    for spec in args.folders:
+        name, _, path = spec.rpartition("=")
+        folder = Path(path)
+        if not (folder / "evaluation.json").is_file():
+            raise SystemExit(f"compare: {folder} has no evaluation.json; run training/evaluate.py {folder} first")
+        row = model_row(folder, name or None)
+        rows[row["name"]] = row
+    if args.pca:
+        row = pca_row(args.pca, args.data)
+        rows[row["name"]] = row
+    ordered = sorted(rows.values(), key=lambda r: ("fid_samples" not in r, r.get("fid_samples", 0)))
+    chosen = choose(ordered, args.reference)
+    result = {"command": " ".join(shlex.quote(a) for a in ["python", *sys.argv]), "reference": args.reference,
+              "chosen": chosen, "rule": "lowest sample FID among models with test MSE <= the reference's",
+              "rows": ordered, "markdown": markdown(ordered, chosen)}  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1))
+    print(result["markdown"] + f"\n\nchosen: {chosen}\nwrote {args.out}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
