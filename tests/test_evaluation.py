@@ -124,7 +124,7 @@ def test_evaluate_script_writes_evaluation_json(tmp_path, celeba_dir):
     folder = tmp_path / "celeba-vae-64"
     shutil.copytree(BUNDLED, folder)
     proc = subprocess.run([sys.executable, str(REPO / "training" / "evaluate.py"), str(folder), "--data", str(celeba_dir),
-                           "--fid-images", "24"], capture_output=True, text=True, timeout=900)  # fmt: skip
+                           "--fid-images", "24", "--edit-images", "12"], capture_output=True, text=True, timeout=900)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads((folder / "evaluation.json").read_text())
     assert result["data"]["images"] == 2824 and result["fid"]["images"] == 24
@@ -132,6 +132,35 @@ def test_evaluate_script_writes_evaluation_json(tmp_path, celeba_dir):
     assert result["fid"]["reconstructions"] > 0 and result["fid"]["samples"] > 0
     assert 0 < result["latent"]["active_units"] <= 200 and result["latent"]["kl"] > 0
     assert "evaluate.py" in result["command"]
+    edits = result["edits"]  # judged by the bundled attribute classifier
+    assert edits["images"] == 12 and edits["classifier"] == "celeba-attribute-classifier"
+    assert len(edits["attributes"]) == 40 and len(edits["decorrelation"]) == 7
+    smiling = edits["attributes"]["Smiling"]
+    assert smiling["faces_without"] + smiling["faces_with"] == 12
+    assert {(r["strength"], r["way"]) for r in smiling["rows"]} == {(1.0, "add"), (1.0, "remove"), (2.0, "add"), (2.0, "remove")}
+    # and the card shows them
+    sys.path.insert(0, str(REPO / "training"))
+    from model_card import render_model_card
+
+    card = render_model_card(folder)
+    assert "## Attribute edits, judged by a classifier" in card and "| Blond_Hair | Male | decorrelated |" in card
+
+
+def test_comparison_picks_the_best_sample_fid_at_no_worse_reconstruction():
+    import sys
+
+    from .conftest import REPO
+
+    sys.path.insert(0, str(REPO / "training"))
+    from compare_face_models import choose, markdown
+
+    rows = [{"name": "seed", "test_mse": 0.019, "fid_samples": 170.0},
+            {"name": "sharp-but-wild", "test_mse": 0.006, "fid_samples": 150.0},
+            {"name": "smooth-and-blurry", "test_mse": 0.030, "fid_samples": 90.0},
+            {"name": "pca", "components": 200, "test_mse": 0.005, "test_psnr_db": 23.0}]  # fmt: skip
+    assert choose(rows, "seed") == "sharp-but-wild"  # the lower FID of the blurry model does not count
+    assert choose(rows[1:], "seed") == "smooth-and-blurry"  # no reference row: the lowest FID
+    assert "| pca | 200 principal components |" in markdown(rows[3:], None)
 
 
 class ToyVAE(torch.nn.Module):

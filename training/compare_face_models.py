@@ -96,12 +96,12 @@ def markdown(rows: list[dict], chosen: str | None) -> str:
                          f"{r['test_psnr_db']:.2f} | — | — | — | — | — | — |")  # fmt: skip
             continue
         e = r.get("edits")
+        success, others = (f"{e['edit_success']:.2f}", f"{e['others_flip_rate']:.3f}") if e else ("—", "—")
         mark = " **(shipped)**" if r["name"] == chosen else ""
         lines.append(
             f"| {r['name']}{mark} | {r['architecture']} | {r['beta']:g} | {r['parameters']:,} | {r['epochs']} ({r['lr_schedule']}) "
             f"| {r['test_mse']:.5f} | {r['test_psnr_db']:.2f} | {r['fid_reconstructions']:.1f} | {r['fid_samples']:.1f} "
-            f"| {r['kl']:.1f} | {r['active_units']} | {f'{e['edit_success']:.2f}' if e else '—'} "
-            f"| {f'{e['others_flip_rate']:.3f}' if e else '—'} |")  # fmt: skip
+            f"| {r['kl']:.1f} | {r['active_units']} | {success} | {others} |")  # fmt: skip
     return "\n".join(lines)
 
 

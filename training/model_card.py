@@ -54,6 +54,15 @@ DIGIT_DATASETS = {
 }  # fmt: skip
 
 
+CELEBA_TERMS = dict(license="other", license_name="celeba-non-commercial-research",
+                    license_link="https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html", datasets=["CelebA-HQ"])
+
+
+def conv_fields(config: dict) -> dict:
+    """Template fields of a convolutional model's stages: their count and filters ("32/64/128/256")."""
+    return dict(depth=len(config["hidden_channels"]), channels="/".join(map(str, config["hidden_channels"])))
+
+
 def run_fields(record: dict) -> dict:
     """The template fields every card takes from the training run's record."""
     cfg = record["config"]
@@ -299,8 +308,7 @@ def render_face_model_card(folder: Path, record: dict, config: dict, repo_id: st
         template_path=str(TEMPLATES / "celeba_vae.md.j2"),
         name=name,
         repo_id=repo_id,
-        depth=len(config["hidden_channels"]),
-        channels="/".join(map(str, config["hidden_channels"])),
+        **conv_fields(config),
         z_dim=config["z_dim"],
         beta=config["beta"],
         evaluation=evaluation,
@@ -309,10 +317,6 @@ def render_face_model_card(folder: Path, record: dict, config: dict, repo_id: st
         **run_fields(record),
     )
     return card
-
-
-CELEBA_TERMS = dict(license="other", license_name="celeba-non-commercial-research",
-                    license_link="https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html", datasets=["CelebA-HQ"])
 
 
 def render_classifier_card(folder: Path, record: dict, config: dict, repo_id: str) -> ModelCard:
@@ -333,8 +337,7 @@ def render_classifier_card(folder: Path, record: dict, config: dict, repo_id: st
         template_path=str(TEMPLATES / "attribute_classifier.md.j2"),
         name=name,
         repo_id=repo_id,
-        depth=len(config["hidden_channels"]),
-        channels="/".join(map(str, config["hidden_channels"])),
+        **conv_fields(config),
         dropout=config["dropout"],
         attributes=config["attribute_names"],
         metrics=metrics,
