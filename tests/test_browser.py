@@ -74,3 +74,24 @@ def test_clicking_the_latent_scatter_decodes_that_point(page):
     expect(x_box).not_to_have_value("0", timeout=30_000)
     assert float(x_box.input_value()) < 0  # left of the axes' middle → negative z[0]
     expect(page.get_by_text("Error", exact=True)).to_have_count(0)
+
+
+def test_decorrelated_edit_from_the_keep_menu(page):
+    """Edit tab: pick an example face, choose Blond_Hair and 'keep unchanged: Male' in the multiselect, Edit."""
+    page.get_by_role("tab", name="Faces").click()
+    page.get_by_role("tab", name="Edit").click()
+    panel = page.get_by_role("tabpanel").last
+    panel.locator("button.gallery-item:visible").first.click()  # the first test face
+    attribute = panel.get_by_label("Attribute (CelebA's 40 labels)")
+    attribute.click()
+    attribute.fill("Blond_Hair")
+    page.get_by_role("option", name="Blond_Hair", exact=True).click()
+    keep = panel.get_by_label("Keep unchanged (decorrelate the direction from these)")
+    keep.click()
+    keep.fill("Male")
+    page.get_by_role("option", name="Male", exact=True).click()
+    expect(panel.get_by_text("Male", exact=True).first).to_be_visible()  # the chosen token
+    page.get_by_role("button", name="Edit", exact=True).click()
+    result = panel.locator("img[alt*='Original | reconstruction | edit']").or_(panel.locator("img[src*='image.png']"))
+    expect(result.first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Error", exact=True)).to_have_count(0)

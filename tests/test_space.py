@@ -62,7 +62,7 @@ def test_bundled_card_is_generated_from_the_record(folder):
     card = ModelCard.load(folder / "README.md")
     assert card.data.license and card.data.eval_results, "license and model-index results"
     assert card.data.model_name == folder.name
-    generative = json.loads((folder / "config.json").read_text())["model_type"] != "attribute-classifier"
+    generative = json.loads((folder / "config.json").read_text()).get("model_type") != "attribute-classifier"
     for needed in ("## Intended use", "Out of scope", "## How to use", f'"latent-lab/{folder.name}"',
                    f"{record['parameters']:,} parameters", record["command"], "## Training", "min on",
                    "## Pictures" if generative else "## Test accuracy", "## Limitations"):  # fmt: skip
