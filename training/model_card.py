@@ -256,6 +256,25 @@ def edit_table_rows(edits: dict) -> dict:
     }  # fmt: skip
 
 
+SEED_RECIPE = {"hidden_channels": [64, 64, 64, 64, 64], "beta": 2000.0, "z_dim": 200, "upsampling": "transposed"}
+
+
+def recipe_changes(config: dict, tcfg: dict) -> list[str]:
+    """How a face VAE's recipe differs from the book's (empty for the seed recipe itself)."""
+    changes = []
+    if list(config["hidden_channels"]) != SEED_RECIPE["hidden_channels"]:
+        changes.append(f"filters {'/'.join(map(str, config['hidden_channels']))} instead of the book's 64/64/64/64/64")
+    if config["z_dim"] != SEED_RECIPE["z_dim"]:
+        changes.append(f"a {config['z_dim']}-d latent instead of 200")
+    if float(config["beta"]) != SEED_RECIPE["beta"]:
+        changes.append(f"β = {config['beta']:g} instead of 2000")
+    if config.get("upsampling", "transposed") != "transposed":
+        changes.append("nearest-neighbour upsampling + 3×3 convs instead of stride-2 transposed convs")
+    if tcfg.get("lr_schedule", "constant") != "constant":
+        changes.append(f"a {tcfg['lr_schedule']} learning-rate schedule over {tcfg['max_epochs']} epochs")
+    return changes
+
+
 def render_face_model_card(folder: Path, record: dict, config: dict, repo_id: str) -> ModelCard:
     """The card of a CelebA face VAE, from ``training_log.json``."""
     cfg = record["config"]
@@ -311,6 +330,9 @@ def render_face_model_card(folder: Path, record: dict, config: dict, repo_id: st
         **conv_fields(config),
         z_dim=config["z_dim"],
         beta=config["beta"],
+        upsampling=config.get("upsampling", "transposed"),
+        changes=recipe_changes(config, cfg["train"]),
+        variant=record.get("variant"),
         evaluation=evaluation,
         edits=edit_table_rows(edits) if edits else None,
         data_source=cfg["data"]["source"],

@@ -9,6 +9,7 @@ Architecture (defaults = the book's face model, ≈0.49 M parameters)::
     z = mean + exp(logvar / 2) · ε,  ε ~ N(0, I)                                    (reparameterisation trick)
     z ─ Dense → BatchNorm → LeakyReLU → reshape (B, 64, 2, 2)
       ─ 5 × [ConvTranspose 3×3 stride 2 → BatchNorm → LeakyReLU] → ConvTranspose 3×3 stride 1 → sigmoid → (B, 3, 64, 64)
+      (``upsampling="nearest"``: each ConvTranspose stride 2 becomes nearest ×2 upsampling + Conv 3×3)
 
     loss = β · MSE(x, x̂)  (mean over pixels and channels)  +  KL(q(z|x) ‖ N(0, I))  (sum over z, mean over batch)
 
@@ -56,6 +57,10 @@ class ConvAutoencoder(
             (CelebA: yes; the Fashion-MNIST models: a plain Dense).
         reconstruction_loss: ``mse`` or ``bce`` (binary cross-entropy), mean over pixels.
         leaky_relu_slope, batch_norm_momentum, batch_norm_eps: Keras defaults of the seed (0.3, 0.01, 1e-3).
+        upsampling: how each decoder stage doubles the resolution: ``"transposed"`` (ConvTranspose 3×3 stride 2,
+            the book's) or ``"nearest"`` (nearest-neighbour ×2 then Conv 3×3 stride 1, which avoids the
+            checkerboard artifacts of strided transposed convolutions — Odena, Dumoulin & Olah, "Deconvolution and
+            Checkerboard Artifacts", Distill 2016). Same parameter count.
 
     Raises:
         ValueError: ``image_size`` is not divisible by ``2 ** len(hidden_channels)``, sizes are not positive, or an
@@ -86,12 +91,15 @@ class ConvAutoencoder(
         leaky_relu_slope: float = 0.3,
         batch_norm_momentum: float = 0.01,
         batch_norm_eps: float = 1e-3,
+        upsampling: str = "transposed",
     ):
         super().__init__()
         hidden_channels = list(hidden_channels)
         depth = len(hidden_channels)
         if depth == 0 or min(hidden_channels) <= 0:
             raise ValueError("hidden_channels must be a non-empty list of positive filter counts")
+        if upsampling not in ("transposed", "nearest"):
+            raise ValueError(f"upsampling must be 'transposed' or 'nearest', got {upsampling!r}")
         if image_size % (2**depth) != 0:
             raise ValueError(f"image_size={image_size} is not divisible by 2**{depth} (one halving per encoder conv)")
         self._init_family((in_channels, image_size, image_size), z_dim, variational, beta, num_classes,
@@ -118,7 +126,11 @@ class ConvAutoencoder(
         self.decoder_input = nn.Sequential(*layers)
         blocks = []
         for c in reversed(hidden_channels):
-            blocks.append(block(nn.ConvTranspose2d(prev, c, 3, stride=2, padding=1, output_padding=1), c))
+            if upsampling == "transposed":
+                up = nn.ConvTranspose2d(prev, c, 3, stride=2, padding=1, output_padding=1)
+            else:
+                up = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(prev, c, 3, padding=1))
+            blocks.append(block(up, c))
             prev = c
         blocks.append(nn.ConvTranspose2d(prev, in_channels, 3, stride=1, padding=1))
         self.decoder = nn.Sequential(*blocks)
