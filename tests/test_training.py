@@ -163,3 +163,31 @@ def test_learning_rate_schedules():
     assert cosine[6] == pytest.approx(0.5 * (1 + math.cos(math.pi * 4 / 8)))
     with pytest.raises(ValueError, match="lr_schedule"):
         lrs({"max_epochs": 1, "lr_schedule": "step"}, 5, 1)
+
+
+def test_ship_a_measured_variant_under_the_product_name(tmp_path):
+    import shutil
+
+    from .conftest import BUNDLED
+
+    sys.path.insert(0, str(REPO / "training"))
+    from ship_face_model import ship
+
+    variant = tmp_path / "variant"
+    shutil.copytree(BUNDLED, variant)
+    record = json.loads((variant / "training_log.json").read_text())
+    record["name"] = "wide-something"
+    (variant / "training_log.json").write_text(json.dumps(record))
+    (tmp_path / "celeba-vae-64").mkdir()
+    (tmp_path / "celeba-vae-64" / "stale.txt").write_text("replaced")
+    out = ship(variant, "celeba-vae-64", tmp_path / "celeba-vae-64")
+    shipped = json.loads((out / "training_log.json").read_text())
+    assert shipped["name"] == "celeba-vae-64" and shipped["variant"] == "wide-something"
+    assert shipped["command"] == record["command"]  # the command that really trained it
+    assert not (out / "stale.txt").exists() and not (tmp_path / "celeba-vae-64.shipping").exists()
+    card = (out / "README.md").read_text()
+    assert "Trained as the variant `wide-something`" in card and '"latent-lab/celeba-vae-64"' in card
+    ConvVAE.from_pretrained(str(out))
+    (variant / "evaluation.json").unlink()
+    with pytest.raises(SystemExit, match="evaluation.json"):
+        ship(variant, "celeba-vae-64", tmp_path / "again")

@@ -1,0 +1,60 @@
+"""Ship a measured face-model variant as the bundled model: copy its folder under the product name and re-render
+its card.
+
+    python training/ship_face_model.py runs/variants/seed-beta20k/model            # → pretrained/celeba-vae-64
+
+The folder must load strictly (weights, config and attribute directions) and carry ``evaluation.json`` from
+``training/evaluate.py``. Its ``training_log.json`` keeps the command that really trained it; only the model's name
+changes (the variant's name is kept as ``variant`` and the card says so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+from model_card import write_model_card
+
+from latentlab import ConvVAE
+
+REPO = Path(__file__).resolve().parents[1]
+FILES = ("config.json", "model.safetensors", "attribute_directions.safetensors", "training_log.json", "evaluation.json",
+         "reconstructions.png", "samples.png")  # fmt: skip
+
+
+def ship(folder: Path, name: str = "celeba-vae-64", to: Path | None = None) -> Path:
+    """Copy ``folder`` to ``to`` (default ``pretrained/<name>``) as the model ``name``; returns the new folder.
+
+    Raises:
+        SystemExit: a file is missing or the folder does not load strictly.
+    """
+    missing = [f for f in FILES if not (folder / f).is_file()]
+    if missing:
+        raise SystemExit(f"ship: {folder} lacks {', '.join(missing)} (train it, then run training/evaluate.py on it)")
+    ConvVAE.from_pretrained(str(folder))  # strict: raises CheckpointError / DirectionsMismatchError
+    to = to or REPO / "pretrained" / name
+    staging = to.with_name(to.name + ".shipping")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for f in FILES:
+        shutil.copy2(folder / f, staging / f)
+    record = json.loads((staging / "training_log.json").read_text())
+    if record.get("name") != name:
+        record["variant"], record["name"] = record.get("name"), name
+    (staging / "training_log.json").write_text(json.dumps(record, indent=1))
+    write_model_card(staging)
+    ConvVAE.from_pretrained(str(staging))
+    shutil.rmtree(to, ignore_errors=True)  # replace only once the new folder is complete
+    staging.rename(to)
+    return to
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folder", type=Path, help="a variant's model folder, measured by evaluate.py")
+    parser.add_argument("--name", default="celeba-vae-64")
+    parser.add_argument("--to", type=Path, help="destination folder (default: pretrained/<name>)")
+    args = parser.parse_args()
+    print(f"shipped {args.folder} as {ship(args.folder, args.name, args.to)}")
