@@ -143,11 +143,14 @@ def build_demo(lab: FaceLab, example_faces: list[str | Path] = (), digits: Digit
                     comparison = gr.Image(label="Original | reconstruction | edit", type="pil", format="png")
                     sweep = gr.Image(label="Sweep: −2s, −s, 0, +s, +2s", type="pil", format="png")
                     edit_button.click(edit, [face, attribute, strength, keep], [comparison, sweep], api_name="edit")
-                    presets = [("Smiling", 1.5, []), ("Eyeglasses", 2.0, ["Male", "Young"]), ("Blond_Hair", 1.5, ["Male"]),
-                               ("Blond_Hair", 1.5, []), ("Male", -1.5, []), ("Young", -2.0, ["Male"])]  # fmt: skip
+                    # (example face, attribute, strength, keep): the Blond_Hair pair shows one face with the plain
+                    # and with the decorrelated direction
+                    presets = [(0, "Smiling", 1.5, []), (3, "Blond_Hair", 2.0, []), (3, "Blond_Hair", 2.0, ["Male"]),
+                               (5, "Eyeglasses", 2.0, ["Male", "Young"]), (4, "Male", -1.5, []),
+                               (7, "Young", -2.0, ["Male"])]  # fmt: skip
                     if examples and attributes:
                         gr.Examples([[examples[i % len(examples)], a, s, [k for k in kept if k in attributes]]
-                                     for i, (a, s, kept) in enumerate(presets) if a in attributes],
+                                     for i, a, s, kept in presets if a in attributes],
                                     inputs=[face, attribute, strength, keep], label="Try these edits")  # fmt: skip
 
                 with gr.Tab("Sample"):
