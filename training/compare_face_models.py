@@ -48,7 +48,8 @@ def model_row(folder: Path, name: str | None = None) -> dict:
     return {
         "name": name or record.get("name") or folder.name,
         "folder": str(folder),
-        "architecture": f"{len(config['hidden_channels'])} convs {'/'.join(map(str, config['hidden_channels']))}",
+        "architecture": f"{len(config['hidden_channels'])} convs {'/'.join(map(str, config['hidden_channels']))}, "
+                        + ("upsample+conv decoder" if config.get("upsampling") == "nearest" else "transposed-conv decoder"),
         "z_dim": config["z_dim"],
         "beta": config["beta"],
         "parameters": record["parameters"],
@@ -97,7 +98,7 @@ def markdown(rows: list[dict], chosen: str | None) -> str:
             continue
         e = r.get("edits")
         success, others = (f"{e['edit_success']:.2f}", f"{e['others_flip_rate']:.3f}") if e else ("—", "—")
-        mark = " **(shipped)**" if r["name"] == chosen else ""
+        mark = " **(chosen)**" if r["name"] == chosen else ""
         lines.append(
             f"| {r['name']}{mark} | {r['architecture']} | {r['beta']:g} | {r['parameters']:,} | {r['epochs']} ({r['lr_schedule']}) "
             f"| {r['test_mse']:.5f} | {r['test_psnr_db']:.2f} | {r['fid_reconstructions']:.1f} | {r['fid_samples']:.1f} "
