@@ -59,7 +59,7 @@ def test_every_bundled_model_is_published_as_one_commit_and_pulled_back_bit_exac
         pulled, local = load_pretrained(repo_id), load_pretrained(str(folder))
         assert type(pulled) is type(local)
         assert_same_weights(pulled, local)
-        if local.attribute_directions is not None:
+        if getattr(local, "attribute_directions", None) is not None:  # face VAE only
             assert torch.equal(pulled.attribute_directions.vectors, local.attribute_directions.vectors)
     # the weights travelled as safetensors, byte for byte
     weights = HfApi().hf_hub_download("latent-lab/celeba-vae-64", "model.safetensors")
@@ -224,6 +224,9 @@ def test_the_app_pulls_every_model_from_the_hub(local_hub, tmp_path, served_app)
         assert "face model: latent-lab/celeba-vae-64" in "".join(log)
         pulled = {r.path for r in local_hub.requests[before:] if r.method == "GET" and "/resolve/" in r.path}
         for folder in FOLDERS:
+            if folder.name == "celeba-attribute-classifier":  # the evaluation's judge; the app does not load it
+                assert not any("celeba-attribute-classifier" in path for path in pulled)
+                continue
             assert f"/latent-lab/{folder.name}/resolve/main/model.safetensors" in pulled, folder.name
             assert f"/latent-lab/{folder.name}/resolve/main/config.json" in pulled
         hub_app, bundled_app = Client(url, verbose=False), Client(served_app, verbose=False)
