@@ -6,9 +6,10 @@
     python training/train.py --config training/configs/mnist_dense_ae_digit0.yaml    # the digit models alike
     python training/train.py --config … --push-to-hub OWNER/NAME                      # then publish the folder
 
-The config names the model (``model.type``: ``conv`` or ``dense``, the rest are its ``__init__`` arguments) and
-the data (``data.name``: ``celeba``, ``mnist`` or ``fashion-mnist``); the loop calls ``model.compute_loss(batch)``
-with ``batch = {"image": …, "label": …}`` and knows nothing else about the model.
+The config names the model (``model.type``: ``conv``, ``dense`` or ``attribute-classifier``, the rest are its
+``__init__`` arguments) and the data (``data.name``: ``celeba``, ``mnist`` or ``fashion-mnist``); the loop calls
+``model.compute_loss(batch)`` with ``batch = {"image": …, "label": …}`` (digits) or ``{"image": …, "attributes": …}``
+(CelebA) and knows nothing else about the model. ``train.lr_schedule`` is ``constant`` (the book's) or ``cosine``.
 
 Each epoch: tqdm progress with images/s, the validation loss, ``images/epoch_NNN_reconstructions.png`` and
 ``images/epoch_NNN_samples.png``; ``accelerator.save_state`` checkpoints every ``checkpoint_every_steps`` steps and
