@@ -166,12 +166,14 @@ def test_comparison_picks_the_best_sample_fid_at_no_worse_reconstruction():
 class ToyVAE(torch.nn.Module):
     """A decoder whose image channel c is the constant sigmoid(z_c): what the toy judge reads back exactly."""
 
+    conditional = False
+
     def __init__(self, directions=None):
         super().__init__()
         self.scale = torch.nn.Parameter(torch.ones(1))
         self.attribute_directions = directions
 
-    def encode(self, x):
+    def encode(self, x, labels=None):  # the Autoencoder signature
         from latentlab import DiagonalGaussian
 
         z = torch.logit(x.mean((2, 3)).clamp(1e-4, 1 - 1e-4))

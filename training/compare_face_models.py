@@ -18,26 +18,7 @@ import shlex
 import sys
 from pathlib import Path
 
-import numpy as np
-
-
-def edit_summary(edits: dict, strength: float = 1.0) -> dict:
-    """Mean over the 40 attributes of the add/remove success and of the other attributes' flip rate at ``strength``,
-    and, for the decorrelation cases, the kept attributes' mean flip rate with the plain and decorrelated direction."""
-    rows = [r for a in edits["attributes"].values() for r in a["rows"] if r["strength"] == strength and r["faces"]]
-    def kept(kind):
-        return float(np.mean([w["flip_rate"] for c in edits["decorrelation"] for r in c[kind]["rows"]
-                              if r["strength"] == strength and r["faces"] for w in r["watched"].values()]))  # fmt: skip
-    def target(kind):
-        return float(np.mean([r["success"] for c in edits["decorrelation"] for r in c[kind]["rows"]
-                              if r["strength"] == strength and r["faces"]]))  # fmt: skip
-    return {
-        "strength": strength,
-        "edit_success": float(np.mean([r["success"] for r in rows])),
-        "others_flip_rate": float(np.mean([r["others_flip_rate"] for r in rows])),
-        "decorrelation": {"kept_flip_rate_plain": kept("plain"), "kept_flip_rate_decorrelated": kept("decorrelated"),
-                          "target_success_plain": target("plain"), "target_success_decorrelated": target("decorrelated")},
-    }  # fmt: skip
+from latentlab.evaluation import edit_summary
 
 
 def model_row(folder: Path, name: str | None = None) -> dict:

@@ -229,7 +229,7 @@ def edit_table_rows(edits: dict) -> dict:
         return "—" if row is None or not row["faces"] else f"{100 * row[key]:.0f}%"
 
     strengths = edits["strengths"]
-    attributes, all_rows = [], []
+    attributes = []
     for name, result in edits["attributes"].items():
         cells = [pct(at(result, s, way)) for way in ("add", "remove") for s in strengths]
         add1 = at(result, 1.0, "add") or at(result, strengths[0], "add")
@@ -237,7 +237,6 @@ def edit_table_rows(edits: dict) -> dict:
         attributes.append({"name": name, "without": result["faces_without"], "with": result["faces_with"], "cells": cells,
                            "others": pct(add1, "others_flip_rate"),
                            "most_moved": f"{moved[0]} (mean \\|Δp\\| {moved[1]:.2f})" if moved else "—"})  # fmt: skip
-        all_rows += [r for r in result["rows"] if r["strength"] == 1.0 and r["faces"]]
     cases = []
     for case in edits["decorrelation"]:
         for kind in ("plain", "decorrelated"):
@@ -248,11 +247,13 @@ def edit_table_rows(edits: dict) -> dict:
                           "add": pct(at(res, 1.0, "add")), "remove": pct(at(res, 1.0, "remove")),
                           "kept_flips": f"{100 * sum(kept) / len(kept):.0f}%" if kept else "—",
                           "others": f"{100 * sum(r['others_flip_rate'] for r in rows) / len(rows):.1f}%" if rows else "—"})  # fmt: skip
+    from latentlab.evaluation import edit_summary  # torch and matplotlib: only for cards that show edits
+
+    summary = edit_summary(edits, 1.0)
     return {
         "images": edits["images"], "strengths": strengths, "classifier": edits.get("classifier"),
         "attributes": attributes, "cases": cases,
-        "mean_success": sum(r["success"] for r in all_rows) / max(1, len(all_rows)),
-        "mean_others_flip_rate": sum(r["others_flip_rate"] for r in all_rows) / max(1, len(all_rows)),
+        "mean_success": summary["edit_success"], "mean_others_flip_rate": summary["others_flip_rate"],
     }  # fmt: skip
 
 
@@ -304,12 +305,12 @@ def render_face_model_card(folder: Path, record: dict, config: dict, repo_id: st
                                       dataset_split="test", metric_type=metric, metric_name=name_,
                                       metric_value=round(float(value), 6)))  # fmt: skip
     edits = (evaluation or {}).get("edits")
-    if edits:
-        summary = edit_table_rows(edits)
+    edit_tables = edit_table_rows(edits) if edits else None
+    if edit_tables:
         for metric, name_, value in [("edit_success", "attribute-edit success at strength 1 (mean of 40, add and remove)",
-                                      summary["mean_success"]),
+                                      edit_tables["mean_success"]),
                                      ("others_flip_rate", "other attributes flipped by an edit at strength 1 (mean)",
-                                      summary["mean_others_flip_rate"])]:  # fmt: skip
+                                      edit_tables["mean_others_flip_rate"])]:  # fmt: skip
             results.append(EvalResult(task_type="image-to-image", task_name="Attribute editing",
                                       dataset_type="celeba-hq-64", dataset_name="CelebA-HQ 64×64 (test split)",
                                       dataset_split="test", metric_type=metric, metric_name=name_,
@@ -334,7 +335,7 @@ def render_face_model_card(folder: Path, record: dict, config: dict, repo_id: st
         changes=recipe_changes(config, cfg["train"]),
         variant=record.get("variant"),
         evaluation=evaluation,
-        edits=edit_table_rows(edits) if edits else None,
+        edits=edit_tables,
         data_source=cfg["data"]["source"],
         **run_fields(record),
     )

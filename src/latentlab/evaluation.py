@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from .analysis import reconstruction_errors
+from .analysis import latent_codes, reconstruction_errors
 from .models import Autoencoder
 
 FID_FEATURES = 2048
@@ -321,7 +321,7 @@ def attribute_edit_report(model: Autoencoder, classifier, images: torch.Tensor, 
         raise ValueError("the model's attribute directions and the classifier name different attributes")
     model.eval()
     device = next(model.parameters()).device
-    z = torch.cat([model.encode(as_float(x).to(device)).mode() for x in _batches(images, batch_size)])
+    z = latent_codes(model, as_float(images).to(device), batch=batch_size).to(device)
     base = _decode_and_judge(model, classifier, z, batch_size)
     keeps = dict(cases)  # a case's plain direction is measured watching the attributes its decorrelation keeps
     jobs = [(name, (), directions[name], keeps.get(name, ())) for name in directions.names]
@@ -334,3 +334,28 @@ def attribute_edit_report(model: Autoencoder, classifier, images: torch.Tensor, 
                      for t, keep in cases if t in directions.names]  # fmt: skip
     return {"images": len(z), "strengths": list(strengths),
             "attributes": {n: results[(n, ())] for n in directions.names}, "decorrelation": decorrelation}  # fmt: skip
+
+
+def edit_summary(edits: dict, strength: float = 1.0) -> dict:
+    """Summary of an :func:`attribute_edit_report` at one ``strength``: the mean over all attributes and both ways of
+    the edit success and of the other attributes' flip rate, and, over the decorrelation cases, the kept attributes'
+    mean flip rate and the target's mean success with the plain and with the decorrelated direction (all in [0, 1];
+    groups without faces are left out)."""
+    def rows(results):
+        return [r for res in results for r in res["rows"] if r["strength"] == strength and r["faces"]]
+
+    def kept(kind):
+        return float(np.mean([w["flip_rate"] for r in rows(c[kind] for c in edits["decorrelation"])
+                              for w in r["watched"].values()]))  # fmt: skip
+
+    def target(kind):
+        return float(np.mean([r["success"] for r in rows(c[kind] for c in edits["decorrelation"])]))
+
+    attribute_rows = rows(edits["attributes"].values())
+    return {
+        "strength": strength,
+        "edit_success": float(np.mean([r["success"] for r in attribute_rows])),
+        "others_flip_rate": float(np.mean([r["others_flip_rate"] for r in attribute_rows])),
+        "decorrelation": {"kept_flip_rate_plain": kept("plain"), "kept_flip_rate_decorrelated": kept("decorrelated"),
+                          "target_success_plain": target("plain"), "target_success_decorrelated": target("decorrelated")},
+    }  # fmt: skip
