@@ -118,12 +118,19 @@ def load_data(cfg: dict, split: str) -> ImageTensors:
 
 
 def build_run(cfg: dict, accelerator: Accelerator) -> tuple[HubModel, torch.optim.Optimizer]:
-    """The config's model (in ``channels_last`` if asked) and its Adam optimiser, not yet ``prepare``d."""
+    """The config's model (in ``channels_last`` if asked) and its optimiser (``train.optimizer``: ``adam``, the
+    book's, or ``adamw`` with ``train.weight_decay``, default 0.01), not yet ``prepare``d."""
     mcfg = dict(cfg["model"])
     model = model_class(mcfg.pop("type", "conv"))(**mcfg)
     if cfg["train"].get("channels_last", False):
         model = model.to(memory_format=torch.channels_last)
-    return model, torch.optim.Adam(model.parameters(), lr=cfg["train"]["learning_rate"])
+    tcfg = cfg["train"]
+    kind = tcfg.get("optimizer", "adam")
+    if kind not in ("adam", "adamw"):
+        raise ValueError(f"train.optimizer must be 'adam' or 'adamw', not {kind!r}")
+    optimizer = (torch.optim.AdamW(model.parameters(), lr=tcfg["learning_rate"], weight_decay=tcfg.get("weight_decay", 0.01))
+                 if kind == "adamw" else torch.optim.Adam(model.parameters(), lr=tcfg["learning_rate"]))  # fmt: skip
+    return model, optimizer
 
 
 def lr_scheduler(optimizer: torch.optim.Optimizer, tcfg: dict, steps_per_epoch: int) -> torch.optim.lr_scheduler.LRScheduler:
@@ -155,8 +162,14 @@ def to_batch(images_u8: torch.Tensor, targets: torch.Tensor, channels_last: bool
     return batch
 
 
-def train_step(accelerator, model, optimizer, images_u8, targets, channels_last: bool, noise) -> dict[str, torch.Tensor]:
-    """One optimiser step on a uint8 batch: the project's training path (also timed by benchmarks/benchmark.py)."""
+def train_step(accelerator, model, optimizer, images_u8, targets, channels_last: bool, noise,
+               hflip: bool = False) -> dict[str, torch.Tensor]:  # fmt: skip
+    """One optimiser step on a uint8 batch: the project's training path (also timed by benchmarks/benchmark.py).
+    ``hflip``: mirror a random half of the images (faces are left-right symmetric; the draw uses ``noise``, the
+    run's checkpointed generator, so a resumed run flips the same images)."""
+    if hflip:
+        flip = torch.rand(images_u8.shape[0], generator=noise, device=noise.device) < 0.5
+        images_u8 = torch.where(flip.to(images_u8.device)[:, None, None, None], images_u8.flip(-1), images_u8)
     losses = accelerator.unwrap_model(model).compute_loss(to_batch(images_u8, targets, channels_last), forward=model,
                                                           generator=noise)  # fmt: skip
     accelerator.backward(losses["loss"])
@@ -290,7 +303,8 @@ def main(argv=None) -> Path:
                    desc=f"epoch {epoch + 1}/{tcfg['max_epochs']}", disable=not accelerator.is_local_main_process)  # fmt: skip
         t0, running = time.perf_counter(), {}
         for images_u8, targets in loader:
-            losses = train_step(accelerator, model, optimizer, images_u8, targets, channels_last, noise)
+            losses = train_step(accelerator, model, optimizer, images_u8, targets, channels_last, noise,
+                                hflip=bool(tcfg.get("hflip", False)))  # fmt: skip
             scheduler.step()
             state["step"] += 1
             for k, v in losses.items():
@@ -349,6 +363,8 @@ def export(cfg, state, args, unwrapped, train_data, preview, prior_z, best_dir, 
     """Write the Hub-layout model folder from the best weights (or the last, if no epoch finished)."""
     final = type(unwrapped).from_pretrained(str(best_dir)) if (best_dir / "config.json").is_file() else unwrapped
     final = final.to(accelerator.device, memory_format=torch.contiguous_format).eval()
+    if cfg["train"].get("weights_dtype"):  # e.g. float16: a smaller weights file; rounded before directions are computed
+        final.set_storage_dtype(cfg["train"]["weights_dtype"])
     model_dir = output_dir / "model"
     if model_dir.exists():
         shutil.rmtree(model_dir)

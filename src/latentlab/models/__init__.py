@@ -11,13 +11,15 @@ from .classifier import AttributeClassifier
 from .base import CONFIG_NAME, CheckpointError, HubModel, ModelNotFoundError, config_file, parse_model_ref, resolve_file
 from .conv import ConvAutoencoder, ConvVAE
 from .dense import DenseAutoencoder
+from .resnet import ResNetAutoencoder
 
 MODEL_TYPES: dict[str, type[HubModel]] = {"conv": ConvAutoencoder, "dense": DenseAutoencoder,
+                                         "resnet": ResNetAutoencoder,
                                          "attribute-classifier": AttributeClassifier}  # fmt: skip
 
 
 def model_class(model_type: str) -> type[HubModel]:
-    """The class for a config's ``model.type`` (``conv``, ``dense`` or ``attribute-classifier``). Raises ValueError
+    """The class for a config's ``model.type`` (``conv``, ``dense``, ``resnet`` or ``attribute-classifier``). Raises ValueError
     for an unknown type."""
     if model_type not in MODEL_TYPES:
         raise ValueError(f"unknown model type {model_type!r}; choose one of {sorted(MODEL_TYPES)}")
@@ -60,6 +62,7 @@ __all__ = [
     "MODEL_TYPES",
     "ModelNotFoundError",
     "PointPosterior",
+    "ResNetAutoencoder",
     "VAEOutput",
     "load_pretrained",
     "model_class",

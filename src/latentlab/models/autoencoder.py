@@ -13,12 +13,21 @@ conditioning, the losses and the Hub I/O live here, so every model has the same 
 Losses (the reconstruction term is a mean over pixels and channels, as Keras' losses in the seeds):
 
 * autoencoder: ``loss = reconstruction`` (MSE, or binary cross-entropy for ``reconstruction_loss="bce"``);
-* VAE: ``loss = β · reconstruction + KL(q(z|x) ‖ N(0, I))`` (KL summed over z, mean over the batch) —
-  *Generative Deep Learning*, 2nd ed., ch. 3 (β = 2000 with MSE for CelebA, β = 500 with BCE for Fashion-MNIST).
+* VAE, ``decoder_variance="fixed"`` (the book's): ``loss = β · reconstruction + KL(q(z|x) ‖ N(0, I))`` (KL summed
+  over z, mean over the batch) — *Generative Deep Learning*, 2nd ed., ch. 3 (β = 2000 with MSE for CelebA, β = 500
+  with BCE for Fashion-MNIST). With MSE this is a Gaussian decoder of fixed variance σ² = D / (2β) per pixel
+  (D = C·H·W), e.g. σ ≈ 1.75 for the book's faces on pixels in [0, 1]: far too wide, so the KL term wins and the
+  encoder forgets most of the face.
+* VAE, ``decoder_variance="optimal"`` (σ-VAE: Rybkin, Daniilidis & Levine, "Simple and Effective VAE Training with
+  Calibrated Decoders", ICML 2021): a Gaussian decoder N(x̂, σ² I) whose one shared variance is set to its maximum-
+  likelihood value, the batch's MSE, at every step. The loss is the negative ELBO in nats per image,
+  ``D/2 · (log(2π σ²) + 1) + KL``, with no β to tune: as reconstructions improve σ shrinks and the reconstruction
+  term's weight grows with them.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +39,8 @@ from ..directions import DIRECTIONS_NAME, AttributeDirections, DirectionsMismatc
 from .base import HubModel, resolve_file
 
 RECONSTRUCTION_LOSSES = ("mse", "bce")
+DECODER_VARIANCES = ("fixed", "optimal")
+MIN_LOG_SIGMA = -6.0  # σ-VAE: the decoder's log σ is clipped below (Rybkin et al.'s soft floor), σ ≥ 0.0025
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 
 
@@ -134,6 +145,7 @@ class Autoencoder(nn.Module, HubModel):
         beta: float,
         num_classes: int,
         reconstruction_loss: str,
+        decoder_variance: str = "fixed",
     ) -> None:
         if z_dim <= 0 or min(image_shape) <= 0:
             raise ValueError("z_dim and the image shape must be positive")
@@ -141,10 +153,16 @@ class Autoencoder(nn.Module, HubModel):
             raise ValueError(f"num_classes must be ≥ 0 (0 = unconditional), got {num_classes}")
         if reconstruction_loss not in RECONSTRUCTION_LOSSES:
             raise ValueError(f"reconstruction_loss must be one of {RECONSTRUCTION_LOSSES}, got {reconstruction_loss!r}")
+        if decoder_variance not in DECODER_VARIANCES:
+            raise ValueError(f"decoder_variance must be one of {DECODER_VARIANCES}, got {decoder_variance!r}")
+        if decoder_variance == "optimal" and (reconstruction_loss != "mse" or not variational):
+            raise ValueError("decoder_variance='optimal' (σ-VAE) is a Gaussian decoder: it needs a VAE with "
+                             "reconstruction_loss='mse'")  # fmt: skip
         self.image_shape = tuple(image_shape)
         self.in_channels, self.image_size = image_shape[0], image_shape[1]
         self.z_dim, self.variational, self.beta = z_dim, bool(variational), float(beta)
         self.num_classes, self.reconstruction_loss = num_classes, reconstruction_loss
+        self.decoder_variance = decoder_variance
         self.attribute_directions: AttributeDirections | None = None
 
     def _init_heads(self, features: int) -> None:
@@ -262,7 +280,8 @@ class Autoencoder(nn.Module, HubModel):
         Returns:
             dict of scalar float32 tensors: ``loss`` (what the optimiser minimises), the reconstruction term under
             its name (``mse`` or ``bce``, mean over pixels) and, for a VAE, ``kl`` (summed over z, mean over the
-            batch, nats) with ``loss = β · reconstruction + kl``.
+            batch, nats) with ``loss = β · reconstruction + kl`` (``decoder_variance="fixed"``) or, for the σ-VAE,
+            ``loss = D/2 · (log(2π σ²) + 1) + kl`` (nats per image) and ``sigma``, the decoder's σ = √MSE.
         """
         x = batch["image"]
         labels = batch.get("label") if self.conditional else None
@@ -274,7 +293,14 @@ class Autoencoder(nn.Module, HubModel):
         if not self.variational:
             return {"loss": recon, self.reconstruction_loss: recon}
         kl = out.posterior.kl().mean()
-        return {"loss": self.beta * recon + kl, self.reconstruction_loss: recon, "kl": kl}
+        if self.decoder_variance == "fixed":
+            return {"loss": self.beta * recon + kl, self.reconstruction_loss: recon, "kl": kl}
+        # σ-VAE with the optimal shared variance σ² = MSE: Σ_pixels (x − x̂)² / (2σ²) = D/2 per image, and the
+        # gradient equals that of the NLL with σ held fixed (∂/∂σ vanishes at the optimum).
+        log_sigma = (0.5 * recon.clamp_min(1e-12).log()).clamp_min(MIN_LOG_SIGMA)
+        d = x[0].numel()
+        nll = d * (log_sigma + 0.5 * math.log(2 * math.pi)) + 0.5 * d * recon / torch.exp(2 * log_sigma)
+        return {"loss": nll + kl, self.reconstruction_loss: recon, "kl": kl, "sigma": log_sigma.exp().detach()}
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import safetensors
 import safetensors.torch
 import torch
 from huggingface_hub import (
@@ -158,11 +159,30 @@ class HubModel(PyTorchModelHubMixin):
     """
 
     model_type: str = ""
+    storage_dtype: torch.dtype | None = None  # dtype of the floating-point tensors in model.safetensors; None: as is
 
     # --- saving -------------------------------------------------------------------------------------------
+    def set_storage_dtype(self, dtype: str | torch.dtype | None) -> None:
+        """Store floating-point weights as ``dtype`` (``"float16"``/``"bfloat16"``/``"float32"``) from now on, halving
+        the weights file for 16-bit types. The weights are rounded to that precision in place first, so the model in
+        memory is exactly the one that will be loaded back (and extras bound to its fingerprint stay valid).
+        ``from_pretrained`` sets it from the file, so a re-saved folder keeps its dtype. Raises ValueError for
+        another dtype."""
+        if isinstance(dtype, str):
+            dtype = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}.get(dtype, dtype)
+        if dtype not in (None, torch.float16, torch.bfloat16, torch.float32):
+            raise ValueError(f"storage dtype must be float16, bfloat16 or float32, got {dtype!r}")
+        with torch.no_grad():
+            for t in self.state_dict().values():
+                if dtype is not None and t.is_floating_point():
+                    t.copy_(t.to(dtype))
+        self.storage_dtype = dtype
+
     def _save_pretrained(self, save_directory: Path) -> None:
         # contiguous copies: a model trained in channels_last still saves plain NCHW tensors
-        state = {name: t.detach().to("cpu").contiguous() for name, t in self.state_dict().items()}
+        dtype = self.storage_dtype
+        state = {name: t.detach().to("cpu", dtype if dtype is not None and t.is_floating_point() else t.dtype).contiguous()
+                 for name, t in self.state_dict().items()}  # fmt: skip
         safetensors.torch.save_file(state, str(save_directory / WEIGHTS_NAME), metadata={"format": "pt"})
         config = {**(getattr(self, "_hub_mixin_config", None) or {}), "model_type": self.model_type}
         (save_directory / CONFIG_NAME).write_text(json.dumps(config, sort_keys=True, indent=2))
@@ -231,8 +251,12 @@ class HubModel(PyTorchModelHubMixin):
             raise CheckpointError(f"{model_id!r} has no {WEIGHTS_NAME} (pickled weights are never loaded).")
         try:
             safetensors.torch.load_model(model, weights, strict=True, device=map_location)
+            with safetensors.safe_open(weights, framework="pt") as f:  # 16-bit storage: a re-saved folder keeps it
+                stored = {f.get_slice(k).get_dtype() for k in f.keys()} & {"F16", "BF16", "F32", "F64"}
         except Exception as err:  # safetensors raises RuntimeError / SafetensorError / OSError variants
             raise CheckpointError(f"{weights}: weights do not load strictly into {cls.__name__}: {err}") from err
+        if len(stored) == 1:
+            model.storage_dtype = {"F16": torch.float16, "BF16": torch.bfloat16}.get(stored.pop())
         model._load_extras(model_id, download)
         model.eval()
         return model
