@@ -2,12 +2,14 @@
 
     python app.py                                      # the bundled models, on http://127.0.0.1:7860
     LATENTLAB_HUB_OWNER=latent-lab python app.py       # every model from the Hub repos latent-lab/<name>
-    LATENTLAB_FACE_MODEL=owner/name@v1 python app.py   # one model from a repo at a branch, tag or commit
+    LATENTLAB_FACE_MODELS=owner/name@v1 python app.py  # face models from repos at a branch, tag or commit
 
 Which models the app serves is configuration only (environment variables; a Space sets them under Settings →
 Variables):
 
-- ``LATENTLAB_FACE_MODEL``: the face VAE — a folder, ``owner/name`` or ``owner/name@revision``.
+- ``LATENTLAB_FACE_MODELS``: the face VAEs, comma-separated, the first one the default — each a folder,
+  ``owner/name`` or ``owner/name@revision``, named in the UI and the API's ``model`` parameter by its last path
+  component (without the revision).
 - ``LATENTLAB_DIGIT_MODELS``: the digit models, comma-separated, in the same forms; each is named in the UI by its
   last path component and must carry the ``training_log.json`` its training run wrote.
 - ``LATENTLAB_HUB_OWNER``: the default for both: ``<owner>/<name>`` for every bundled model name.
@@ -30,11 +32,17 @@ except ModuleNotFoundError:  # a Space installs requirements.txt only and runs t
 
 from latentlab.digits import DigitLab  # noqa: E402
 from latentlab.faces import FaceLab  # noqa: E402
+from latentlab.models import parse_model_ref  # noqa: E402
 from latentlab.ui import build_demo, example_face_paths  # noqa: E402
 
-FACE_MODEL_NAME = "celeba-vae-64"
+FACE_MODEL_NAMES = ("celeba-vae-64", "celeba-vae-64-book")  # ours (the default), the book's recipe to compare
 DIGIT_MODEL_NAMES = ("fashion-vae-2", "fashion-conv-ae-2", "mnist-cond-ae-2", "mnist-cond-ae-5", "mnist-conv-ae-28",
                      "mnist-dense-ae-digit0")  # fmt: skip
+
+
+def model_name(ref: str) -> str:
+    """The UI / API name of a model reference: its last path component, without ``@revision``."""
+    return Path(parse_model_ref(ref)[0]).name
 
 
 def default_ref(name: str) -> str:
@@ -43,15 +51,18 @@ def default_ref(name: str) -> str:
     return f"{owner}/{name}" if owner else str(HERE / "pretrained" / name)
 
 
-FACE_MODEL = os.environ.get("LATENTLAB_FACE_MODEL", "").strip() or default_ref(FACE_MODEL_NAME)
+FACE_MODELS = [r.strip() for r in os.environ.get("LATENTLAB_FACE_MODELS", "").split(",") if r.strip()] or [
+    default_ref(name) for name in FACE_MODEL_NAMES
+]
 DIGIT_MODELS = [r.strip() for r in os.environ.get("LATENTLAB_DIGIT_MODELS", "").split(",") if r.strip()] or [
     default_ref(name) for name in DIGIT_MODEL_NAMES
 ]
 EXAMPLE_FACES = example_face_paths(HERE / "assets" / "faces")  # held-out CelebA-HQ test faces
 DIGIT_SAMPLES = {name: HERE / "assets" / "digits" / f"{name}-test-1000.safetensors" for name in ("mnist", "fashion-mnist")}
 
-demo = build_demo(FaceLab.from_pretrained(FACE_MODEL), EXAMPLE_FACES, DigitLab.from_pretrained(DIGIT_MODELS, DIGIT_SAMPLES))
+demo = build_demo({model_name(ref): FaceLab.from_pretrained(ref) for ref in FACE_MODELS}, EXAMPLE_FACES,
+                  DigitLab.from_pretrained(DIGIT_MODELS, DIGIT_SAMPLES))  # fmt: skip
 
 if __name__ == "__main__":
-    print(f"face model: {FACE_MODEL}\ndigit models: {', '.join(DIGIT_MODELS)}", flush=True)
+    print(f"face models: {', '.join(FACE_MODELS)}\ndigit models: {', '.join(DIGIT_MODELS)}", flush=True)
     demo.queue(default_concurrency_limit=2).launch()

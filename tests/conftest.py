@@ -17,7 +17,8 @@ from .hub_server import local_hub  # noqa: E402,F401  (fixture: a Hub-compatible
 
 REPO = Path(__file__).resolve().parents[1]
 CELEBA_HQ = Path(os.environ.get("LATENTLAB_CELEBA", REPO.parent / "shared" / "data" / "celeba_hq" / "hq64"))
-BUNDLED = REPO / "pretrained" / "celeba-vae-64"
+BUNDLED = REPO / "pretrained" / "celeba-vae-64"  # ours, the app's default
+BOOK = REPO / "pretrained" / "celeba-vae-64-book"  # the book's recipe, to compare
 FACES = sorted((REPO / "assets" / "faces").glob("*.png"))
 
 
@@ -51,7 +52,7 @@ def serve_app(extra_env: dict[str, str] | None = None, timeout: float = 180, cwd
     ``(url, log)`` where ``log`` is the list of lines the app printed while starting."""
     port = free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
-    for var in ("LATENTLAB_FACE_MODEL", "LATENTLAB_DIGIT_MODELS", "LATENTLAB_HUB_OWNER"):
+    for var in ("LATENTLAB_FACE_MODELS", "LATENTLAB_DIGIT_MODELS", "LATENTLAB_HUB_OWNER"):
         env.pop(var, None)
     env.update(extra_env or {})
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=cwd, env=env, stdout=subprocess.PIPE,

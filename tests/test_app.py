@@ -7,7 +7,7 @@ import yaml
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from .conftest import BUNDLED, FACES, REPO
+from .conftest import BOOK, BUNDLED, FACES, REPO
 
 
 @pytest.fixture(scope="module")
@@ -15,12 +15,15 @@ def client(served_app):
     return Client(served_app, verbose=False)
 
 
-def test_bundled_model_is_the_trained_one():
-    from latentlab import ConvVAE
+@pytest.mark.parametrize("folder", [BUNDLED, BOOK], ids=lambda p: p.name)
+def test_bundled_face_models_are_the_trained_ones(folder):
+    from latentlab import load_autoencoder
 
-    model = ConvVAE.from_pretrained(str(BUNDLED))  # strict: config, weights and directions all consistent
+    model = load_autoencoder(str(folder))  # strict: config, weights, directions and prior all consistent
     assert model.z_dim == 200 and model.image_size == 64
     assert len(model.attribute_directions.names) == 40
+    assert model.prior is not None and model.prior.components == 10  # the Sample tab's default prior
+    assert (folder / "model.safetensors").stat().st_size <= 16 * 2**20
     card = (BUNDLED / "README.md").read_text()
     record = json.loads((BUNDLED / "training_log.json").read_text())
     assert "non-commercial" in card and record["command"] in card
@@ -29,25 +32,50 @@ def test_bundled_model_is_the_trained_one():
     committed = yaml.safe_load(config_path.read_text())["model"]
     saved = json.loads((BUNDLED / "config.json").read_text())
     assert {k: v for k, v in committed.items() if k != "type"}.items() <= saved.items()
-    # the shipped recipe (training/configs/celeba_vae_64.yaml) is the one that trained the bundled weights
-    shipped = yaml.safe_load((REPO / "training" / "configs" / "celeba_vae_64.yaml").read_text())
-    assert shipped["model"] == committed and shipped["train"] == yaml.safe_load(config_path.read_text())["train"]
+    # each recipe's committed config (ours: celeba_vae_64.yaml, the book's: celeba_vae_64_book.yaml) trained its weights
+    recipe = "celeba_vae_64.yaml" if folder == BUNDLED else "celeba_vae_64_book.yaml"
+    shipped = yaml.safe_load((REPO / "training" / "configs" / recipe).read_text())
+    assert config_path.name == recipe
+    assert shipped["model"] == committed and shipped["train"] == record["config"]["train"]
+
+
+def test_the_default_face_model_is_ours_and_the_book_is_selectable(client):
+    """Ours (the residual σ-VAE) is the default; the book's answers the same calls with other faces."""
+    face_a, face_b = handle_file(str(FACES[0])), handle_file(str(FACES[3]))
+    default = client.predict(face_a, face_b, 6, api_name="/morph")[0]
+    ours = client.predict(face_a, face_b, 6, "celeba-vae-64", api_name="/morph")[0]
+    book = client.predict(face_a, face_b, 6, "celeba-vae-64-book", api_name="/morph")[0]
+    assert Image.open(default).tobytes() == Image.open(ours).tobytes() != Image.open(book).tobytes()
+    edited = client.predict(face=handle_file(str(FACES[1])), attribute="Smiling", strength=1.5, model="celeba-vae-64-book",
+                            api_name="/edit")[0]  # fmt: skip
+    assert Image.open(edited).size == ((3 * 66 + 2) * 3, 68 * 3)
+    with pytest.raises(Exception, match="not in the list of choices"):
+        client.predict(face_a, face_b, 6, "celeba-vae-128", api_name="/morph")
 
 
 def test_api_names_and_parameters(client):
     api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     params = {name: [p["parameter_name"] for p in spec["parameters"]] for name, spec in api.items()}
-    assert params["/sample"] == ["seed", "count", "temperature"]
-    assert params["/morph"] == ["face_a", "face_b", "frames"]
-    assert params["/edit"] == ["face", "attribute", "strength", "keep"]
+    assert params["/sample"] == ["seed", "count", "temperature", "model", "prior"]
+    assert params["/morph"] == ["face_a", "face_b", "frames", "model"]
+    assert params["/edit"] == ["face", "attribute", "strength", "keep", "model"]
+    defaults = {name: {p["parameter_name"]: p.get("parameter_default") for p in spec["parameters"]}
+                for name, spec in api.items()}  # fmt: skip
+    assert {defaults[e]["model"] for e in ("/sample", "/morph", "/edit")} == {"celeba-vae-64"}
+    assert defaults["/sample"]["prior"] == "mixture"
 
 
-def test_sample_grid(client):
-    path = client.predict(seed=1, count=36, temperature=1.0, api_name="/sample")
+def test_sample_grid_from_the_fitted_prior_and_from_the_normal(client):
+    path, said = client.predict(seed=1, count=36, temperature=1.0, api_name="/sample")
     grid = Image.open(path)
     assert grid.size == ((6 * 66 + 2) * 2, (6 * 66 + 2) * 2)  # 6×6 faces of 64 px, 2 px gaps, shown at 2×
-    same = Image.open(client.predict(seed=1, count=36, temperature=1.0, api_name="/sample"))
+    assert "10-component full-covariance Gaussian mixture" in said  # the tab says which prior it used
+    same = Image.open(client.predict(seed=1, count=36, temperature=1.0, api_name="/sample")[0])
     assert same.tobytes() == grid.tobytes()  # reproducible by seed
+    normal, said = client.predict(seed=1, count=36, temperature=1.0, prior="normal", api_name="/sample")
+    assert "N(0, I)" in said and Image.open(normal).tobytes() != grid.tobytes()
+    with pytest.raises(Exception, match="not in the list of choices"):
+        client.predict(seed=1, count=4, temperature=1.0, prior="uniform", api_name="/sample")
 
 
 def test_morph_between_two_test_faces(client):
@@ -99,7 +127,7 @@ def test_non_image_upload_gets_a_message_and_the_app_stays_up(client, tmp_path):
         client.predict(face_a=handle_file(str(junk)), face_b=handle_file(str(FACES[0])), frames=4, api_name="/morph")
     with pytest.raises(Exception, match="Sunglasses is not in the list of choices"):
         client.predict(face=handle_file(str(FACES[0])), attribute="Sunglasses", strength=1.0, api_name="/edit")
-    assert Image.open(client.predict(seed=0, count=4, temperature=0.5, api_name="/sample")).size[0] > 0
+    assert Image.open(client.predict(seed=0, count=4, temperature=0.5, api_name="/sample")[0]).size[0] > 0
 
 
 # --- the digit tabs ---------------------------------------------------------------------------------------------------

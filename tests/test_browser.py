@@ -97,3 +97,29 @@ def test_decorrelated_edit_from_the_keep_menu(page):
     result = panel.locator("img[alt*='Original | reconstruction | edit']").or_(panel.locator("img[src*='image.png']"))
     expect(result.first).to_be_visible(timeout=60_000)
     expect(page.get_by_text("Error", exact=True)).to_have_count(0)
+
+
+def test_switching_to_the_book_model_changes_the_morph(page, tmp_path):
+    """Faces tab: morph two example faces with our model (the default), then pick the book's model in the model
+    choice and morph again: other frames come back. Screenshots of both states are kept under
+    ``$LATENTLAB_SCREENSHOTS`` (default: the test's tmp folder)."""
+    shots = os.environ.get("LATENTLAB_SCREENSHOTS") or str(tmp_path)
+    os.makedirs(shots, exist_ok=True)
+    page.get_by_role("tab", name="Faces").click()
+    page.get_by_role("tab", name="Morph").click()
+    ours = page.get_by_label("celeba-vae-64 (ours: residual σ-VAE)")
+    expect(ours).to_be_checked()
+    examples = page.locator("button.gallery-item:visible")
+    expect(examples).to_have_count(24, timeout=30_000)
+    examples.nth(0).click()
+    examples.nth(12 + 3).click()
+    page.get_by_role("button", name="Morph", exact=True).click()
+    strip = page.locator("img[alt*='reconstruction of A']").or_(page.locator("img[src*='image.png']")).first
+    expect(strip).to_be_visible(timeout=60_000)
+    first = strip.get_attribute("src")
+    page.screenshot(path=os.path.join(shots, "morph-ours.png"), full_page=True)
+    page.get_by_label("celeba-vae-64-book (the book's VAE, ch. 3)").check()
+    page.get_by_role("button", name="Morph", exact=True).click()
+    expect(strip).not_to_have_attribute("src", first, timeout=60_000)
+    page.screenshot(path=os.path.join(shots, "morph-book.png"), full_page=True)
+    expect(page.get_by_text("Error", exact=True)).to_have_count(0)

@@ -13,7 +13,7 @@ import safetensors.torch
 import torch
 from huggingface_hub import HfApi
 
-from latentlab import ConvVAE, ModelNotFoundError, load_pretrained
+from latentlab import ModelNotFoundError, load_autoencoder, load_pretrained
 from latentlab.faces import FaceLab
 from latentlab.models import parse_model_ref
 
@@ -94,8 +94,8 @@ def test_revisions_pin_weights_and_branches_leave_main_alone(local_hub, tmp_path
 def test_face_model_pins_a_revision_through_the_app_form(local_hub):
     info = push_folder(REPO / "pretrained" / "celeba-vae-64", "latent-lab/faces")
     lab = FaceLab.from_pretrained(f"latent-lab/faces@{info.oid}")
-    assert_same_weights(lab.model, ConvVAE.from_pretrained(str(REPO / "pretrained" / "celeba-vae-64")))
-    assert "Smiling" in lab.attribute_names
+    assert_same_weights(lab.model, load_autoencoder(str(REPO / "pretrained" / "celeba-vae-64")))
+    assert "Smiling" in lab.attribute_names and lab.model.prior is not None  # the prior travels with the weights
 
 
 def test_a_card_edited_on_the_hub_is_kept_unless_overwrite_card(local_hub, tmp_path):
@@ -221,7 +221,7 @@ def test_the_app_pulls_every_model_from_the_hub(local_hub, tmp_path, served_app)
     before = len(local_hub.requests)
     env = {**local_hub.env(tmp_path / "app-cache"), "LATENTLAB_HUB_OWNER": "latent-lab"}
     with serve_app(env) as (url, log):
-        assert "face model: latent-lab/celeba-vae-64" in "".join(log)
+        assert "face models: latent-lab/celeba-vae-64, latent-lab/celeba-vae-64-book" in "".join(log)
         pulled = {r.path for r in local_hub.requests[before:] if r.method == "GET" and "/resolve/" in r.path}
         for folder in FOLDERS:
             if folder.name == "celeba-attribute-classifier":  # the evaluation's judge; the app does not load it

@@ -9,7 +9,7 @@ Learning*, 2nd ed., ch. 3), bound to the folder's weights by a fingerprint.
 import argparse
 from pathlib import Path
 
-from latentlab import ConvVAE
+from latentlab import load_autoencoder
 from latentlab.data import DEFAULT_CELEBA_SOURCE, load_celeba
 from latentlab.directions import DIRECTIONS_NAME, compute_attribute_directions
 
@@ -25,7 +25,7 @@ def main(argv=None) -> None:
     if target.exists():  # directions of other weights would refuse to load; keep them until the new ones exist
         target.rename(stale)
     try:
-        model = ConvVAE.from_pretrained(str(args.folder))
+        model = load_autoencoder(str(args.folder))
         data = load_celeba(args.data, args.split, image_size=model.image_size)
         directions = compute_attribute_directions(model, data)
         directions.save(target)

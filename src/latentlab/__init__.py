@@ -1,13 +1,14 @@
 """Latent Lab: autoencoders and VAEs whose latent spaces you can see.
 
-    from latentlab import ConvVAE, latent, load_pretrained
-    vae = ConvVAE.from_pretrained("pretrained/celeba-vae-64")
-    ae = load_pretrained("pretrained/mnist-conv-ae-28")     # any model folder: the class comes from config.json
-    vae = ConvVAE.from_pretrained("latent-lab/celeba-vae-64", revision="main")  # or a Hub repo (HF_ENDPOINT)
+    from latentlab import ResNetAutoencoder, latent, load_pretrained
+    vae = ResNetAutoencoder.from_pretrained("pretrained/celeba-vae-64")   # the face VAE, with directions and prior
+    book = load_pretrained("pretrained/celeba-vae-64-book")  # any model folder: the class comes from config.json
+    vae = load_pretrained("latent-lab/celeba-vae-64", revision="main")    # or a Hub repo (HF_ENDPOINT)
 """
 
 from . import latent
 from .directions import AttributeDirections, DirectionsMismatchError
+from .prior import GaussianMixturePrior, PriorMismatchError
 from .models import (
     AttributeClassifier,
     Autoencoder,
@@ -18,7 +19,9 @@ from .models import (
     DiagonalGaussian,
     ModelNotFoundError,
     PointPosterior,
+    ResNetAutoencoder,
     VAEOutput,
+    load_autoencoder,
     load_pretrained,
 )
 
@@ -32,10 +35,14 @@ __all__ = [
     "DenseAutoencoder",
     "DiagonalGaussian",
     "DirectionsMismatchError",
+    "GaussianMixturePrior",
     "ModelNotFoundError",
     "PointPosterior",
+    "PriorMismatchError",
+    "ResNetAutoencoder",
     "VAEOutput",
     "latent",
+    "load_autoencoder",
     "load_pretrained",
 ]
 __version__ = "0.1.0"

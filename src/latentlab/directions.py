@@ -128,21 +128,29 @@ class AttributeDirections:
 
 
 @torch.no_grad()
-def compute_attribute_directions(model, data, batch_size: int = 512) -> AttributeDirections:
+def posterior_means(model, data, batch_size: int = 512) -> torch.Tensor:
+    """Posterior means ``encode(x).mean`` of every image of ``data``: (N, z_dim) float32 on the CPU (model in eval
+    mode, batches moved to the model's device; a progress bar)."""
+    model.eval()
+    device = next(model.parameters()).device
+    means = []
+    for start in tqdm(range(0, len(data), batch_size), desc="posterior means", unit="batch", leave=False):
+        means.append(model.encode(data.float_images(slice(start, start + batch_size)).to(device)).mean.float().cpu())
+    return torch.cat(means)
+
+
+def compute_attribute_directions(model, data, batch_size: int = 512, means: torch.Tensor | None = None) -> AttributeDirections:
     """Directions of every labelled attribute of ``data`` for ``model``, bound to its current weights.
 
     Args:
-        model: a trained VAE with ``encode(x).mean`` (e.g. :class:`~latentlab.models.ConvVAE`); put in eval mode.
+        model: a trained VAE with ``encode(x).mean`` (e.g. :class:`~latentlab.models.ResNetAutoencoder`).
         data: a :class:`~latentlab.data.FaceData` split (the training split, by the method's definition).
         batch_size: images encoded at a time.
+        means: the (N, z_dim) :func:`posterior_means` of ``data``, if already computed.
 
     Returns:
         :class:`AttributeDirections` with one row per name in ``data.attribute_names``.
     """
-    model.eval()
-    device = next(model.parameters()).device
-    means = []
-    for start in tqdm(range(0, len(data), batch_size), desc="attribute directions", unit="batch", leave=False):
-        means.append(model.encode(data.float_images(slice(start, start + batch_size)).to(device)).mean.float().cpu())
-    vectors, n_pos, n_neg = attribute_directions(torch.cat(means), data.attributes)
+    means = posterior_means(model, data, batch_size) if means is None else means
+    vectors, n_pos, n_neg = attribute_directions(means, data.attributes)
     return AttributeDirections(tuple(data.attribute_names), vectors, n_pos, n_neg, model.weights_fingerprint())

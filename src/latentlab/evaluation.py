@@ -306,8 +306,10 @@ def attribute_edit_report(model: Autoencoder, classifier, images: torch.Tensor, 
             (:meth:`AttributeDirections.conditional`, norm kept), watching the kept attributes.
 
     Returns:
-        ``{"images": N, "strengths", "attributes": {name: edit_effects(...)}, "decorrelation": [{"target", "keep",
-        "plain": edit_effects(...), "decorrelated": edit_effects(...)}]}``.
+        ``{"images": N, "strengths", "rates": {name: {"originals", "reconstructions"}} (the fraction of faces the
+        judge reads as having each attribute: does the model keep what users edit?), "attributes": {name:
+        edit_effects(...)}, "decorrelation": [{"target", "keep", "plain": edit_effects(...), "decorrelated":
+        edit_effects(...)}]}``.
 
     Raises:
         ValueError: the model has no attribute directions, or its names differ from the classifier's.
@@ -321,8 +323,13 @@ def attribute_edit_report(model: Autoencoder, classifier, images: torch.Tensor, 
         raise ValueError("the model's attribute directions and the classifier name different attributes")
     model.eval()
     device = next(model.parameters()).device
-    z = latent_codes(model, as_float(images).to(device), batch=batch_size).to(device)
+    x = as_float(images).to(device)
+    z = latent_codes(model, x, batch=batch_size).to(device)
     base = _decode_and_judge(model, classifier, z, batch_size)
+    on_originals = torch.cat([classifier.predict_proba(xb).cpu() for xb in _batches(x, batch_size)])
+    rates = {n: {"originals": float((on_originals[:, i] >= 0.5).float().mean()),
+                 "reconstructions": float((base[:, i] >= 0.5).float().mean())}
+             for i, n in enumerate(classifier.attribute_names)}  # fmt: skip
     keeps = dict(cases)  # a case's plain direction is measured watching the attributes its decorrelation keeps
     jobs = [(name, (), directions[name], keeps.get(name, ())) for name in directions.names]
     jobs += [(t, keep, directions.conditional(t, keep), keep) for t, keep in cases if t in directions.names]
@@ -332,7 +339,7 @@ def attribute_edit_report(model: Autoencoder, classifier, images: torch.Tensor, 
                                              batch_size=batch_size, base=base)  # fmt: skip
     decorrelation = [{"target": t, "keep": list(keep), "plain": results[(t, ())], "decorrelated": results[(t, keep)]}
                      for t, keep in cases if t in directions.names]  # fmt: skip
-    return {"images": len(z), "strengths": list(strengths),
+    return {"images": len(z), "strengths": list(strengths), "rates": rates,
             "attributes": {n: results[(n, ())] for n in directions.names}, "decorrelation": decorrelation}  # fmt: skip
 
 

@@ -1,8 +1,10 @@
 """Face operations on images: the layer between the app and the model/latent ops.
 
-:class:`FaceLab` turns uploads into 64×64 face tensors, runs the VAE (bf16 autocast + channels_last on CPU by
-default — 2–5× faster than fp32 eager here, at most a grey level of difference) and returns PIL images.
-Everything numeric is delegated to :class:`~latentlab.models.ConvVAE` and :mod:`latentlab.latent`.
+:class:`FaceLab` turns uploads into 64×64 face tensors, runs the VAE (channels_last; bf16 autocast where the CPU or
+GPU has bf16 units — 2–5× faster than fp32 there, at most a grey level of difference — and fp32 elsewhere, where
+emulated bf16 is ~10× slower) and returns PIL images. Everything numeric is delegated to the model (any
+:class:`~latentlab.models.Autoencoder` VAE: the project's :class:`~latentlab.models.ResNetAutoencoder`, the book's
+:class:`~latentlab.models.ConvVAE`) and :mod:`latentlab.latent`.
 """
 
 from __future__ import annotations
@@ -15,37 +17,59 @@ from PIL import Image
 
 from . import latent
 from .images import face_crop, grid_image, pil_to_tensor, save_gif, tensor_to_pil
-from .models import ConvVAE, parse_model_ref
+from .models import Autoencoder, load_autoencoder, parse_model_ref
+from .prior import PRIOR_KINDS
+
+
+def bf16_is_fast(device: torch.device) -> bool:
+    """Whether bf16 autocast speeds up ``device``: a CUDA GPU with bf16 support, or a CPU with native bf16 units
+    (AVX-512 BF16 / AMX, as oneDNN reports them). An AVX2-only CPU emulates bf16 and runs ~10× slower than fp32."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return False
 
 
 class FaceLab:
     """A face VAE ready for morphing, attribute editing and sampling.
 
     Args:
-        model: a trained :class:`ConvVAE` (with attribute directions for :meth:`edit`).
-        precision: ``"bf16"`` (autocast, default) or ``"fp32"``.
+        model: a trained VAE (:class:`~latentlab.models.Autoencoder`, with attribute directions for :meth:`edit`
+            and, optionally, an ex-post prior for :meth:`sample`).
+        precision: ``"auto"`` (default: bf16 autocast where :func:`bf16_is_fast`, else fp32), ``"bf16"`` or ``"fp32"``.
         device: where to run (``"cpu"`` by default; ``"cuda"`` works the same).
     """
 
-    def __init__(self, model: ConvVAE, precision: str = "bf16", device: str | torch.device = "cpu"):
-        if precision not in ("bf16", "fp32"):
-            raise ValueError(f"precision must be 'bf16' or 'fp32', got {precision!r}")
+    def __init__(self, model: Autoencoder, precision: str = "auto", device: str | torch.device = "cpu"):
+        if precision not in ("auto", "bf16", "fp32"):
+            raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
         self.device = torch.device(device)
         self.model = model.to(self.device, memory_format=torch.channels_last).eval()
-        self.precision = precision
+        self.precision = ("bf16" if bf16_is_fast(self.device) else "fp32") if precision == "auto" else precision
 
     @classmethod
     def from_pretrained(cls, ref: str | Path, *, revision: str | None = None, **kwargs) -> "FaceLab":
-        """Load a :class:`ConvVAE` folder or Hub repo (``owner/name`` or ``owner/name@revision``) strictly, with
-        its directions, and wrap it; ``kwargs`` go to :class:`FaceLab`. Raises ModelNotFoundError /
-        CheckpointError (see :meth:`ConvVAE.from_pretrained`)."""
+        """Load a face VAE folder or Hub repo (``owner/name`` or ``owner/name@revision``) strictly, with its
+        directions and prior (the class comes from ``config.json``), and wrap it; ``kwargs`` go to :class:`FaceLab`.
+        Raises ModelNotFoundError / CheckpointError (see :func:`~latentlab.models.load_autoencoder`)."""
         model_id, ref_revision = parse_model_ref(ref)
-        return cls(ConvVAE.from_pretrained(model_id, revision=revision or ref_revision), **kwargs)
+        return cls(load_autoencoder(model_id, revision=revision or ref_revision), **kwargs)
 
     # --- properties ---------------------------------------------------------------------------------------
     @property
     def image_size(self) -> int:
         return self.model.image_size
+
+    @property
+    def default_prior(self) -> str:
+        """``"mixture"`` when the folder has a fitted prior (:mod:`latentlab.prior`), else ``"normal"``."""
+        return "mixture" if self.model.prior is not None else "normal"
+
+    def describe_prior(self, prior: str | None = None) -> str:
+        """What :meth:`sample` draws from for ``prior`` (default: :attr:`default_prior`), in words."""
+        prior = prior or self.default_prior
+        return self.model.prior.describe() if prior == "mixture" and self.model.prior is not None else "N(0, I)"
 
     @property
     def attribute_names(self) -> tuple[str, ...]:
@@ -112,9 +136,27 @@ class FaceLab:
         edited = latent.edit(z.expand(s.shape[0], -1), direction, s)
         return original[0], self.decode(edited)
 
-    def sample(self, count: int = 36, seed: int = 0, temperature: float = 1.0) -> torch.Tensor:
-        """``count`` new faces (count, 3, S, S) decoded from N(0, temperature² I), reproducible by ``seed``."""
-        return self.decode(latent.sample(count, self.model.z_dim, seed=seed, temperature=temperature, device=self.device))
+    def sample(self, count: int = 36, seed: int = 0, temperature: float = 1.0, prior: str | None = None) -> torch.Tensor:
+        """``count`` new faces (count, 3, S, S), reproducible by ``seed``.
+
+        Args:
+            prior: ``"mixture"`` — the folder's Gaussian mixture fitted on the training posterior means (Ghosh et al.
+                2020), its standard deviations scaled by ``temperature``; ``"normal"`` — the VAE's N(0, T² I);
+                ``None`` — :attr:`default_prior`.
+
+        Raises:
+            ValueError: an unknown prior, or ``"mixture"`` for a folder without one.
+        """
+        prior = prior or self.default_prior
+        if prior not in PRIOR_KINDS:
+            raise ValueError(f"prior must be one of {PRIOR_KINDS}, got {prior!r}")
+        if prior == "mixture":
+            if self.model.prior is None:
+                raise ValueError("this model folder has no fitted prior (prior.safetensors); use prior='normal'")
+            z = self.model.prior.sample(count, seed=seed, temperature=temperature, device=self.device)
+        else:
+            z = latent.sample(count, self.model.z_dim, seed=seed, temperature=temperature, device=self.device)
+        return self.decode(z)
 
 
 def frames_to_strip(frames: torch.Tensor, scale: int = 2) -> Image.Image:

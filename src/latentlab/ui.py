@@ -24,8 +24,10 @@ NOT_AN_IMAGE = "That file is not an image we can read. Upload a picture (JPEG, P
 
 CELEBA_TERMS = (
     "Faces: CelebA-HQ (Liu et al. 2015; Karras et al. 2018), for **non-commercial research and education only**. "
-    "The model is a small 64×64 VAE (*Generative Deep Learning*, 2nd ed., ch. 3) trained by this project."
+    "Both face models are small 64×64 VAEs trained by this project: ours (a residual VAE with a calibrated decoder, "
+    "the σ-VAE of Rybkin et al. 2021) and the book's (*Generative Deep Learning*, 2nd ed., ch. 3), to compare."
 )
+PRIOR_CHOICES = [("fitted mixture (the model's prior)", "mixture"), ("N(0, I)", "normal")]
 
 
 class ImageUpload(gr.Image):
@@ -64,14 +66,37 @@ def _require(face, label: str) -> None:
         raise gr.Error(f"Add {label}: upload a photo or click one of the example faces.")
 
 
-def build_demo(lab: FaceLab, example_faces: list[str | Path] = (), digits: DigitLab | None = None) -> gr.Blocks:
-    """The Blocks app. ``example_faces``: image paths shown as clickable examples (held-out test faces);
-    ``digits``: the MNIST / Fashion-MNIST models for the second group of tabs (left out when ``None``)."""
+def _describe_face_model(name: str, lab: FaceLab) -> str:
+    """A model-choice label: its name and what kind of model it is."""
+    kind = "ours: residual σ-VAE" if lab.model.model_type == "resnet" else "the book's VAE, ch. 3"
+    return f"{name} ({kind})"
+
+
+def build_demo(faces: FaceLab | dict[str, FaceLab], example_faces: list[str | Path] = (),
+               digits: DigitLab | None = None) -> gr.Blocks:  # fmt: skip
+    """The Blocks app.
+
+    Args:
+        faces: the face models by name, the first being the default (one :class:`FaceLab` is named after its
+            folder-less default ``"face-vae"``); every Faces endpoint takes an optional ``model`` parameter.
+        example_faces: image paths shown as clickable examples (held-out test faces).
+        digits: the MNIST / Fashion-MNIST models for the second group of tabs (left out when ``None``).
+    """
+    labs = dict(faces) if isinstance(faces, dict) else {"face-vae": faces}
+    if not labs:
+        raise ValueError("build_demo needs at least one face model")
+    default_model = next(iter(labs))
     examples = [str(p) for p in example_faces]
-    attributes = list(lab.attribute_names)
+    attributes = list(labs[default_model].attribute_names)
     out_dir = Path(tempfile.mkdtemp(prefix="latentlab-"))
 
-    def morph(face_a, face_b, frames):
+    def get_lab(model) -> FaceLab:
+        if (model or default_model) not in labs:
+            raise gr.Error(f"Pick one of the face models: {', '.join(labs)} (got {model!r}).")
+        return labs[model or default_model]
+
+    def morph(face_a, face_b, frames, model=None):
+        lab = get_lab(model)
         _require(face_a, "face A")
         _require(face_b, "face B")
         frames = int(frames)
@@ -81,7 +106,8 @@ def build_demo(lab: FaceLab, example_faces: list[str | Path] = (), digits: Digit
         gif = frames_to_gif(decoded, tempfile.NamedTemporaryFile(dir=out_dir, suffix=".gif", delete=False).name)
         return frames_to_strip(decoded), str(gif)
 
-    def edit(face, attribute, strength, keep=None):
+    def edit(face, attribute, strength, keep=None, model=None):
+        lab = get_lab(model)
         _require(face, "a face")  # an unknown attribute is refused by the Dropdowns before this runs
         keep = [k for k in (keep or []) if k != attribute]  # keeping the edited attribute itself means nothing
         strength = float(strength)
@@ -94,14 +120,21 @@ def build_demo(lab: FaceLab, example_faces: list[str | Path] = (), digits: Digit
         comparison = grid_image(torch.stack([original, decoded[3], decoded[0]]), nrow=3, scale=3)
         return comparison, frames_to_strip(decoded[1:], scale=2)
 
-    def sample(seed, count, temperature):
+    def sample(seed, count, temperature, model=None, prior=None):
+        lab = get_lab(model)
         count = int(count)
         if not 1 <= count <= 100:
             raise gr.Error(f"count must be between 1 and 100, got {count}")
         if not 0 <= float(temperature) <= 3:
             raise gr.Error(f"temperature must be between 0 and 3, got {temperature}")
-        faces = lab.sample(count, seed=int(seed), temperature=float(temperature))
-        return grid_image(faces, nrow=min(count, 6 if count <= 36 else 10), scale=2)
+        prior = prior or lab.default_prior
+        if prior == "mixture" and lab.model.prior is None:
+            raise gr.Error(f"{model or default_model} has no fitted prior; choose N(0, I).")
+        if prior not in ("mixture", "normal"):
+            raise gr.Error(f"prior must be 'mixture' or 'normal', got {prior!r}")
+        faces = lab.sample(count, seed=int(seed), temperature=float(temperature), prior=prior)
+        grid = grid_image(faces, nrow=min(count, 6 if count <= 36 else 10), scale=2)
+        return grid, f"Sampled from **{lab.describe_prior(prior)}** at temperature {float(temperature):g}, seed {int(seed)}."
 
     with gr.Blocks(title="Latent Lab — see a latent space work") as demo:
         gr.Markdown("# Latent Lab: see a latent space work")
@@ -111,8 +144,12 @@ def build_demo(lab: FaceLab, example_faces: list[str | Path] = (), digits: Digit
                     "Every face is encoded to a 200-number latent `z` (the posterior mean) and decoded back. "
                     "**Morph** interpolates between two latents, **Edit** adds an attribute direction "
                     "(mean `z` of faces with the attribute minus mean `z` of faces without), **Sample** decodes random `z` "
-                    "from N(0, I).\n\n" + CELEBA_TERMS
+                    "from the model's prior: a Gaussian mixture fitted to the training faces' latents, or N(0, I).\n\n"
+                    + CELEBA_TERMS
                 )
+                face_model = gr.Radio([(_describe_face_model(n, lab), n) for n, lab in labs.items()], value=default_model,
+                                      label="Face model", info="Switch to the book's model to see what the recipe "
+                                      "changes do: same latent size, same data.")  # fmt: skip
                 with gr.Tab("Morph"):
                     with gr.Row():
                         with gr.Column():
@@ -123,7 +160,7 @@ def build_demo(lab: FaceLab, example_faces: list[str | Path] = (), digits: Digit
                     morph_button = gr.Button("Morph", variant="primary")
                     strip = gr.Image(label="Frames: reconstruction of A → reconstruction of B", type="pil", format="png")
                     gif = gr.Image(label="Animated GIF", type="filepath", format="gif", height=256)
-                    morph_button.click(morph, [face_a, face_b, frames], [strip, gif], api_name="morph")
+                    morph_button.click(morph, [face_a, face_b, frames, face_model], [strip, gif], api_name="morph")
 
                 with gr.Tab("Edit"):
                     with gr.Row():
@@ -142,7 +179,8 @@ def build_demo(lab: FaceLab, example_faces: list[str | Path] = (), digits: Digit
                             edit_button = gr.Button("Edit", variant="primary")
                     comparison = gr.Image(label="Original | reconstruction | edit", type="pil", format="png")
                     sweep = gr.Image(label="Sweep: −2s, −s, 0, +s, +2s", type="pil", format="png")
-                    edit_button.click(edit, [face, attribute, strength, keep], [comparison, sweep], api_name="edit")
+                    edit_button.click(edit, [face, attribute, strength, keep, face_model], [comparison, sweep],
+                                      api_name="edit")  # fmt: skip
                     # (example face, attribute, strength, keep): the Blond_Hair pair shows one face with the plain
                     # and with the decorrelated direction
                     presets = [(0, "Smiling", 1.5, []), (3, "Blond_Hair", 2.0, []), (3, "Blond_Hair", 2.0, ["Male"]),
@@ -157,11 +195,17 @@ def build_demo(lab: FaceLab, example_faces: list[str | Path] = (), digits: Digit
                     with gr.Row():
                         seed = gr.Number(value=0, precision=0, label="Seed")
                         count = gr.Slider(1, 64, value=36, step=1, label="Faces")
-                        temperature = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Temperature (std of z)")
+                        temperature = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Temperature (scales the std of z)")
+                        prior = gr.Radio(PRIOR_CHOICES, value="mixture", label="Prior",
+                                         info="N(0, I) is the VAE's own prior; the mixture (Ghosh et al. 2020) is "
+                                              "fitted to where the training faces' latents really lie.")  # fmt: skip
                     sample_button = gr.Button("Sample", variant="primary")
-                    grid = gr.Image(label="Samples from N(0, T² I)", type="pil", format="png")
-                    sample_button.click(sample, [seed, count, temperature], [grid], api_name="sample")
-                    gr.Examples([[0, 36, 1.0], [7, 36, 0.7], [42, 16, 1.2]], inputs=[seed, count, temperature])
+                    grid = gr.Image(label="Samples", type="pil", format="png")
+                    sampled_from = gr.Markdown()
+                    sample_button.click(sample, [seed, count, temperature, face_model, prior], [grid, sampled_from],
+                                        api_name="sample")  # fmt: skip
+                    gr.Examples([[0, 36, 1.0, "mixture"], [7, 36, 0.7, "mixture"], [42, 16, 1.0, "normal"]],
+                                inputs=[seed, count, temperature, prior])  # fmt: skip
             if digits is not None:
                 with gr.Tab("Digits & clothes"):
                     _digit_tabs(digits)

@@ -26,6 +26,16 @@ def model_class(model_type: str) -> type[HubModel]:
     return MODEL_TYPES[model_type]
 
 
+def load_autoencoder(model_id: str, **kwargs) -> Autoencoder:
+    """:func:`load_pretrained` for code that needs an autoencoder or VAE (the face tabs, evaluation, directions):
+    any architecture (``conv``, ``resnet``, ``dense``), chosen from ``config.json``. Raises as
+    :func:`load_pretrained`, and CheckpointError for a folder that holds another kind of model (the classifier)."""
+    model = load_pretrained(model_id, **kwargs)
+    if not isinstance(model, Autoencoder):
+        raise CheckpointError(f"{model_id!r} holds a {type(model).__name__}, not an autoencoder or VAE")
+    return model
+
+
 def load_pretrained(model_id: str, **kwargs) -> HubModel:
     """Load any Latent Lab model folder or Hub repo, choosing the class from ``config.json``'s ``model_type``.
 
@@ -64,6 +74,7 @@ __all__ = [
     "PointPosterior",
     "ResNetAutoencoder",
     "VAEOutput",
+    "load_autoencoder",
     "load_pretrained",
     "model_class",
     "config_file",

@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..directions import DIRECTIONS_NAME, AttributeDirections, DirectionsMismatchError
+from ..prior import PRIOR_NAME, GaussianMixturePrior, PriorMismatchError
 from .base import HubModel, resolve_file
 
 RECONSTRUCTION_LOSSES = ("mse", "bce")
@@ -164,6 +165,7 @@ class Autoencoder(nn.Module, HubModel):
         self.num_classes, self.reconstruction_loss = num_classes, reconstruction_loss
         self.decoder_variance = decoder_variance
         self.attribute_directions: AttributeDirections | None = None
+        self.prior: GaussianMixturePrior | None = None
 
     def _init_heads(self, features: int) -> None:
         """Dense heads from the encoder's (B, features) output: ``mean_head``/``logvar_head`` or ``latent_head``."""
@@ -321,14 +323,33 @@ class Autoencoder(nn.Module, HubModel):
                 )
         self.attribute_directions = directions
 
+    def set_prior(self, prior: GaussianMixturePrior | None) -> None:
+        """Attach an ex-post prior (:mod:`latentlab.prior`) fitted on these weights' posterior means.
+
+        Raises:
+            PriorMismatchError: its fingerprint or z_dim does not match this model's weights.
+        """
+        if prior is not None:
+            if prior.z_dim != self.z_dim:
+                raise PriorMismatchError(f"prior has z_dim {prior.z_dim}, model has {self.z_dim}")
+            if prior.model_fingerprint != self.weights_fingerprint():
+                raise PriorMismatchError("the prior was fitted for other weights; fit it again for this model")
+        self.prior = prior
+
     def _save_extras(self, save_directory: Path) -> None:
         if self.attribute_directions is not None:
             self.set_attribute_directions(self.attribute_directions)  # still these weights? (raises if trained since)
             self.attribute_directions.save(save_directory / DIRECTIONS_NAME)
+        if self.prior is not None:
+            self.set_prior(self.prior)
+            self.prior.save(save_directory / PRIOR_NAME)
 
     def _load_extras(self, model_id: str, download: dict) -> None:
+        fingerprint = None
         path = resolve_file(model_id, DIRECTIONS_NAME, **download)
         if path is not None:
-            self.set_attribute_directions(
-                AttributeDirections.load(path, expected_fingerprint=self.weights_fingerprint())
-            )
+            fingerprint = self.weights_fingerprint()
+            self.set_attribute_directions(AttributeDirections.load(path, expected_fingerprint=fingerprint))
+        path = resolve_file(model_id, PRIOR_NAME, **download)
+        if path is not None:
+            self.set_prior(GaussianMixturePrior.load(path, expected_fingerprint=fingerprint or self.weights_fingerprint()))

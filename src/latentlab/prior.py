@@ -1,0 +1,166 @@
+"""An ex-post density over a VAE's latent space, stored beside its weights: the prior the app samples from.
+
+A VAE's samples come from N(0, I), but once the posterior of a well-reconstructing model spreads out, the aggregate
+posterior (the mixture of q(z|x) over the training faces) no longer fills N(0, I): many prior draws land in holes the
+decoder never saw and decode to implausible faces. Ghosh et al., "From Variational to Deterministic Autoencoders"
+(ICLR 2020, sec. 4, "ex-post density estimation") fit a density to the training codes after training instead — here,
+as they did, a Gaussian mixture with full covariances on the posterior means (scikit-learn's ``GaussianMixture``).
+
+The mixture is only meaningful for the weights it was fitted on, so the file records those weights' fingerprint
+and refuses to attach to any other model (as :mod:`latentlab.directions` does).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import safetensors
+import safetensors.torch
+import torch
+
+PRIOR_NAME = "prior.safetensors"
+PRIOR_KINDS = ("mixture", "normal")  # the folder's fitted mixture, or the VAE's own N(0, I)
+
+
+class PriorMismatchError(ValueError):
+    """A prior was fitted for other weights (or another latent size) than the model's."""
+
+
+@dataclass(frozen=True)
+class GaussianMixturePrior:
+    """p(z) = Σ_k π_k N(z; μ_k, Σ_k), with Σ_k = L_k L_kᵀ.
+
+    Attributes:
+        weights: float64 (K,) mixture weights π_k, summing to 1.
+        means: float64 (K, z_dim) component means μ_k.
+        scale_tril: float64 (K, z_dim, z_dim) lower-triangular Cholesky factors L_k of the covariances.
+        model_fingerprint: :meth:`HubModel.weights_fingerprint` of the model whose posterior means were fitted.
+        fitted_on: what the mixture was fitted on (e.g. ``"24183 posterior means of the celeba train split"``).
+    """
+
+    weights: torch.Tensor
+    means: torch.Tensor
+    scale_tril: torch.Tensor
+    model_fingerprint: str
+    fitted_on: str = ""
+
+    def __post_init__(self) -> None:
+        k, d = self.means.shape
+        if self.weights.shape != (k,) or self.scale_tril.shape != (k, d, d):
+            raise ValueError(f"inconsistent mixture shapes: weights {tuple(self.weights.shape)}, means {(k, d)}, "
+                             f"scale_tril {tuple(self.scale_tril.shape)}")  # fmt: skip
+
+    @property
+    def z_dim(self) -> int:
+        return self.means.shape[1]
+
+    @property
+    def components(self) -> int:
+        return self.means.shape[0]
+
+    def describe(self) -> str:
+        """One line for UIs and cards, e.g. ``"10-component full-covariance Gaussian mixture fitted on …"``."""
+        return f"{self.components}-component full-covariance Gaussian mixture fitted on {self.fitted_on or 'posterior means'}"
+
+    def sample(self, num: int, *, seed: int | None = None, temperature: float = 1.0,
+               device: str | torch.device = "cpu") -> torch.Tensor:  # fmt: skip
+        """Draw ``num`` latents: a component k ~ Categorical(π), then z = μ_k + T · L_k ε with ε ~ N(0, I).
+
+        Args:
+            num: how many latents B.
+            seed: the same seed gives the same latents (a private ``torch.Generator``; global RNG untouched).
+            temperature: T scales every component's standard deviations (covariance × T²), as N(0, T² I) does
+                for the standard prior; T = 0 gives the component means.
+
+        Returns:
+            (B, z_dim) float32 on ``device``.
+
+        Raises:
+            ValueError: ``num < 1`` or ``temperature < 0``.
+        """
+        if num < 1:
+            raise ValueError(f"num must be at least 1, got {num}")
+        if temperature < 0:
+            raise ValueError(f"temperature must be ≥ 0, got {temperature}")
+        generator = torch.Generator(device="cpu")
+        if seed is None:
+            generator.seed()
+        else:
+            generator.manual_seed(int(seed))
+        k = torch.multinomial(self.weights.double(), num, replacement=True, generator=generator)
+        eps = torch.randn(num, self.z_dim, generator=generator, dtype=torch.float64)
+        z = self.means[k] + temperature * (self.scale_tril[k] @ eps[:, :, None])[:, :, 0]
+        return z.float().to(device)
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        """log p(z) in nats for latents (B, z_dim): (B,) float64."""
+        mix = torch.distributions.MixtureSameFamily(
+            torch.distributions.Categorical(probs=self.weights.double()),
+            torch.distributions.MultivariateNormal(self.means.double(), scale_tril=self.scale_tril.double()),
+        )
+        return mix.log_prob(z.double().cpu())
+
+    # --- file I/O ---------------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Write a safetensors file (no pickle): the tensors, with the fingerprint and provenance as metadata."""
+        safetensors.torch.save_file(
+            {k: getattr(self, k).detach().to("cpu", torch.float64).contiguous() for k in ("weights", "means", "scale_tril")},
+            str(path),
+            metadata={"model_fingerprint": self.model_fingerprint, "fitted_on": self.fitted_on,
+                      "kind": "gaussian_mixture", "method": json.dumps("Ghosh et al. 2020, ex-post density estimation")},
+        )  # fmt: skip
+
+    @classmethod
+    def load(cls, path: str | Path, *, expected_fingerprint: str | None = None) -> "GaussianMixturePrior":
+        """Read a file written by :meth:`save`.
+
+        Raises:
+            ValueError: not a prior file (missing tensors or metadata, inconsistent shapes, unreadable).
+            PriorMismatchError: ``expected_fingerprint`` is given and differs from the file's.
+        """
+        try:
+            with safetensors.safe_open(str(path), framework="pt") as f:
+                meta = f.metadata() or {}
+                tensors = {k: f.get_tensor(k) for k in f.keys()}
+            prior = cls(tensors["weights"], tensors["means"], tensors["scale_tril"], meta["model_fingerprint"],
+                        meta.get("fitted_on", ""))  # fmt: skip
+        except (KeyError, ValueError, OSError, safetensors.SafetensorError) as err:
+            raise ValueError(f"{path}: not a valid prior file ({err!r})") from err
+        if expected_fingerprint is not None and prior.model_fingerprint != expected_fingerprint:
+            raise PriorMismatchError(
+                f"{path}: this prior was fitted for other weights (fingerprint {prior.model_fingerprint[:12]}…, "
+                f"model {expected_fingerprint[:12]}…); fit it again for this model (training/fit_prior.py)."
+            )
+        return prior
+
+
+def fit_gaussian_mixture(codes: torch.Tensor, model_fingerprint: str, *, components: int = 10, seed: int = 0,
+                         fitted_on: str = "", max_iter: int = 200) -> GaussianMixturePrior:  # fmt: skip
+    """Fit a full-covariance Gaussian mixture to latent codes with scikit-learn's EM (k-means initialisation).
+
+    Args:
+        codes: (N, z_dim) float posterior means of the training split.
+        model_fingerprint: the weights the codes came from.
+        components: K (Ghosh et al. use 10).
+        seed: ``random_state`` of the initialisation.
+        fitted_on: provenance recorded in the file.
+
+    Returns:
+        :class:`GaussianMixturePrior`.
+
+    Raises:
+        ValueError: fewer codes than components.
+    """
+    from sklearn.mixture import GaussianMixture
+
+    x = codes.detach().double().cpu().numpy()
+    if len(x) < components:
+        raise ValueError(f"need at least {components} codes to fit {components} components, got {len(x)}")
+    gmm = GaussianMixture(components, covariance_type="full", reg_covar=1e-6, max_iter=max_iter, random_state=seed)
+    gmm.fit(x)
+    tril = np.linalg.cholesky(gmm.covariances_)
+    return GaussianMixturePrior(torch.from_numpy(gmm.weights_ / gmm.weights_.sum()), torch.from_numpy(gmm.means_),
+                                torch.from_numpy(tril), model_fingerprint, fitted_on)  # fmt: skip
