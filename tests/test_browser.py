@@ -38,13 +38,21 @@ def page(browser, served_app):
     page.close()
 
 
-def test_morph_from_example_faces(page):
+def pick_two_example_faces(page):
+    """Morph tab: click the first test face under face A and the fourth under face B, and wait until both inputs
+    show their face (an example click loads the file from the server: Morph before that finds an empty input)."""
     page.get_by_role("tab", name="Faces").click()
     page.get_by_role("tab", name="Morph").click()
     examples = page.locator("button.gallery-item:visible")
     expect(examples).to_have_count(24, timeout=30_000)  # 12 test faces under each of face A and face B
     examples.nth(0).click()
     examples.nth(12 + 3).click()
+    loaded = page.locator("img[src*='celebahq']:not(button.gallery-item img):visible")
+    expect(loaded).to_have_count(2, timeout=30_000)
+
+
+def test_morph_from_example_faces(page):
+    pick_two_example_faces(page)
     page.get_by_role("button", name="Morph", exact=True).click()
     strip = page.locator("img[alt*='reconstruction of A']")  # the output image is labelled by its component
     expect(strip.or_(page.locator("img[src*='image.png']")).first).to_be_visible(timeout=60_000)
@@ -105,14 +113,8 @@ def test_switching_to_the_book_model_changes_the_morph(page, tmp_path):
     ``$LATENTLAB_SCREENSHOTS`` (default: the test's tmp folder)."""
     shots = os.environ.get("LATENTLAB_SCREENSHOTS") or str(tmp_path)
     os.makedirs(shots, exist_ok=True)
-    page.get_by_role("tab", name="Faces").click()
-    page.get_by_role("tab", name="Morph").click()
-    ours = page.get_by_label("celeba-vae-64 (ours: residual σ-VAE)")
-    expect(ours).to_be_checked()
-    examples = page.locator("button.gallery-item:visible")
-    expect(examples).to_have_count(24, timeout=30_000)
-    examples.nth(0).click()
-    examples.nth(12 + 3).click()
+    pick_two_example_faces(page)
+    expect(page.get_by_label("celeba-vae-64 (ours: residual σ-VAE)")).to_be_checked()  # the default
     page.get_by_role("button", name="Morph", exact=True).click()
     strip = page.locator("img[alt*='reconstruction of A']").or_(page.locator("img[src*='image.png']")).first
     expect(strip).to_be_visible(timeout=60_000)

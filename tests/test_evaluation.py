@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from latentlab import ConvVAE
+from latentlab import load_autoencoder
 from latentlab.analysis import reconstruction_errors
 from latentlab.evaluation import (
     InceptionFeatures,
@@ -74,7 +74,7 @@ def test_fid_of_real_inception_features(faces):
 
 
 def test_reconstruction_metrics_match_the_novelty_score_and_psnr(faces):
-    vae = ConvVAE.from_pretrained(str(BUNDLED))
+    vae = load_autoencoder(str(BUNDLED))
     m = reconstruction_metrics(vae, faces, batch_size=5)
     errors = reconstruction_errors(vae, faces)
     assert m["images"] == len(faces)
@@ -85,7 +85,7 @@ def test_reconstruction_metrics_match_the_novelty_score_and_psnr(faces):
 
 
 def test_latent_statistics(faces, tiny_vae):
-    vae = ConvVAE.from_pretrained(str(BUNDLED))
+    vae = load_autoencoder(str(BUNDLED))
     stats = latent_statistics(vae, faces, batch_size=5)
     with torch.no_grad():
         posterior = vae.encode(faces)
@@ -129,7 +129,9 @@ def test_evaluate_script_writes_evaluation_json(tmp_path, celeba_dir):
     result = json.loads((folder / "evaluation.json").read_text())
     assert result["data"]["images"] == 2824 and result["fid"]["images"] == 24
     assert 0 < result["reconstruction"]["mse"] < 0.05 and result["reconstruction"]["psnr_db"] > 10
-    assert result["fid"]["reconstructions"] > 0 and result["fid"]["samples"] > 0
+    fids = result["fid"]
+    assert min(fids["reconstructions"], fids["samples_prior"], fids["samples_normal"], fids["interpolations"]) > 0
+    assert fids["samples"] == fids["samples_prior"] and "Gaussian mixture" in fids["samples_from"]  # the folder's prior
     assert 0 < result["latent"]["active_units"] <= 200 and result["latent"]["kl"] > 0
     assert "evaluate.py" in result["command"]
     edits = result["edits"]  # judged by the bundled attribute classifier
@@ -137,6 +139,9 @@ def test_evaluate_script_writes_evaluation_json(tmp_path, celeba_dir):
     assert len(edits["attributes"]) == 40 and len(edits["decorrelation"]) == 7
     smiling = edits["attributes"]["Smiling"]
     assert smiling["faces_without"] + smiling["faces_with"] == 12
+    rates = edits["rates"]["Smiling"]  # the judge on the photos and on their reconstructions
+    assert 0 <= rates["originals"] <= 1 and 0 <= rates["reconstructions"] <= 1
+    assert smiling["faces_with"] == round(12 * rates["reconstructions"])
     assert {(r["strength"], r["way"]) for r in smiling["rows"]} == {(1.0, "add"), (1.0, "remove"), (2.0, "add"), (2.0, "remove")}
     # and the card shows them
     sys.path.insert(0, str(REPO / "training"))
@@ -144,6 +149,8 @@ def test_evaluate_script_writes_evaluation_json(tmp_path, celeba_dir):
 
     card = render_model_card(folder)
     assert "## Attribute edits, judged by a classifier" in card and "| Blond_Hair | Male | decorrelated |" in card
+    assert "FID of samples from the fitted prior" in card and "FID of morph midpoints" in card
+    assert "faces the judge reads as smiling: originals → reconstructions" in card
 
 
 def test_comparison_picks_the_best_sample_fid_at_no_worse_reconstruction():
