@@ -156,16 +156,27 @@ def sample(
     Raises:
         ValueError: ``num < 1`` or ``temperature < 0``.
     """
+    check_sample_args(num, temperature)
+    return (torch.randn(num, z_dim, generator=seeded_generator(seed)) * temperature).to(device)
+
+
+def check_sample_args(num: int, temperature: float) -> None:
+    """Raise ValueError unless ``num ≥ 1`` and ``temperature ≥ 0`` (the arguments every prior's sampler takes)."""
     if num < 1:
         raise ValueError(f"num must be at least 1, got {num}")
     if temperature < 0:
         raise ValueError(f"temperature must be ≥ 0, got {temperature}")
+
+
+def seeded_generator(seed: int | None) -> torch.Generator:
+    """A private CPU ``torch.Generator``: seeded with ``seed``, or non-deterministically for ``None``, without
+    touching the global RNG."""
     generator = torch.Generator(device="cpu")
     if seed is None:
-        generator.seed()  # non-deterministic, without touching the global RNG
+        generator.seed()
     else:
         generator.manual_seed(int(seed))
-    return (torch.randn(num, z_dim, generator=generator) * temperature).to(device)
+    return generator
 
 
 def attribute_directions(z_mean: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

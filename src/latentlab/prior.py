@@ -21,6 +21,8 @@ import safetensors
 import safetensors.torch
 import torch
 
+from .latent import check_sample_args, seeded_generator
+
 PRIOR_NAME = "prior.safetensors"
 PRIOR_KINDS = ("mixture", "normal")  # the folder's fitted mixture, or the VAE's own N(0, I)
 
@@ -81,15 +83,8 @@ class GaussianMixturePrior:
         Raises:
             ValueError: ``num < 1`` or ``temperature < 0``.
         """
-        if num < 1:
-            raise ValueError(f"num must be at least 1, got {num}")
-        if temperature < 0:
-            raise ValueError(f"temperature must be ≥ 0, got {temperature}")
-        generator = torch.Generator(device="cpu")
-        if seed is None:
-            generator.seed()
-        else:
-            generator.manual_seed(int(seed))
+        check_sample_args(num, temperature)
+        generator = seeded_generator(seed)
         k = torch.multinomial(self.weights.double(), num, replacement=True, generator=generator)
         eps = torch.randn(num, self.z_dim, generator=generator, dtype=torch.float64)
         z = self.means[k] + temperature * (self.scale_tril[k] @ eps[:, :, None])[:, :, 0]

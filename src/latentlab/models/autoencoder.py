@@ -307,7 +307,14 @@ class Autoencoder(nn.Module, HubModel):
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    # --- attribute directions travel with the weights --------------------------------------------------------
+    # --- attribute directions and the prior travel with the weights ------------------------------------------
+    def _check_bound(self, extra, error: type[ValueError], what: str, fix: str) -> None:
+        """Raise ``error`` unless ``extra`` (directions or a prior) has this model's z_dim and weights fingerprint."""
+        if extra.z_dim != self.z_dim:
+            raise error(f"{what} has z_dim {extra.z_dim}, model has {self.z_dim}")
+        if extra.model_fingerprint != self.weights_fingerprint():
+            raise error(f"{what} was computed for other weights; {fix}")
+
     def set_attribute_directions(self, directions: AttributeDirections | None) -> None:
         """Attach directions computed for these weights.
 
@@ -315,12 +322,8 @@ class Autoencoder(nn.Module, HubModel):
             DirectionsMismatchError: their fingerprint or z_dim does not match this model's weights.
         """
         if directions is not None:
-            if directions.z_dim != self.z_dim:
-                raise DirectionsMismatchError(f"directions have z_dim {directions.z_dim}, model has {self.z_dim}")
-            if directions.model_fingerprint != self.weights_fingerprint():
-                raise DirectionsMismatchError(
-                    "attribute directions were computed for other weights; recompute them for this model"
-                )
+            self._check_bound(directions, DirectionsMismatchError, "the set of attribute directions",
+                              "recompute them for this model")  # fmt: skip
         self.attribute_directions = directions
 
     def set_prior(self, prior: GaussianMixturePrior | None) -> None:
@@ -330,10 +333,7 @@ class Autoencoder(nn.Module, HubModel):
             PriorMismatchError: its fingerprint or z_dim does not match this model's weights.
         """
         if prior is not None:
-            if prior.z_dim != self.z_dim:
-                raise PriorMismatchError(f"prior has z_dim {prior.z_dim}, model has {self.z_dim}")
-            if prior.model_fingerprint != self.weights_fingerprint():
-                raise PriorMismatchError("the prior was fitted for other weights; fit it again for this model")
+            self._check_bound(prior, PriorMismatchError, "the prior", "fit it again for this model")
         self.prior = prior
 
     def _save_extras(self, save_directory: Path) -> None:
@@ -353,3 +353,21 @@ class Autoencoder(nn.Module, HubModel):
         path = resolve_file(model_id, PRIOR_NAME, **download)
         if path is not None:
             self.set_prior(GaussianMixturePrior.load(path, expected_fingerprint=fingerprint or self.weights_fingerprint()))
+
+
+class SpatialAutoencoder(Autoencoder):
+    """The plumbing shared by the convolutional architectures (:class:`~.conv.ConvAutoencoder`,
+    :class:`~.resnet.ResNetAutoencoder`): ``self.encoder`` maps the images — with a conditional model's one-hot label
+    as constant extra channels — to (B, *bottleneck) features, flattened into the heads; ``self.decoder_input`` maps
+    ``z`` (joined with the one-hot label) to (B, C·h·w), reshaped to ``self._bottleneck`` = (C, h, w) for
+    ``self.decoder``."""
+
+    _bottleneck: tuple[int, int, int]
+
+    def _encoder_features(self, x, onehot):
+        if onehot is not None:  # (B, K) → (B, K, H, W) constant maps beside the image channels
+            x = torch.cat([x, onehot[:, :, None, None].expand(-1, -1, *x.shape[2:])], dim=1)
+        return self.encoder(x).flatten(1)
+
+    def _decoder_logits(self, z):
+        return self.decoder(self.decoder_input(z).view(z.shape[0], *self._bottleneck))

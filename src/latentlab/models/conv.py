@@ -26,14 +26,13 @@ is a stride-1 transposed conv where the Fashion-MNIST models use a ``Conv2D`` (t
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
-from .autoencoder import Autoencoder, make_activation
+from .autoencoder import SpatialAutoencoder, make_activation
 
 
 class ConvAutoencoder(
-    Autoencoder,
+    SpatialAutoencoder,
     library_name="latentlab",
     tags=["autoencoder", "vae", "image-generation", "latent-space"],
     repo_url="https://github.com/latent-lab/latentlab",
@@ -135,14 +134,6 @@ class ConvAutoencoder(
         blocks.append(nn.ConvTranspose2d(prev, in_channels, 3, stride=1, padding=1))
         self.decoder = nn.Sequential(*blocks)
 
-    def _encoder_features(self, x, onehot):
-        if onehot is not None:  # (B, K) → (B, K, H, W) constant maps beside the image channels
-            x = torch.cat([x, onehot[:, :, None, None].expand(-1, -1, *x.shape[2:])], dim=1)
-        return self.encoder(x).flatten(1)
-
-    def _decoder_logits(self, z):
-        return self.decoder(self.decoder_input(z).view(z.shape[0], *self._bottleneck))
-
 
 ConvVAE = ConvAutoencoder
-"""The name of the face VAE: :class:`ConvAutoencoder` with its defaults (``variational=True``)."""
+"""The name of the book's face VAE (`celeba-vae-64-book`): :class:`ConvAutoencoder` with its defaults (``variational=True``)."""

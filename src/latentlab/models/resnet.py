@@ -28,7 +28,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .autoencoder import Autoencoder
+from .autoencoder import SpatialAutoencoder
 
 
 def group_norm(channels: int) -> nn.GroupNorm:
@@ -52,7 +52,7 @@ class ResBlock(nn.Module):
 
 
 class ResNetAutoencoder(
-    Autoencoder,
+    SpatialAutoencoder,
     library_name="latentlab",
     tags=["autoencoder", "vae", "image-generation", "latent-space", "celeba"],
     repo_url="https://github.com/latent-lab/latentlab",
@@ -140,11 +140,3 @@ class ResNetAutoencoder(
             layers.append(nn.Upsample(scale_factor=2, mode="nearest"))
         layers.append(nn.Conv2d(prev, in_channels, 3, padding=1))
         self.decoder = nn.Sequential(*layers)
-
-    def _encoder_features(self, x, onehot):
-        if onehot is not None:  # (B, K) → (B, K, H, W) constant maps beside the image channels
-            x = torch.cat([x, onehot[:, :, None, None].expand(-1, -1, *x.shape[2:])], dim=1)
-        return self.encoder(x).flatten(1)
-
-    def _decoder_logits(self, z):
-        return self.decoder(self.decoder_input(z).view(z.shape[0], *self._bottleneck))
