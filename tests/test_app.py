@@ -76,6 +76,8 @@ def test_sample_grid_from_the_fitted_prior_and_from_the_normal(client):
     assert "N(0, I)" in said and Image.open(normal).tobytes() != grid.tobytes()
     with pytest.raises(Exception, match="not in the list of choices"):
         client.predict(seed=1, count=4, temperature=1.0, prior="uniform", api_name="/sample")
+    book, said = client.predict(seed=1, count=36, temperature=1.0, model="celeba-vae-64-book", api_name="/sample")
+    assert "Gaussian mixture" in said and Image.open(book).tobytes() != grid.tobytes()  # the book's own fitted prior
 
 
 def test_morph_between_two_test_faces(client):

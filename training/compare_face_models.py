@@ -1,6 +1,6 @@
 """Compare face models measured by ``training/evaluate.py``, beside the PCA baseline, as JSON and a Markdown table.
 
-    python training/compare_face_models.py celeba-vae-64-seed=pretrained/celeba-vae-64 runs/variants/*/model \
+    python training/compare_face_models.py celeba-vae-64-seed=pretrained/celeba-vae-64-book runs/variants/*/model \
         --pca 200 --out benchmarks/face_models.json
 
 A folder may be given a row name as ``NAME=FOLDER`` (default: the run's name). Each folder must hold ``evaluation.json`` (from ``evaluate.py``), ``training_log.json`` and ``config.json``. A row
@@ -29,10 +29,9 @@ def model_row(folder: Path, name: str | None = None) -> dict:
     return {
         "name": name or record.get("name") or folder.name,
         "folder": str(folder),
-        "architecture": f"{len(config['hidden_channels'])} convs {'/'.join(map(str, config['hidden_channels']))}, "
-                        + ("upsample+conv decoder" if config.get("upsampling") == "nearest" else "transposed-conv decoder"),
+        "architecture": architecture(config),
         "z_dim": config["z_dim"],
-        "beta": config["beta"],
+        "beta": config["beta"] if config.get("decoder_variance", "fixed") == "fixed" else "σ-VAE",
         "parameters": record["parameters"],
         "lr_schedule": tcfg.get("lr_schedule", "constant"),
         "epochs": record["epochs"],
@@ -43,6 +42,9 @@ def model_row(folder: Path, name: str | None = None) -> dict:
         "test_psnr_db": ev["reconstruction"]["psnr_db"],
         "fid_reconstructions": ev["fid"]["reconstructions"],
         "fid_samples": ev["fid"]["samples"],
+        "fid_samples_normal": ev["fid"].get("samples_normal", ev["fid"]["samples"]),
+        "fid_interpolations": ev["fid"].get("interpolations"),
+        "samples_from": ev["fid"].get("samples_from", "z ~ N(0, I)"),
         "fid_images": ev["fid"]["images"],
         "kl": ev["latent"]["kl"],
         "active_units": ev["latent"]["active_units"],
@@ -50,6 +52,15 @@ def model_row(folder: Path, name: str | None = None) -> dict:
         "training_command": record["command"],
         "evaluation_command": ev["command"],
     }
+
+
+def architecture(config: dict) -> str:
+    """A short description of a face VAE's layers for the table."""
+    if config.get("model_type") == "resnet":
+        return (f"residual, {len(config['widths'])} levels {'/'.join(map(str, config['widths']))}"
+                f"{', stride-2 stem' if config.get('stem_stride', 1) == 2 else ''}, upsample+conv decoder")  # fmt: skip
+    return (f"{len(config['hidden_channels'])} convs {'/'.join(map(str, config['hidden_channels']))}, "
+            + ("upsample+conv decoder" if config.get("upsampling") == "nearest" else "transposed-conv decoder"))
 
 
 def pca_row(components: int, data: str) -> dict:
@@ -69,21 +80,27 @@ def choose(rows: list[dict], reference: str) -> str | None:
 
 
 def markdown(rows: list[dict], chosen: str | None) -> str:
-    head = ("| model | architecture | β | params | epochs (LR) | test MSE | PSNR dB | FID recon | FID samples | KL nats "
-            "| active units | edit success @1 | other attrs flipped @1 |\n|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")  # fmt: skip
+    head = ("| model | architecture | β | params | epochs (LR) | test MSE | PSNR dB | FID images | FID recon "
+            "| FID samples (its prior) | FID samples N(0, I) | FID morph midpoints | KL nats | active units "
+            "| edit success @1 | other attrs flipped @1 |\n"
+            "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")  # fmt: skip
     lines = [head]
     for r in rows:
         if "fid_samples" not in r:
             lines.append(f"| {r['name']} | {r['components']} principal components | — | — | — | {r['test_mse']:.5f} | "
-                         f"{r['test_psnr_db']:.2f} | — | — | — | — | — | — |")  # fmt: skip
+                         f"{r['test_psnr_db']:.2f} |" + " — |" * 9)  # fmt: skip
             continue
         e = r.get("edits")
         success, others = (f"{e['edit_success']:.2f}", f"{e['others_flip_rate']:.3f}") if e else ("—", "—")
         mark = " **(chosen)**" if r["name"] == chosen else ""
+        beta = r["beta"] if isinstance(r["beta"], str) else f"{r['beta']:g}"
+        prior = f"{r['fid_samples']:.1f}" if "mixture" in r.get("samples_from", "") else "—"
+        normal = r.get("fid_samples_normal", r["fid_samples"])
+        interp = "—" if r.get("fid_interpolations") is None else f"{r['fid_interpolations']:.1f}"
         lines.append(
-            f"| {r['name']}{mark} | {r['architecture']} | {r['beta']:g} | {r['parameters']:,} | {r['epochs']} ({r['lr_schedule']}) "
-            f"| {r['test_mse']:.5f} | {r['test_psnr_db']:.2f} | {r['fid_reconstructions']:.1f} | {r['fid_samples']:.1f} "
-            f"| {r['kl']:.1f} | {r['active_units']} | {success} | {others} |")  # fmt: skip
+            f"| {r['name']}{mark} | {r['architecture']} | {beta} | {r['parameters']:,} | {r['epochs']} ({r['lr_schedule']}) "
+            f"| {r['test_mse']:.5f} | {r['test_psnr_db']:.2f} | {r.get('fid_images') or '—'} | {r['fid_reconstructions']:.1f} "
+            f"| {prior} | {normal:.1f} | {interp} | {r['kl']:.1f} | {r['active_units']} | {success} | {others} |")  # fmt: skip
     return "\n".join(lines)
 
 

@@ -3,7 +3,9 @@ clothes** (Latent plane, Interpolate, Conditional, Novelty over a :class:`~laten
 
 Callbacks only convert between components and lab calls — no model math here. Every event is an API endpoint
 with a stable name that ``gradio_client`` can call: ``/morph``, ``/edit``, ``/sample``, ``/plane``, ``/plane_click``,
-``/interpolate``, ``/generate``, ``/novelty``; the first output of each is the picture of the whole result.
+``/interpolate``, ``/generate``, ``/novelty``; the first output of each is the picture of the whole result. The face
+endpoints take an optional last ``model`` (one of the face models by name, default: the first), ``/sample`` also a
+``prior`` (``"mixture"``, the model's fitted Gaussian mixture, or ``"normal"``, N(0, I)) and says which it used.
 """
 
 from __future__ import annotations
@@ -77,8 +79,8 @@ def build_demo(faces: FaceLab | dict[str, FaceLab], example_faces: list[str | Pa
     """The Blocks app.
 
     Args:
-        faces: the face models by name, the first being the default (one :class:`FaceLab` is named after its
-            folder-less default ``"face-vae"``); every Faces endpoint takes an optional ``model`` parameter.
+        faces: the face models by name, the first being the default (a single :class:`FaceLab` is served as
+            ``"face-vae"``); every Faces endpoint takes an optional ``model`` parameter naming one.
         example_faces: image paths shown as clickable examples (held-out test faces).
         digits: the MNIST / Fashion-MNIST models for the second group of tabs (left out when ``None``).
     """
@@ -128,11 +130,10 @@ def build_demo(faces: FaceLab | dict[str, FaceLab], example_faces: list[str | Pa
         if not 0 <= float(temperature) <= 3:
             raise gr.Error(f"temperature must be between 0 and 3, got {temperature}")
         prior = prior or lab.default_prior
-        if prior == "mixture" and lab.model.prior is None:
-            raise gr.Error(f"{model or default_model} has no fitted prior; choose N(0, I).")
-        if prior not in ("mixture", "normal"):
-            raise gr.Error(f"prior must be 'mixture' or 'normal', got {prior!r}")
-        faces = lab.sample(count, seed=int(seed), temperature=float(temperature), prior=prior)
+        try:
+            faces = lab.sample(count, seed=int(seed), temperature=float(temperature), prior=prior)
+        except ValueError as err:  # a folder without a fitted prior
+            raise gr.Error(f"{model or default_model}: {err}") from None
         grid = grid_image(faces, nrow=min(count, 6 if count <= 36 else 10), scale=2)
         return grid, f"Sampled from **{lab.describe_prior(prior)}** at temperature {float(temperature):g}, seed {int(seed)}."
 
