@@ -252,5 +252,5 @@ def test_the_repository_deploys_as_a_space_that_serves(local_hub, tmp_path):
     space = snapshot_download("latent-lab/latent-lab", repo_type="space", local_dir=tmp_path / "space")
     assert SpaceCard.load(os.path.join(space, "README.md")).data.sdk == "gradio"
     with serve_app({"PYTHONPATH": os.path.join(space, "src")}, cwd=space) as (url, _):
-        grid = Client(url, verbose=False).predict(0, 4, 1.0, api_name="/sample")
+        grid, _ = Client(url, verbose=False).predict(0, 4, 1.0, api_name="/sample")
         assert os.path.getsize(grid) > 0

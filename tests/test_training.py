@@ -175,7 +175,7 @@ def test_two_process_training_matches_one_process_at_the_same_global_batch(tmp_p
 def test_multi_gpu_accelerate_config_parses():
     from accelerate.commands.config.config_args import load_config_from_file
 
-    path = REPO / "training" / "configs" / "accelerate_multi_gpu.yaml"
+    path = REPO / "training" / "accelerate_multi_gpu.yaml"
     raw = yaml.safe_load(path.read_text())
     assert raw["distributed_type"] == "MULTI_GPU" and raw["compute_environment"] == "LOCAL_MACHINE"
     assert load_config_from_file(str(path)).num_processes == raw["num_processes"] > 1  # what `accelerate launch` reads
