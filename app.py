@@ -30,6 +30,7 @@ try:
 except ModuleNotFoundError:  # a Space installs requirements.txt only and runs the repository as is
     sys.path.insert(0, str(HERE / "src"))
 
+from latentlab.alignment import FaceAligner  # noqa: E402
 from latentlab.digits import DigitLab  # noqa: E402
 from latentlab.faces import FaceLab  # noqa: E402
 from latentlab.models import parse_model_ref  # noqa: E402
@@ -60,7 +61,8 @@ DIGIT_MODELS = [r.strip() for r in os.environ.get("LATENTLAB_DIGIT_MODELS", "").
 EXAMPLE_FACES = example_face_paths(HERE / "assets" / "faces")  # held-out CelebA-HQ test faces
 DIGIT_SAMPLES = {name: HERE / "assets" / "digits" / f"{name}-test-1000.safetensors" for name in ("mnist", "fashion-mnist")}
 
-demo = build_demo({model_name(ref): FaceLab.from_pretrained(ref) for ref in FACE_MODELS}, EXAMPLE_FACES,
+ALIGNER = FaceAligner()  # uploads are found and cropped as CelebA-HQ was (MediaPipe; models inside its wheel)
+demo = build_demo({model_name(ref): FaceLab.from_pretrained(ref, aligner=ALIGNER) for ref in FACE_MODELS}, EXAMPLE_FACES,
                   DigitLab.from_pretrained(DIGIT_MODELS, DIGIT_SAMPLES))  # fmt: skip
 
 if __name__ == "__main__":

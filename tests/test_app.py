@@ -2,12 +2,14 @@
 
 import json
 
+import numpy as np
 import pytest
 import yaml
 from gradio_client import Client, handle_file
 from PIL import Image
 
 from .conftest import BOOK, BUNDLED, FACES, REPO
+from .scenes import background, face_corners, place_face
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +59,9 @@ def test_api_names_and_parameters(client):
     api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     params = {name: [p["parameter_name"] for p in spec["parameters"]] for name, spec in api.items()}
     assert params["/sample"] == ["seed", "count", "temperature", "model", "prior"]
-    assert params["/morph"] == ["face_a", "face_b", "frames", "model"]
-    assert params["/edit"] == ["face", "attribute", "strength", "keep", "model"]
+    assert params["/morph"] == ["face_a", "face_b", "frames", "model", "face_a_number", "face_b_number"]
+    assert params["/edit"] == ["face", "attribute", "strength", "keep", "model", "face_number"]
+    assert params["/align"] == ["photo", "face_number", "model"]
     defaults = {name: {p["parameter_name"]: p.get("parameter_default") for p in spec["parameters"]}
                 for name, spec in api.items()}  # fmt: skip
     assert {defaults[e]["model"] for e in ("/sample", "/morph", "/edit")} == {"celeba-vae-64"}
@@ -113,11 +116,80 @@ def test_edit_with_decorrelated_direction(client):
 
 
 def test_any_image_size_or_mode_is_accepted(client, tmp_path):
-    big = Image.open(FACES[2]).convert("RGBA").resize((517, 311))
-    big.save(tmp_path / "odd.png")
+    """A photo of any size and mode (RGBA here, a face placed in a larger scene) is found, aligned and edited."""
+    photo, _ = place_face(Image.open(FACES[2]), size=(517, 311), scale=2.5, angle=10, seed=4)
+    photo.convert("RGBA").save(tmp_path / "odd.png")
     comparison_path, _ = client.predict(face=handle_file(str(tmp_path / "odd.png")), attribute="Eyeglasses",
                                         strength=-1, api_name="/edit")  # fmt: skip
     assert Image.open(comparison_path).size == ((3 * 66 + 2) * 3, 68 * 3)
+
+
+# --- uploads are found and aligned -----------------------------------------------------------------------------------
+def _psnr_centre(a: Image.Image, b: Image.Image) -> float:
+    x = np.asarray(a, np.float64)[8:56, 8:56] / 255
+    y = np.asarray(b.convert("RGB"), np.float64)[8:56, 8:56] / 255
+    return float(-10 * np.log10(max(((x - y) ** 2).mean(), 1e-10)))
+
+
+@pytest.fixture(scope="module")
+def test_faces(celeba_dir):
+    from latentlab.data import load_celeba
+    from latentlab.images import tensor_to_pil
+
+    data = load_celeba(celeba_dir, "test")
+    return [tensor_to_pil(data.float_images(i)) for i in range(11, len(data), len(data) // 20)][:20]
+
+
+def test_align_returns_a_real_face_in_its_celebahq_framing(client, test_faces, tmp_path):
+    """The issue's measure through the served app: 20 real test faces, enlarged 2.5–6×, rotated up to 30° and placed
+    anywhere in an 800×600 JPEG; /align's crops match the originals (median PSNR of the central region ≥ 24 dB)."""
+    rng = np.random.default_rng(1)
+    scores = []
+    for i, face in enumerate(test_faces):
+        scale, angle = rng.uniform(2.5, 6.0), rng.uniform(-30, 30)
+        r = scale * 64 * 0.75
+        photo, _ = place_face(face, scale=scale, angle=angle, centre=(rng.uniform(r, 800 - r), rng.uniform(r, 600 - r)), seed=i)
+        photo.save(tmp_path / f"{i}.jpg", quality=92)
+        crop, found = client.predict(handle_file(str(tmp_path / f"{i}.jpg")), api_name="/align")
+        crop = Image.open(crop)
+        assert crop.size == (64, 64)
+        scores.append(_psnr_centre(crop, face))
+    assert np.median(scores) >= 24, sorted(np.round(scores, 1))
+    assert Image.open(found).size == (768, 576)  # the photo, marked, at most 768 px
+
+
+def test_a_photo_without_a_face_gets_a_clear_message_and_the_app_keeps_serving(client, tmp_path):
+    background((800, 600), 3).save(tmp_path / "landscape.jpg")
+    empty = handle_file(str(tmp_path / "landscape.jpg"))
+    for call in (lambda: client.predict(empty, api_name="/align"),
+                 lambda: client.predict(face=empty, attribute="Smiling", strength=1.0, api_name="/edit"),
+                 lambda: client.predict(face_a=handle_file(str(FACES[0])), face_b=empty, frames=4, api_name="/morph")):  # fmt: skip
+        with pytest.raises(Exception, match="No face found — try a frontal photo"):
+            call()
+    assert Image.open(client.predict(handle_file(str(FACES[0])), api_name="/align")[0]).size == (64, 64)
+
+
+def test_several_faces_the_largest_by_default_another_by_number(client, test_faces, tmp_path):
+    photo = background((1000, 700), 6)
+    for face, scale, centre in [(test_faces[0], 2.5, (250, 300)), (test_faces[1], 4.0, (700, 380))]:
+        single, m = place_face(face, size=photo.size, scale=scale, centre=centre, seed=6)
+        corners = face_corners(64, m)
+        mask = Image.new("L", photo.size, 0)
+        mask.paste(255, tuple(int(v) for v in np.r_[corners.min(0), corners.max(0)]))
+        photo.paste(single, (0, 0), mask)
+    photo.save(tmp_path / "two.jpg", quality=92)
+    two = handle_file(str(tmp_path / "two.jpg"))
+    largest = Image.open(client.predict(two, api_name="/align")[0])
+    other = Image.open(client.predict(two, 2, api_name="/align")[0])
+    assert _psnr_centre(largest, test_faces[1]) > 20 and _psnr_centre(other, test_faces[0]) > 20
+    with pytest.raises(Exception, match="Face 3 was asked for, but the photo has 2 faces"):
+        client.predict(two, 3, api_name="/align")
+    # /edit and /morph take the same face numbers: the second face edited is the second face aligned
+    by_number = Image.open(client.predict(face=two, attribute="Smiling", strength=1.0, face_number=2, api_name="/edit")[0])
+    other.save(tmp_path / "other.png")
+    direct = Image.open(client.predict(face=handle_file(str(tmp_path / "other.png")), attribute="Smiling", strength=1.0,
+                                       api_name="/edit")[0])  # fmt: skip
+    assert by_number.tobytes() == direct.tobytes()
 
 
 def test_non_image_upload_gets_a_message_and_the_app_stays_up(client, tmp_path):

@@ -1,5 +1,6 @@
 """The app in a real browser (Debian's Chromium driven by Playwright): the page renders every component, a click on
-two example faces plus Morph shows the frames, and a non-image upload shows the short message.
+two example faces plus Morph shows the frames, uploaded photos are aligned (the crop is shown; a group photo offers
+its faces by number; a photo without a face gets the message), and a non-image upload shows the short message.
 
 Needs /usr/bin/chromium (`apt-get install chromium`; .ci/run installs it). Without it the tests are skipped,
 unless LATENTLAB_REQUIRE_BROWSER=1 (set by CI), where they fail.
@@ -8,7 +9,12 @@ unless LATENTLAB_REQUIRE_BROWSER=1 (set by CI), where they fail.
 import os
 import shutil
 
+import numpy as np
 import pytest
+from PIL import Image
+
+from .conftest import FACES
+from .scenes import background, face_corners, place_face
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not os.path.exists(CHROMIUM):
@@ -38,6 +44,13 @@ def page(browser, served_app):
     page.close()
 
 
+def _shots(tmp_path) -> str:
+    """Where screenshots go: ``$LATENTLAB_SCREENSHOTS``, else the test's tmp folder."""
+    shots = os.environ.get("LATENTLAB_SCREENSHOTS") or str(tmp_path)
+    os.makedirs(shots, exist_ok=True)
+    return shots
+
+
 def pick_two_example_faces(page):
     """Morph tab: click the first test face under face A and the fourth under face B, and wait until both inputs
     show their face (an example click loads the file from the server: Morph before that finds an empty input)."""
@@ -47,15 +60,15 @@ def pick_two_example_faces(page):
     expect(examples).to_have_count(24, timeout=30_000)  # 12 test faces under each of face A and face B
     examples.nth(0).click()
     examples.nth(12 + 3).click()
-    loaded = page.locator("img[src*='celebahq']:not(button.gallery-item img):visible")
-    expect(loaded).to_have_count(2, timeout=30_000)
+    for key in ("face-a", "face-b"):
+        expect(page.locator(f"#{key}-photo img")).to_be_visible(timeout=30_000)
+        expect(page.locator(f"#{key}-crop img")).to_be_visible(timeout=30_000)  # the aligned preview: as it is
 
 
 def test_morph_from_example_faces(page):
     pick_two_example_faces(page)
     page.get_by_role("button", name="Morph", exact=True).click()
-    strip = page.locator("img[alt*='reconstruction of A']")  # the output image is labelled by its component
-    expect(strip.or_(page.locator("img[src*='image.png']")).first).to_be_visible(timeout=60_000)
+    expect(page.locator("#morph-frames img")).to_be_visible(timeout=60_000)
     expect(page.get_by_text("Error", exact=True)).to_have_count(0)
 
 
@@ -102,8 +115,7 @@ def test_decorrelated_edit_from_the_keep_menu(page):
     keep.press("Escape")
     expect(panel.locator("div.token")).to_have_text(["Male"])  # the one chosen token of the multiselect
     page.get_by_role("button", name="Edit", exact=True).click()
-    result = panel.locator("img[alt*='Original | reconstruction | edit']").or_(panel.locator("img[src*='image.png']"))
-    expect(result.first).to_be_visible(timeout=60_000)
+    expect(page.locator("#edit-comparison img")).to_be_visible(timeout=60_000)
     expect(page.get_by_text("Error", exact=True)).to_have_count(0)
 
 
@@ -111,12 +123,11 @@ def test_switching_to_the_book_model_changes_the_morph(page, tmp_path):
     """Faces tab: morph two example faces with our model (the default), then pick the book's model in the model
     choice and morph again: other frames come back. Screenshots of both states are kept under
     ``$LATENTLAB_SCREENSHOTS`` (default: the test's tmp folder)."""
-    shots = os.environ.get("LATENTLAB_SCREENSHOTS") or str(tmp_path)
-    os.makedirs(shots, exist_ok=True)
+    shots = _shots(tmp_path)
     pick_two_example_faces(page)
     expect(page.get_by_label("celeba-vae-64 (ours: residual σ-VAE)")).to_be_checked()  # the default
     page.get_by_role("button", name="Morph", exact=True).click()
-    strip = page.locator("img[alt*='reconstruction of A']").or_(page.locator("img[src*='image.png']")).first
+    strip = page.locator("#morph-frames img")
     expect(strip).to_be_visible(timeout=60_000)
     first = strip.get_attribute("src")
     page.screenshot(path=os.path.join(shots, "morph-ours.png"), full_page=True)
@@ -125,3 +136,55 @@ def test_switching_to_the_book_model_changes_the_morph(page, tmp_path):
     expect(strip).not_to_have_attribute("src", first, timeout=60_000)
     page.screenshot(path=os.path.join(shots, "morph-book.png"), full_page=True)
     expect(page.get_by_text("Error", exact=True)).to_have_count(0)
+
+
+def test_uploaded_photos_are_aligned_then_morphed(page, tmp_path):
+    """Morph tab: upload two photos with a face somewhere in them (rotated, enlarged); each input shows the aligned
+    crop and the faces found; Morph runs on the crops. Screenshot: ``morph-uploads.png``."""
+    paths = []
+    for i, (face, angle, centre) in enumerate([(FACES[0], 20, (300, 250)), (FACES[5], -15, (520, 330))]):
+        photo, _ = place_face(Image.open(face), scale=3.5, angle=angle, centre=centre, seed=i)
+        paths.append(tmp_path / f"photo_{i}.jpg")
+        photo.save(paths[-1], quality=92)
+    page.get_by_role("tab", name="Faces").click()
+    page.get_by_role("tab", name="Morph").click()
+    for key, path in zip(("face-a", "face-b"), paths):
+        page.locator(f"#{key}-photo input[type=file]").set_input_files(str(path))
+        expect(page.locator(f"#{key}-crop img")).to_be_visible(timeout=60_000)
+        expect(page.locator(f"#{key}-found img")).to_be_visible(timeout=60_000)
+    page.get_by_role("button", name="Morph", exact=True).click()
+    expect(page.locator("#morph-frames img")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Error", exact=True)).to_have_count(0)
+    page.screenshot(path=os.path.join(_shots(tmp_path), "morph-uploads.png"), full_page=True)
+
+
+def test_a_group_photo_offers_its_faces_and_a_photo_without_one_gets_the_message(page, tmp_path):
+    """Edit tab: a two-face photo shows the face-number box; face 2 changes the aligned crop; Edit works on it. Then a
+    photo without a face: the "No face found" message, and the app keeps answering. Screenshot: ``edit-group.png``."""
+    photo = background((1000, 700), 6)
+    for face, scale, centre in [(FACES[2], 2.5, (250, 300)), (FACES[7], 4.0, (700, 380))]:
+        single, m = place_face(Image.open(face), size=photo.size, scale=scale, centre=centre, seed=6)
+        corners = face_corners(64, m)
+        mask = Image.new("L", photo.size, 0)
+        mask.paste(255, tuple(int(v) for v in np.r_[corners.min(0), corners.max(0)]))
+        photo.paste(single, (0, 0), mask)
+    photo.save(tmp_path / "group.jpg", quality=92)
+    background((800, 600), 3).save(tmp_path / "landscape.jpg")
+    page.get_by_role("tab", name="Faces").click()
+    page.get_by_role("tab", name="Edit").click()
+    page.locator("#edit-face-photo input[type=file]").set_input_files(str(tmp_path / "group.jpg"))
+    number = page.locator("#edit-face-number input[type=number]")
+    expect(number).to_be_visible(timeout=60_000)
+    crop = page.locator("#edit-face-crop img")
+    expect(crop).to_be_visible(timeout=60_000)
+    largest = crop.get_attribute("src")
+    number.fill("2")
+    number.press("Enter")
+    expect(crop).not_to_have_attribute("src", largest, timeout=60_000)
+    page.get_by_role("button", name="Edit", exact=True).click()
+    expect(page.locator("#edit-comparison img")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Error", exact=True)).to_have_count(0)
+    page.screenshot(path=os.path.join(_shots(tmp_path), "edit-group.png"), full_page=True)
+    page.locator("#edit-face-photo input[type=file]").set_input_files(str(tmp_path / "landscape.jpg"))
+    expect(page.get_by_text("No face found — try a frontal photo").first).to_be_visible(timeout=60_000)
+    page.screenshot(path=os.path.join(_shots(tmp_path), "edit-no-face.png"), full_page=True)

@@ -1,6 +1,7 @@
 """Face operations on images: the layer between the app and the model/latent ops.
 
-:class:`FaceLab` turns uploads into 64×64 face tensors, runs the VAE (channels_last; bf16 autocast where the CPU or
+:class:`FaceLab` turns uploads into 64×64 face tensors (found and aligned by
+:mod:`latentlab.alignment` when it has an aligner), runs the VAE (channels_last; bf16 autocast where the CPU or
 GPU has bf16 units — 2–5× faster than fp32 there, at most a grey level of difference — and fp32 elsewhere, where
 emulated bf16 is ~10× slower) and returns PIL images. Everything numeric is delegated to the model (any
 :class:`~latentlab.models.Autoencoder` VAE: the project's :class:`~latentlab.models.ResNetAutoencoder`, the book's
@@ -16,6 +17,7 @@ import torch
 from PIL import Image
 
 from . import latent
+from .alignment import AlignedFace, FaceAligner
 from .images import face_crop, grid_image, pil_to_tensor, save_gif, tensor_to_pil
 from .models import Autoencoder, load_autoencoder, parse_model_ref
 from .prior import PRIOR_KINDS
@@ -39,14 +41,19 @@ class FaceLab:
             and, optionally, an ex-post prior for :meth:`sample`).
         precision: ``"auto"`` (default: bf16 autocast where :func:`bf16_is_fast`, else fp32), ``"bf16"`` or ``"fp32"``.
         device: where to run (``"cpu"`` by default; ``"cuda"`` works the same).
+        aligner: how photos become the model's input: a :class:`~latentlab.alignment.FaceAligner` finds the face
+            and crops it as CelebA-HQ was cropped (the app uses one); ``None`` (default) takes a centre square crop,
+            right for pictures that are already aligned crops.
     """
 
-    def __init__(self, model: Autoencoder, precision: str = "auto", device: str | torch.device = "cpu"):
+    def __init__(self, model: Autoencoder, precision: str = "auto", device: str | torch.device = "cpu",
+                 aligner: FaceAligner | None = None):  # fmt: skip
         if precision not in ("auto", "bf16", "fp32"):
             raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
         self.device = torch.device(device)
         self.model = model.to(self.device, memory_format=torch.channels_last).eval()
         self.precision = ("bf16" if bf16_is_fast(self.device) else "fp32") if precision == "auto" else precision
+        self.aligner = aligner
 
     @classmethod
     def from_pretrained(cls, ref: str | Path, *, revision: str | None = None, **kwargs) -> "FaceLab":
@@ -82,9 +89,23 @@ class FaceLab:
             return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
+    def prepare(self, photo: Image.Image, face: int = 0) -> AlignedFace:
+        """The model's view of a photo: with an :attr:`aligner`, face number ``face`` (0 = the largest) found and
+        aligned as CelebA-HQ (see :mod:`latentlab.alignment`); without one, the centre square crop.
+
+        Returns:
+            :class:`~latentlab.alignment.AlignedFace` whose ``crop`` is S×S RGB (S = :attr:`image_size`).
+
+        Raises:
+            NoFaceError: the aligner finds no face (or not that many).
+        """
+        if self.aligner is None:
+            return AlignedFace(face_crop(photo, self.image_size), [], None)
+        return self.aligner.align(photo, face, size=self.image_size)
+
     def to_tensor(self, faces: list[Image.Image]) -> torch.Tensor:
-        """(B, 3, S, S) float32 in [0, 1] from any PIL images (centre square crop, resized to S = image_size)."""
-        return torch.stack([pil_to_tensor(face_crop(f, self.image_size)) for f in faces]).to(self.device)
+        """(B, 3, S, S) float32 in [0, 1] from any PIL images, each through :meth:`prepare` (its largest face)."""
+        return torch.stack([pil_to_tensor(self.prepare(f).crop) for f in faces]).to(self.device)
 
     @torch.inference_mode()
     def encode(self, images: torch.Tensor) -> torch.Tensor:
@@ -102,7 +123,7 @@ class FaceLab:
     def morph(self, face_a: Image.Image, face_b: Image.Image, frames: int = 8, method: str = "linear") -> torch.Tensor:
         """Decoded frames (frames, 3, S, S) of the interpolation between two faces' posterior means.
 
-        Frame 0 and frame ``frames − 1`` are the reconstructions of ``face_a`` and ``face_b``.
+        Each photo goes through :meth:`prepare` (its largest face). Frame 0 and frame ``frames − 1`` are the reconstructions of ``face_a`` and ``face_b``.
         """
         z = self.encode(self.to_tensor([face_a, face_b]))
         return self.decode(latent.morph(z[0], z[1], frames, method))
@@ -111,7 +132,7 @@ class FaceLab:
         """Move a face along one attribute direction, optionally decorrelated from attributes to keep.
 
         Args:
-            face: any PIL image.
+            face: any PIL image (through :meth:`prepare`; pass ``prepare(photo, k).crop`` for another face).
             attribute: one of :attr:`attribute_names`.
             strengths: a float or a list of floats (multiples of the direction vector; negative removes).
             keep: attribute names whose directions are projected out of ``attribute``'s (InterFaceGAN's conditional

@@ -11,12 +11,14 @@ endpoints take an optional last ``model`` (one of the face models by name, defau
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from .alignment import NoFaceError, annotate
 from .analysis import NOISE_KINDS, novelty_plot
 from .digits import DigitLab
 from .faces import FaceLab, frames_to_gif, frames_to_strip
@@ -54,13 +56,43 @@ class ImageUpload(gr.Image):
 FaceUpload = ImageUpload  # the face inputs' name before the digit tabs existed
 
 
-def _face_input(label: str, examples: list[str], examples_label: str) -> FaceUpload:
-    """An upload box for one face, with the example faces under it as clickable thumbnails."""
-    face = ImageUpload(label=label, type="pil", image_mode=None, sources=["upload", "clipboard", "webcam"],
-                      height=192)  # fmt: skip
+@dataclass
+class FaceInput:
+    """One face input of the Faces tabs: the upload box, which face of the photo to use (shown when it has
+    several), and what the alignment made of it (the crop the model sees, the photo with the faces marked)."""
+
+    photo: ImageUpload
+    number: gr.Number
+    crop: gr.Image
+    found: gr.Image
+
+
+def _face_input(label: str, examples: list[str], examples_label: str, key: str) -> FaceInput:
+    """An upload box for one face (upload, clipboard or webcam), the example faces under it as clickable
+    thumbnails, and the alignment preview beside a face-number choice."""
+    photo = ImageUpload(label=label, type="pil", image_mode=None, sources=["upload", "clipboard", "webcam"],
+                        height=192, elem_id=f"{key}-photo")  # fmt: skip
     if examples:
-        gr.Examples(examples, inputs=[face], label=examples_label, examples_per_page=12)
-    return face
+        gr.Examples(examples, inputs=[photo], label=examples_label, examples_per_page=12)
+    with gr.Row():
+        crop = gr.Image(label="Aligned (what the model sees)", type="pil", format="png", height=128,
+                        interactive=False, buttons=["download"], elem_id=f"{key}-crop")  # fmt: skip
+        found = gr.Image(label="Faces found", type="pil", format="jpeg", height=128, interactive=False,
+                         elem_id=f"{key}-found")  # fmt: skip
+    number = gr.Number(value=1, precision=0, minimum=1, label="Face in the photo (1 = the largest)", visible=False,
+                       elem_id=f"{key}-number")  # fmt: skip
+    return FaceInput(photo, number, crop, found)
+
+
+def _face_number(number) -> int:
+    """The UI's / API's face number (1 = the largest) as a 0-based index."""
+    try:
+        value = int(number or 1)
+    except (TypeError, ValueError):
+        raise gr.Error(f"face number must be a whole number ≥ 1, got {number!r}") from None
+    if value < 1:
+        raise gr.Error(f"face number must be ≥ 1, got {value}")
+    return value - 1
 
 
 def _require(face, label: str) -> None:
@@ -97,26 +129,52 @@ def build_demo(faces: FaceLab | dict[str, FaceLab], example_faces: list[str | Pa
             raise gr.Error(f"Pick one of the face models: {', '.join(labs)} (got {model!r}).")
         return labs[model or default_model]
 
-    def morph(face_a, face_b, frames, model=None):
+    def aligned(lab: FaceLab, photo, number, label: str):
+        """The model's input for one face input: ``photo``'s face ``number`` (1 = the largest), aligned."""
+        _require(photo, label)
+        try:
+            return lab.prepare(photo, _face_number(number))
+        except NoFaceError as err:
+            raise gr.Error(f"{label[0].upper()}{label[1:]}: {err}", title="No face found") from None
+
+    def align(photo, face_number=1, model=None):
         lab = get_lab(model)
-        _require(face_a, "face A")
-        _require(face_b, "face B")
+        result = aligned(lab, photo, face_number, "a photo")
+        return result.crop, annotate(photo, result.faces, result.index) if result.faces else result.crop
+
+    def preview(photo, number, model=None):
+        return (None, None) if photo is None else align(photo, number, model)
+
+    def face_numbers(photo, model=None):
+        """The face-number choice under a face input: shown when the photo has several faces."""
+        count = 0
+        if photo is not None:
+            try:
+                count = len(get_lab(model).prepare(photo).faces)
+            except NoFaceError:
+                pass
+        return gr.update(value=1, maximum=max(count, 1), visible=count > 1,
+                         info=f"{count} faces found" if count > 1 else None)  # fmt: skip
+
+    def morph(face_a, face_b, frames, model=None, face_a_number=1, face_b_number=1):
+        lab = get_lab(model)
         frames = int(frames)
         if not 2 <= frames <= 64:
             raise gr.Error(f"frames must be between 2 and 64, got {frames}")
-        decoded = lab.morph(face_a, face_b, frames)
+        crop_a, crop_b = aligned(lab, face_a, face_a_number, "face A").crop, aligned(lab, face_b, face_b_number, "face B").crop
+        decoded = lab.morph(crop_a, crop_b, frames)
         gif = frames_to_gif(decoded, tempfile.NamedTemporaryFile(dir=out_dir, suffix=".gif", delete=False).name)
         return frames_to_strip(decoded), str(gif)
 
-    def edit(face, attribute, strength, keep=None, model=None):
+    def edit(face, attribute, strength, keep=None, model=None, face_number=1):
         lab = get_lab(model)
-        _require(face, "a face")  # an unknown attribute is refused by the Dropdowns before this runs
+        crop = aligned(lab, face, face_number, "a face").crop  # an unknown attribute is refused by the Dropdowns
         keep = [k for k in (keep or []) if k != attribute]  # keeping the edited attribute itself means nothing
         strength = float(strength)
         step = abs(strength) or 1.0
         # one batch: the edit, then the sweep −2s, −s, 0, +s, +2s (its strength-0 frame is the reconstruction)
         try:
-            original, decoded = lab.edit(face, attribute, [strength, -2 * step, -step, 0.0, step, 2 * step], keep)
+            original, decoded = lab.edit(crop, attribute, [strength, -2 * step, -step, 0.0, step, 2 * step], keep)
         except ValueError as err:  # the direction lies in the span of the kept ones
             raise gr.Error(f"{attribute} cannot be decorrelated from {', '.join(keep)}: {err}") from err
         comparison = grid_image(torch.stack([original, decoded[3], decoded[0]]), nrow=3, scale=3)
@@ -154,19 +212,21 @@ def build_demo(faces: FaceLab | dict[str, FaceLab], example_faces: list[str | Pa
                 with gr.Tab("Morph"):
                     with gr.Row():
                         with gr.Column():
-                            face_a = _face_input("Face A", examples, "Test faces → A")
+                            face_a = _face_input("Face A", examples, "Test faces → A", "face-a")
                         with gr.Column():
-                            face_b = _face_input("Face B", examples[::-1], "Test faces → B")
+                            face_b = _face_input("Face B", examples[::-1], "Test faces → B", "face-b")
                     frames = gr.Slider(2, 32, value=10, step=1, label="Frames (both ends included)")
                     morph_button = gr.Button("Morph", variant="primary")
-                    strip = gr.Image(label="Frames: reconstruction of A → reconstruction of B", type="pil", format="png")
-                    gif = gr.Image(label="Animated GIF", type="filepath", format="gif", height=256)
-                    morph_button.click(morph, [face_a, face_b, frames, face_model], [strip, gif], api_name="morph")
+                    strip = gr.Image(label="Frames: reconstruction of A → reconstruction of B", type="pil", format="png",
+                                     elem_id="morph-frames")  # fmt: skip
+                    gif = gr.Image(label="Animated GIF", type="filepath", format="gif", height=256, elem_id="morph-gif")
+                    morph_button.click(morph, [face_a.photo, face_b.photo, frames, face_model, face_a.number,
+                                               face_b.number], [strip, gif], api_name="morph")  # fmt: skip
 
                 with gr.Tab("Edit"):
                     with gr.Row():
                         with gr.Column():
-                            face = _face_input("Face", examples, "Test faces")
+                            face = _face_input("Face", examples, "Test faces", "edit-face")
                         with gr.Column():
                             attribute = gr.Dropdown(attributes, value="Smiling" if "Smiling" in attributes else None,
                                                     label="Attribute (CelebA's 40 labels)")  # fmt: skip
@@ -178,10 +238,11 @@ def build_demo(faces: FaceLab | dict[str, FaceLab], example_faces: list[str | Pa
                                                     "with age): their directions are projected out, as in "
                                                     "InterFaceGAN's conditional editing.")  # fmt: skip
                             edit_button = gr.Button("Edit", variant="primary")
-                    comparison = gr.Image(label="Original | reconstruction | edit", type="pil", format="png")
-                    sweep = gr.Image(label="Sweep: −2s, −s, 0, +s, +2s", type="pil", format="png")
-                    edit_button.click(edit, [face, attribute, strength, keep, face_model], [comparison, sweep],
-                                      api_name="edit")  # fmt: skip
+                    comparison = gr.Image(label="Original | reconstruction | edit", type="pil", format="png",
+                                          elem_id="edit-comparison")  # fmt: skip
+                    sweep = gr.Image(label="Sweep: −2s, −s, 0, +s, +2s", type="pil", format="png", elem_id="edit-sweep")
+                    edit_button.click(edit, [face.photo, attribute, strength, keep, face_model, face.number],
+                                      [comparison, sweep], api_name="edit")  # fmt: skip
                     # (example face, attribute, strength, keep): the Blond_Hair pair shows one face with the plain
                     # and with the decorrelated direction
                     presets = [(0, "Smiling", 1.5, []), (3, "Blond_Hair", 2.0, []), (3, "Blond_Hair", 2.0, ["Male"]),
@@ -190,7 +251,36 @@ def build_demo(faces: FaceLab | dict[str, FaceLab], example_faces: list[str | Pa
                     if examples and attributes:
                         gr.Examples([[examples[i % len(examples)], a, s, [k for k in kept if k in attributes]]
                                      for i, a, s, kept in presets if a in attributes],
-                                    inputs=[face, attribute, strength, keep], label="Try these edits")  # fmt: skip
+                                    inputs=[face.photo, attribute, strength, keep], label="Try these edits")  # fmt: skip
+
+                # every face input shows what the alignment made of it (a cleared input clears its preview)
+                for fi in (face_a, face_b, face):
+                    fi.photo.change(face_numbers, [fi.photo, face_model], [fi.number], api_visibility="private",
+                                    ).then(preview, [fi.photo, fi.number, face_model], [fi.crop, fi.found],
+                                           api_visibility="private")  # fmt: skip
+                    fi.number.input(preview, [fi.photo, fi.number, face_model], [fi.crop, fi.found],
+                                    api_visibility="private")  # fmt: skip
+
+                with gr.Tab("Align"):
+                    gr.Markdown(
+                        "How uploads become the model's input: faces are found (MediaPipe), and each is cropped from "
+                        "its eye centres and mouth corners as CelebA-HQ was (an oriented square, reflect-padded where "
+                        "it leaves the photo). Morph and Edit do this to every upload; a square picture of at most "
+                        "128 px is taken as already aligned. Profiles, covered faces and upside-down photos fail."
+                    )  # fmt: skip
+                    with gr.Row():
+                        with gr.Column():
+                            align_photo = ImageUpload(label="Photo", type="pil", image_mode=None,
+                                                      sources=["upload", "clipboard", "webcam"], height=256)  # fmt: skip
+                            align_number = gr.Number(value=1, precision=0, minimum=1, label="Face (1 = the largest)")
+                            align_button = gr.Button("Align", variant="primary")
+                        with gr.Column():
+                            align_crop = gr.Image(label="Aligned face (the model's input)", type="pil", format="png",
+                                                  height=192, interactive=False)  # fmt: skip
+                            align_found = gr.Image(label="Faces found: box, landmarks, crop square", type="pil",
+                                                   format="jpeg", interactive=False)  # fmt: skip
+                    align_button.click(align, [align_photo, align_number, face_model], [align_crop, align_found],
+                                       api_name="align")  # fmt: skip
 
                 with gr.Tab("Sample"):
                     with gr.Row():
