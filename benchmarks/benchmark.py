@@ -20,7 +20,10 @@ it serves), then each API called through ``gradio_client`` with the example face
 process's peak resident set (``VmHWM``). Latency: median (p50) and p95 over repeated calls of :class:`latentlab.faces.FaceLab` on the
 bundled model — morph of 16 frames (two faces encoded + 16 decoded), one attribute edit, a 36-face sample — and of
 :class:`latentlab.digits.DigitLab` on the bundled digit models — a latent-plane decode (with its marked scatter plot),
-a 10-frame interpolation, a conditional generation (all ten digits), a novelty score.
+a 10-frame interpolation, a conditional generation (all ten digits), a novelty score. Alignment: an upload found,
+landmarked and cropped (:class:`latentlab.alignment.FaceAligner`) at 800×600 and 4000×3000.
+
+    python benchmarks/benchmark.py --only latency alignment served   # re-measure just those rows
 """
 
 from __future__ import annotations
@@ -297,6 +300,40 @@ def digit_latency(repeats: int) -> list[dict]:
     return time_ops(ops, repeats, 3, "fp32")
 
 
+def alignment_latency(repeats: int) -> list[dict]:
+    """Time of :meth:`FaceAligner.align` (detection, landmarks, crop) on a real test face placed in an 800×600 and a
+    4000×3000 photo, and of a 64×64 example face (taken as aligned: no detection)."""
+    from PIL import Image
+
+    from latentlab.alignment import FaceAligner
+
+    sys.path.insert(0, str(REPO))
+    from tests.scenes import place_face
+
+    face = Image.open(sorted((REPO / "assets" / "faces").glob("*.png"))[0]).convert("RGB")
+    aligner = FaceAligner(64)
+    photos = {"align 800×600 photo": place_face(face, size=(800, 600), scale=4.0, angle=15.0, seed=0)[0],
+              "align 4000×3000 photo": place_face(face, size=(4000, 3000), scale=20.0, angle=15.0, seed=0)[0],
+              "align 64×64 example face (as it is)": face}  # fmt: skip
+    ops = {name: (lambda p=photo: aligner.align(p)) for name, photo in photos.items()}
+    return time_ops(ops, repeats, 2, "fp32")
+
+
+def _update_latency(result: dict, args) -> None:
+    result["latency"] = latency(args.model, args.repeats)
+    result.setdefault("targets", {}).update(face_targets(result["latency"]))
+
+
+def _update_alignment(result: dict, args) -> None:
+    result["alignment"] = alignment_latency(max(5, args.repeats // 2))
+
+
+def _update_served(result: dict, args) -> None:
+    result["served"] = served(max(5, args.repeats // 5))
+
+
+PARTS = {"latency": _update_latency, "alignment": _update_alignment, "served": _update_served}
+
 DIGIT_CONFIGS = ["mnist_dense_ae_digit0", "mnist_conv_ae_28", "fashion_conv_ae_2", "mnist_cond_ae_2", "mnist_cond_ae_5",
                  "fashion_vae_2"]  # fmt: skip
 
@@ -311,8 +348,8 @@ def main() -> None:
     p.add_argument("--data", default=DEFAULT_CELEBA_SOURCE)
     p.add_argument("--model", nargs="+", default=[str(REPO / "pretrained" / n) for n in ("celeba-vae-64", "celeba-vae-64-book")],
                    help="face model folders for the latency rows (the first is the app's default)")  # fmt: skip
-    p.add_argument("--only-latency", action="store_true",
-                   help="measure only the face models' latency and update those rows of --out (a quick re-run)")
+    p.add_argument("--only", nargs="+", choices=list(PARTS),
+                   help="measure only these parts and update their rows of --out (a quick re-run)")
     p.add_argument("--repeats", type=int, default=50, help="timed calls per latency row")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results.json")
     p.add_argument("--row", choices=list(ROWS), help=argparse.SUPPRESS)  # internal: one row in this process
@@ -325,16 +362,17 @@ def main() -> None:
         print(json.dumps({**row, "peak_rss_mib": peak_rss_mib()}))
         return
 
-    if args.only_latency:
+    if args.only:
         result = json.loads(args.out.read_text()) if args.out.is_file() else {}
-        result["latency"] = latency(args.model, args.repeats)
-        result.setdefault("targets", {}).update(face_targets(result["latency"]))
-        result["targets"].pop("morph_16_frames_p50_at_most_15_ms", None)  # the book model's old target, bf16 on another CPU
+        for part in args.only:
+            PARTS[part](result, args)
         args.out.write_text(json.dumps(result, indent=1))
-        for r in result["latency"]:
-            if "operation" in r:
-                print(f"{r['model']:<20} {r['operation']:<28} {r['precision']:<6} {r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f}")
-        print(f"targets: {result['targets']}\nwrote {args.out}")
+        for key in ("latency", "alignment", "served"):
+            rows = result.get(key, {}).get("latency", []) if key == "served" else result.get(key, [])
+            for r in rows:
+                if "operation" in r:
+                    print(f"{key:<10} {r.get('model', ''):<20} {r['operation']:<36} {r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f}")
+        print(f"targets: {result.get('targets')}\nwrote {args.out}")
         return
 
     training = []
@@ -368,6 +406,7 @@ def main() -> None:
 
     lat = latency(args.model, args.repeats)
     lat_digits = digit_latency(args.repeats)
+    aligned = alignment_latency(max(5, args.repeats // 2))
     app = served(max(5, args.repeats // 5))
     keras = next((r["images_per_second"] for r in training if r["path"] == "keras seed"), None)
     shipped = next(r["images_per_second"] for r in training if r["path"] == "shipped")
@@ -379,6 +418,7 @@ def main() -> None:
         "digit_training": digit_training,
         "latency": lat,
         "digit_latency": lat_digits,
+        "alignment": aligned,
         "served": app,
         "targets": {
             "shipped_at_least_keras": None if keras is None or shipped is None else shipped >= keras,

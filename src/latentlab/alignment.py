@@ -13,7 +13,7 @@ NVlabs/ffhq-dataset) crop an oriented square from two vectors, eye to eye and ey
 Points are (x, y) in continuous pixel coordinates of the photo: the photo spans [0, W] × [0, H].
 
 **Detection** (:class:`FaceDetector`): MediaPipe 0.10.21's legacy solutions, whose models ship inside the wheel
-(nothing is downloaded): full-range face detection on the photo downscaled to at most 1024 px, then FaceMesh with
+(nothing is downloaded): full-range face detection on the photo reduced by an integer factor to 1024–2047 px, then FaceMesh with
 refined landmarks (iris centres 468/473, mouth corners 61/291) on a square crop twice each detected box, cut from the
 full-resolution photo. Faces are ordered largest first.
 
@@ -115,20 +115,21 @@ def align_crop(image: Image.Image, landmarks: np.ndarray, size: int = 64, supers
     qsize = quad_size(quad)
     work = supersample * size
 
-    # Shrink (integer factor) when the square is much larger than what we resample to.
-    shrink = int(np.floor(qsize / work * 0.5))
-    if shrink > 1:
-        image = image.resize((max(1, round(image.width / shrink)), max(1, round(image.height / shrink))),
-                             Image.Resampling.LANCZOS)  # fmt: skip
-        quad, qsize = quad / shrink, qsize / shrink
-
-    # Crop around the square (with a border), then reflect-pad where the square leaves the photo.
+    # Crop around the square (with a border) from the full photo, then shrink the crop (integer factor) when the
+    # square is much larger than what it is resampled to.
     border = max(int(np.rint(qsize * 0.1)), 3)
     lo, hi = np.floor(quad.min(axis=0)).astype(int), np.ceil(quad.max(axis=0)).astype(int)
     box = (max(lo[0] - border, 0), max(lo[1] - border, 0), min(hi[0] + border, image.width), min(hi[1] + border, image.height))
-    if box[2] - box[0] < image.width or box[3] - box[1] < image.height:
+    if box[2] <= box[0] or box[3] <= box[1]:
+        raise ValueError("the face's crop square lies outside the photo")
+    if box != (0, 0, image.width, image.height):
         image = image.crop(box)
         quad = quad - np.array(box[:2], dtype=np.float64)
+    shrink = int(np.floor(qsize / work * 0.5))
+    if shrink > 1:
+        image = image.reduce(shrink)  # a box filter over shrink × shrink pixels
+        quad, qsize = quad / shrink, qsize / shrink
+        border = max(int(np.rint(qsize * 0.1)), 3)
     q_lo, q_hi = np.floor(quad.min(axis=0)).astype(int), np.ceil(quad.max(axis=0)).astype(int)
     pad = np.array([max(-q_lo[0] + border, 0), max(-q_lo[1] + border, 0),
                     max(q_hi[0] - image.width + border, 0), max(q_hi[1] - image.height + border, 0)])  # fmt: skip
@@ -202,8 +203,8 @@ class FaceDetector:
     """MediaPipe face detection + FaceMesh landmarks (models inside the ``mediapipe`` 0.10.21 wheel).
 
     Args:
-        max_side: photos are downscaled to at most this many pixels a side for detection (landmarks are found on
-            crops of the full-resolution photo).
+        max_side: photos are reduced by the largest integer factor that keeps this many pixels on their longer
+            side for detection (landmarks are found on crops of the full-resolution photo).
         min_confidence: detection threshold in [0, 1].
 
     Raises:
@@ -231,9 +232,9 @@ class FaceDetector:
     def detect(self, image: Image.Image) -> list[DetectedFace]:
         """Every face in ``image`` (any PIL image; EXIF orientation applied), largest first; [] when none."""
         image = to_rgb(image)
-        scale = min(1.0, self.max_side / max(image.size))
-        small = image if scale == 1.0 else image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-                                                        Image.Resampling.BILINEAR)  # fmt: skip
+        factor = max(image.size) // self.max_side  # the largest integer box-filter reduction keeping ≥ max_side px
+        small = image.reduce(factor) if factor > 1 else image
+        scale = small.width / image.width
         faces = []
         for box, keypoints, score in self._detect_boxes(np.asarray(small)):
             faces.append(self._refine(image, tuple(float(v) / scale for v in box), keypoints / scale, score))

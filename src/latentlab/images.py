@@ -15,6 +15,8 @@ from PIL import Image, ImageOps
 def to_rgb(image: Image.Image) -> Image.Image:
     """Upright RGB copy of any Pillow image: EXIF rotation applied, transparency composited on white,
     palette/greyscale/16-bit/CMYK converted; for animations (GIF, APNG) the first frame."""
+    if image.mode == "RGB" and image.getexif().get(0x0112, 1) == 1 and not getattr(image, "is_animated", False):
+        return image  # already upright RGB: no copy (callers never draw on it)
     image = ImageOps.exif_transpose(image) or image
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
