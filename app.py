@@ -14,6 +14,7 @@ Variables):
   last path component and must carry the ``training_log.json`` its training run wrote.
 - ``LATENTLAB_HUB_OWNER``: the default for both: ``<owner>/<name>`` for every bundled model name.
 - Without any of them: the bundled folders ``pretrained/<name>`` (each trained by ``training/train.py``).
+- ``LATENTLAB_DELETE_CACHE``: ``frequency,age`` in seconds for deleting uploads and outputs (default ``120,600``).
 
 Hub repos are read with the standard client settings: ``HF_ENDPOINT``, ``HF_TOKEN`` (private repos) and
 ``HF_HUB_OFFLINE=1`` (the local cache only). The digit tabs show the first 1,000 test images of MNIST /
@@ -63,7 +64,8 @@ DIGIT_SAMPLES = {name: HERE / "assets" / "digits" / f"{name}-test-1000.safetenso
 
 ALIGNER = FaceAligner()  # uploads are found and cropped as CelebA-HQ was (MediaPipe; models inside its wheel)
 demo = build_demo({model_name(ref): FaceLab.from_pretrained(ref, aligner=ALIGNER) for ref in FACE_MODELS}, EXAMPLE_FACES,
-                  DigitLab.from_pretrained(DIGIT_MODELS, DIGIT_SAMPLES))  # fmt: skip
+                  DigitLab.from_pretrained(DIGIT_MODELS, DIGIT_SAMPLES),
+                  delete_cache=tuple(int(v) for v in os.environ.get("LATENTLAB_DELETE_CACHE", "120,600").split(",")))  # fmt: skip
 
 if __name__ == "__main__":
     print(f"face models: {', '.join(FACE_MODELS)}\ndigit models: {', '.join(DIGIT_MODELS)}", flush=True)

@@ -62,6 +62,7 @@ def test_api_names_and_parameters(client):
     assert params["/morph"] == ["face_a", "face_b", "frames", "model", "face_a_number", "face_b_number"]
     assert params["/edit"] == ["face", "attribute", "strength", "keep", "model", "face_number"]
     assert params["/align"] == ["photo", "face_number", "model"]
+    assert params["/edit_many"] == ["face", "edits", "keep", "independent", "model", "face_number"]
     defaults = {name: {p["parameter_name"]: p.get("parameter_default") for p in spec["parameters"]}
                 for name, spec in api.items()}  # fmt: skip
     assert {defaults[e]["model"] for e in ("/sample", "/morph", "/edit")} == {"celeba-vae-64"}
@@ -113,6 +114,22 @@ def test_edit_with_decorrelated_direction(client):
     assert default.tobytes() == plain.tobytes() == itself.tobytes()
     with pytest.raises(Exception, match="not in the list of choices"):
         client.predict(face=face, attribute="Blond_Hair", strength=2.0, keep=["Sunglasses"], api_name="/edit")
+
+
+def test_edit_many_applies_three_edits_at_once(client):
+    face = handle_file(str(FACES[1]))
+    edits = {"Smiling": 1.0, "Young": -1.0, "Eyeglasses": 1.5}
+    edited, comparison = client.predict(face=face, edits=edits, api_name="/edit_many")
+    assert Image.open(edited).size == (64 * 3, 64 * 3)  # the edited face first
+    assert Image.open(comparison).size == ((3 * 66 + 2) * 3, 68 * 3)  # original | reconstruction | all edits
+    one = Image.open(client.predict(face=face, edits={"Smiling": 1.0}, api_name="/edit_many")[0])
+    assert one.tobytes() != Image.open(edited).tobytes()
+    plain = Image.open(client.predict(face=face, edits=edits, independent=False, api_name="/edit_many")[0])
+    kept = Image.open(client.predict(face=face, edits=edits, keep=["Male"], api_name="/edit_many")[0])
+    assert len({plain.tobytes(), kept.tobytes(), Image.open(edited).tobytes()}) == 3
+    for bad, message in [({"Sunglasses": 1.0}, "Unknown attribute"), ({}, "No edits"), ({"Smiling": "lots"}, "mapping")]:
+        with pytest.raises(Exception, match=message):
+            client.predict(face=face, edits=bad, api_name="/edit_many")
 
 
 def test_any_image_size_or_mode_is_accepted(client, tmp_path):

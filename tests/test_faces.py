@@ -99,3 +99,25 @@ def test_gif_has_forward_and_back_frames(lab, tmp_path):
     path = frames_to_gif(lab.sample(5, seed=0), tmp_path / "m.gif", scale=2)
     with Image.open(path) as gif:
         assert gif.n_frames == 8 and gif.size == (64, 64) and gif.info["loop"] == 0
+
+
+def test_edit_many_adds_every_edit_to_one_face(lab):
+    face = Image.open(FACES[3])
+    edits = {"Smiling": 1.0, "Young": -0.5, "Eyeglasses": 1.5}
+    original, reconstruction, edited = lab.edit_many(face, edits, independent=False)
+    z = lab.encode(original[None])
+    plain = lab.model.attribute_directions.stack(list(edits))
+    torch.testing.assert_close(edited, lab.decode(latent.edit(z, plain, list(edits.values())))[0], atol=1e-5, rtol=0)
+    torch.testing.assert_close(reconstruction, lab.decode(z)[0], atol=1e-5, rtol=0)
+    # independent (the default): each direction with the others' and the kept one's projected out
+    _, _, independent = lab.edit_many(face, edits, keep=["Male"])
+    moved = latent.independent_directions(plain, lab.model.attribute_directions.stack(["Male"]))
+    torch.testing.assert_close(independent, lab.decode(latent.edit(z, moved, list(edits.values())))[0], atol=1e-5, rtol=0)
+    assert not torch.allclose(independent, edited)
+    # zero strengths are dropped; nothing left is the reconstruction
+    _, _, unchanged = lab.edit_many(face, {"Smiling": 0.0})
+    torch.testing.assert_close(unchanged, reconstruction, atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="both edited and kept"):
+        lab.edit_many(face, edits, keep=["Smiling"])
+    with pytest.raises(KeyError):
+        lab.edit_many(face, {"Not_An_Attribute": 1.0})

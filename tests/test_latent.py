@@ -110,3 +110,25 @@ def test_project_out_refuses_a_direction_inside_the_kept_span():
         latent.project_out(torch.tensor([1.0, -2.0, 0.0, 0.0]), keep)
     with pytest.raises(ValueError, match="latent size"):
         latent.project_out(torch.ones(4), torch.ones(1, 5))
+
+
+def test_independent_directions_are_orthogonal_to_the_others_and_the_kept():
+    g = torch.Generator().manual_seed(3)
+    base = torch.randn(3, 16, generator=g)
+    directions = base + 0.8 * base[[1, 2, 0]]  # correlated with each other
+    keep = torch.randn(2, 16, generator=g)
+    moved = latent.independent_directions(directions, keep)
+    assert moved.shape == directions.shape
+    for i in range(3):
+        others = torch.cat([directions[torch.arange(3) != i], keep])
+        assert (others @ moved[i]).abs().max() < 1e-4 * moved[i].norm()  # nothing along the others or the kept
+    torch.testing.assert_close(moved.norm(dim=1), directions.norm(dim=1))  # rescaled to the inputs' norms
+    # one direction alone and nothing kept is unchanged; with rescale=False the projected length is kept
+    torch.testing.assert_close(latent.independent_directions(directions[:1]), directions[:1])
+    assert (latent.independent_directions(directions, keep, rescale=False).norm(dim=1) < directions.norm(dim=1)).all()
+
+
+def test_independent_directions_refuse_a_direction_inside_the_others():
+    a, b = torch.randn(2, 8, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="inside the span"):
+        latent.independent_directions(torch.stack([a, b, a + b]))

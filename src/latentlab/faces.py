@@ -157,6 +157,44 @@ class FaceLab:
         edited = latent.edit(z.expand(s.shape[0], -1), direction, s)
         return original[0], self.decode(edited)
 
+    def edit_many(self, face: Image.Image, edits: dict[str, float], keep=(), independent: bool = True
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+        """Apply several attribute edits to one face at once: ``z + Σ_a strength_a · direction_a``.
+
+        Args:
+            face: any PIL image (through :meth:`prepare`).
+            edits: attribute name → strength (multiples of its direction; 0 entries are dropped), e.g.
+                ``{"Smiling": 1.0, "Young": -1.0, "Eyeglasses": 1.5}``.
+            keep: attribute names to keep unchanged (not among ``edits``).
+            independent: decorrelate each edited direction from the other edited ones and the kept ones
+                (:func:`latentlab.latent.independent_directions`), so each strength moves only its own attribute;
+                ``False`` adds the plain directions (only ``keep`` projected out).
+
+        Returns:
+            ``(original, reconstruction, edited)``: three (3, S, S) tensors in [0, 1].
+
+        Raises:
+            KeyError: an unknown attribute. ValueError: an attribute both edited and kept, or a direction left
+            with nothing to move along. RuntimeError: the model has no attribute directions.
+        """
+        directions = self.model.attribute_directions
+        if directions is None:
+            raise RuntimeError("this model folder has no attribute_directions.safetensors")
+        edits = {name: float(s) for name, s in edits.items() if float(s) != 0.0}
+        keep = tuple(keep)
+        both = sorted(set(edits) & set(keep))
+        if both:
+            raise ValueError(f"{', '.join(both)} cannot be both edited and kept unchanged")
+        original = self.to_tensor([face])
+        z = self.encode(original)
+        if edits:
+            vectors, kept = directions.stack(list(edits)), directions.stack(list(keep)) if keep else None
+            moved = latent.independent_directions(vectors, kept) if independent else (
+                latent.project_out(vectors, kept) if kept is not None else vectors)  # fmt: skip
+            z = torch.cat([z, latent.edit(z, moved.to(self.device), list(edits.values()))])
+        decoded = self.decode(z)
+        return original[0], decoded[0], decoded[-1]
+
     def sample(self, count: int = 36, seed: int = 0, temperature: float = 1.0, prior: str | None = None) -> torch.Tensor:
         """``count`` new faces (count, 3, S, S), reproducible by ``seed``.
 
@@ -185,8 +223,9 @@ def frames_to_strip(frames: torch.Tensor, scale: int = 2) -> Image.Image:
     return grid_image(frames, nrow=frames.shape[0], scale=scale)
 
 
-def frames_to_gif(frames: torch.Tensor, path: str | Path, scale: int = 4, duration_ms: int = 90) -> Path:
-    """An endlessly looping forward-and-back GIF of the frames (B, 3, S, S), enlarged ``scale``×."""
+def frames_to_gif(frames: torch.Tensor, target, scale: int = 3, duration_ms: int = 90):
+    """An endlessly looping forward-and-back GIF of the frames (B, 3, S, S), enlarged ``scale``× (nearest neighbour:
+    crisp pixels, and ~10× cheaper than resampling), written to ``target`` (a path or a binary file object)."""
     pil = [tensor_to_pil(f) for f in frames]
-    pil = [p.resize((p.width * scale, p.height * scale), Image.Resampling.LANCZOS) for p in pil]
-    return save_gif(pil, path, duration_ms=duration_ms)
+    pil = [p.resize((p.width * scale, p.height * scale), Image.Resampling.NEAREST) for p in pil]
+    return save_gif(pil, target, duration_ms=duration_ms)

@@ -76,14 +76,16 @@ def grid_image(images: torch.Tensor, nrow: int = 8, scale: int = 1, padding: int
     return pil
 
 
-def save_gif(frames: list[Image.Image], path: str | Path, duration_ms: int = 80, boomerang: bool = True) -> Path:
-    """Write an endlessly looping animated GIF; with ``boomerang`` the frames play forward then back."""
+def save_gif(frames: list[Image.Image], target, duration_ms: int = 80, boomerang: bool = True):
+    """Write an endlessly looping animated GIF to ``target`` (a path, or a binary file object such as
+    ``io.BytesIO``); with ``boomerang`` the frames play forward then back. Returns ``target`` (a path as ``Path``)."""
     if not frames:
         raise ValueError("no frames to write")
     sequence = frames + frames[-2:0:-1] if boomerang and len(frames) > 2 else frames
-    path = Path(path)
-    sequence[0].save(path, save_all=True, append_images=sequence[1:], duration=duration_ms, loop=0, disposal=2)
-    return path
+    target = Path(target) if isinstance(target, (str, Path)) else target
+    sequence[0].save(target, format="GIF", save_all=True, append_images=sequence[1:], duration=duration_ms, loop=0,
+                     disposal=2)  # fmt: skip
+    return target
 
 
 def digit_from_pil(image: Image.Image, size: int = 28) -> torch.Tensor:

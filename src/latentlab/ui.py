@@ -10,12 +10,19 @@ endpoints take an optional last ``model`` (one of the face models by name, defau
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
+import io
+import json
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 import torch
+from gradio import utils as gr_utils
 from PIL import Image, UnidentifiedImageError
 
 from .alignment import NoFaceError, annotate
@@ -31,6 +38,10 @@ CELEBA_TERMS = (
     "Both face models are small 64×64 VAEs trained by this project: ours (a residual VAE with a calibrated decoder, "
     "the σ-VAE of Rybkin et al. 2021) and the book's (*Generative Deep Learning*, 2nd ed., ch. 3), to compare."
 )
+# uploads and outputs older than 10 minutes are deleted every 2 minutes: a long-running Space keeps bounded disk
+DELETE_CACHE = (120, 600)
+# the Edit tab's sliders for several edits at once: the attributes people reach for first (any of the 40 can be added)
+SLIDER_ATTRIBUTES = ("Smiling", "Young", "Male", "Eyeglasses", "Blond_Hair", "Bangs", "Heavy_Makeup", "Mustache")
 PRIOR_CHOICES = [("fitted mixture (the model's prior)", "mixture"), ("N(0, I)", "normal")]
 
 
@@ -95,6 +106,62 @@ def _face_number(number) -> int:
     return value - 1
 
 
+class OutputFiles:
+    """The app's output pictures as files, each written once and atomically, named by its content.
+
+    Why: Gradio saves a returned PIL image by rewriting ``<cache>/<hash>/image.png`` in place; when two visitors get
+    the same picture at once (the same example faces), one request's file is rewritten while it is being sent and the
+    download breaks ("Too little data for declared Content-Length"). Here each picture is encoded once, written to a
+    temporary name and renamed into place (``os.replace``: a reader keeps the file it opened), and an existing file
+    with the same content is reused, never rewritten. The folder lies inside Gradio's cache folder, so Gradio serves
+    the files as they are and its ``delete_cache`` removes them with its own.
+    """
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root) if root is not None else Path(gr_utils.get_upload_folder()) / "latentlab"
+
+    def write(self, data: bytes, name: str) -> str:
+        """Store ``data`` as ``<root>/<sha256>/<name>``; returns the path (an existing copy is reused)."""
+        folder = self.root / hashlib.sha256(data).hexdigest()[:40]
+        path = folder / name
+        if path.is_file():
+            with contextlib.suppress(OSError):
+                os.utime(path)  # delete_cache ages files by their time: a reused file starts again
+            return str(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, staging = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(staging, path)
+        except BaseException:
+            Path(staging).unlink(missing_ok=True)
+            raise
+        return str(path)
+
+    def png(self, image: Image.Image, name: str = "image") -> str:
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG", compress_level=1)  # fast; these are small pictures
+        return self.write(buffer.getvalue(), f"{name}.png")
+
+    def jpeg(self, image: Image.Image, name: str = "photo") -> str:
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, "JPEG", quality=88)
+        return self.write(buffer.getvalue(), f"{name}.jpg")
+
+    def files(self, fn):
+        """Wrap a callback so every PIL image it returns is stored as a PNG file (same signature, for the API)."""
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            result = fn(*args, **kwargs)
+            if isinstance(result, tuple):
+                return tuple(self.png(r) if isinstance(r, Image.Image) else r for r in result)
+            return self.png(result) if isinstance(result, Image.Image) else result
+
+        return wrapper
+
+
 def _require(face, label: str) -> None:
     if face is None:
         raise gr.Error(f"Add {label}: upload a photo or click one of the example faces.")
@@ -107,7 +174,7 @@ def _describe_face_model(name: str, lab: FaceLab) -> str:
 
 
 def build_demo(faces: FaceLab | dict[str, FaceLab], example_faces: list[str | Path] = (),
-               digits: DigitLab | None = None) -> gr.Blocks:  # fmt: skip
+               digits: DigitLab | None = None, delete_cache: tuple[int, int] | None = DELETE_CACHE) -> gr.Blocks:  # fmt: skip
     """The Blocks app.
 
     Args:
@@ -115,6 +182,8 @@ def build_demo(faces: FaceLab | dict[str, FaceLab], example_faces: list[str | Pa
             ``"face-vae"``); every Faces endpoint takes an optional ``model`` parameter naming one.
         example_faces: image paths shown as clickable examples (held-out test faces).
         digits: the MNIST / Fashion-MNIST models for the second group of tabs (left out when ``None``).
+        delete_cache: Gradio's ``(frequency, age)`` in seconds: every ``frequency`` s, uploads and output files
+            older than ``age`` s are deleted (default :data:`DELETE_CACHE`); ``None`` keeps them until the server stops.
     """
     labs = dict(faces) if isinstance(faces, dict) else {"face-vae": faces}
     if not labs:
@@ -122,7 +191,7 @@ def build_demo(faces: FaceLab | dict[str, FaceLab], example_faces: list[str | Pa
     default_model = next(iter(labs))
     examples = [str(p) for p in example_faces]
     attributes = list(labs[default_model].attribute_names)
-    out_dir = Path(tempfile.mkdtemp(prefix="latentlab-"))
+    out = OutputFiles()
 
     def get_lab(model) -> FaceLab:
         if (model or default_model) not in labs:
@@ -163,8 +232,9 @@ def build_demo(faces: FaceLab | dict[str, FaceLab], example_faces: list[str | Pa
             raise gr.Error(f"frames must be between 2 and 64, got {frames}")
         crop_a, crop_b = aligned(lab, face_a, face_a_number, "face A").crop, aligned(lab, face_b, face_b_number, "face B").crop
         decoded = lab.morph(crop_a, crop_b, frames)
-        gif = frames_to_gif(decoded, tempfile.NamedTemporaryFile(dir=out_dir, suffix=".gif", delete=False).name)
-        return frames_to_strip(decoded), str(gif)
+        buffer = io.BytesIO()
+        frames_to_gif(decoded, buffer)
+        return frames_to_strip(decoded), out.write(buffer.getvalue(), "morph.gif")
 
     def edit(face, attribute, strength, keep=None, model=None, face_number=1):
         lab = get_lab(model)
@@ -179,6 +249,38 @@ def build_demo(faces: FaceLab | dict[str, FaceLab], example_faces: list[str | Pa
             raise gr.Error(f"{attribute} cannot be decorrelated from {', '.join(keep)}: {err}") from err
         comparison = grid_image(torch.stack([original, decoded[3], decoded[0]]), nrow=3, scale=3)
         return comparison, frames_to_strip(decoded[1:], scale=2)
+
+    def set_edit(mapping, name, value):
+        mapping = {k: v for k, v in dict(mapping or {}).items() if k != name}
+        return {**mapping, name: float(value)} if float(value) != 0 else mapping
+
+    def set_edit_from_menu(mapping, name, value):
+        if not name:
+            raise gr.Error("Pick an attribute to add.")
+        return set_edit(mapping, name, value)
+
+    def edit_many(face, edits, keep=None, independent=True, model=None, face_number=1):
+        lab = get_lab(model)
+        if isinstance(edits, str):  # a JSON text from an API caller
+            try:
+                edits = json.loads(edits or "{}")
+            except json.JSONDecodeError as err:
+                raise gr.Error(f"edits must be a mapping attribute → strength, e.g. {{\"Smiling\": 1.0}} ({err})") from None
+        if not isinstance(edits, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in edits.values()):
+            raise gr.Error('edits must be a mapping attribute → strength, e.g. {"Smiling": 1.0, "Young": -1.0}')
+        unknown = [a for a in [*edits, *(keep or [])] if a not in lab.attribute_names]
+        if unknown:
+            raise gr.Error(f"Unknown attribute(s): {', '.join(map(str, unknown))}. Use CelebA's 40 names, e.g. Smiling.")
+        if not edits:
+            raise gr.Error("No edits: move a slider or add an attribute first.")
+        keep = [k for k in (keep or []) if k not in edits]  # an edited attribute cannot also be kept
+        crop = aligned(lab, face, face_number, "a face").crop
+        try:
+            original, reconstruction, edited = lab.edit_many(crop, edits, keep, independent=bool(independent))
+        except ValueError as err:  # a direction inside the span of the others
+            raise gr.Error(f"These edits cannot be made independent: {err}") from None
+        return (grid_image(edited[None], nrow=1, scale=3, padding=0),
+                grid_image(torch.stack([original, reconstruction, edited]), nrow=3, scale=3))
 
     def sample(seed, count, temperature, model=None, prior=None):
         lab = get_lab(model)
@@ -195,7 +297,10 @@ def build_demo(faces: FaceLab | dict[str, FaceLab], example_faces: list[str | Pa
         grid = grid_image(faces, nrow=min(count, 6 if count <= 36 else 10), scale=2)
         return grid, f"Sampled from **{lab.describe_prior(prior)}** at temperature {float(temperature):g}, seed {int(seed)}."
 
-    with gr.Blocks(title="Latent Lab — see a latent space work") as demo:
+    # every callback's pictures go out as files written once, atomically (see OutputFiles)
+    align, preview, morph, edit, edit_many, sample = map(out.files, (align, preview, morph, edit, edit_many, sample))
+
+    with gr.Blocks(title="Latent Lab — see a latent space work", delete_cache=delete_cache) as demo:
         gr.Markdown("# Latent Lab: see a latent space work")
         with gr.Tabs():
             with gr.Tab("Faces"):
@@ -253,6 +358,39 @@ def build_demo(faces: FaceLab | dict[str, FaceLab], example_faces: list[str | Pa
                                      for i, a, s, kept in presets if a in attributes],
                                     inputs=[face.photo, attribute, strength, keep], label="Try these edits")  # fmt: skip
 
+                    gr.Markdown("### Several attributes at once\nMove the sliders (or add any of the 40), then "
+                                "**Apply all**: every edit is added to the same face. With *independent sliders*, each "
+                                "direction has the others' (and the kept attributes') projected out, so one slider "
+                                "does not drag the others' attributes along.")  # fmt: skip
+                    with gr.Row():
+                        sliders = {a: gr.Slider(-3, 3, value=0, step=0.25, label=a, min_width=120)
+                                   for a in SLIDER_ATTRIBUTES if a in attributes}  # fmt: skip
+                    with gr.Row():
+                        more_attribute = gr.Dropdown(attributes, value=None, label="Add another attribute")
+                        more_strength = gr.Slider(-3, 3, value=1.0, step=0.25, label="Its strength")
+                        add_button = gr.Button("Add", size="sm")
+                    with gr.Row():
+                        edits = gr.JSON(value={}, label="Edits (attribute → strength), applied together",
+                                        elem_id="edit-many-edits")  # fmt: skip
+                        with gr.Column():
+                            independent = gr.Checkbox(value=True, label="Independent sliders (decorrelated directions)")
+                            apply_button = gr.Button("Apply all", variant="primary")
+                            clear_button = gr.Button("Clear")
+                    with gr.Row():
+                        many_edited = gr.Image(label="Edited face", type="pil", format="png", height=216,
+                                               elem_id="edit-many-result")  # fmt: skip
+                        many_comparison = gr.Image(label="Original | reconstruction | all edits", type="pil",
+                                                   format="png", elem_id="edit-many-comparison")  # fmt: skip
+                    for name, slider in sliders.items():
+                        slider.input(lambda mapping, value, name=name: set_edit(mapping, name, value), [edits, slider],
+                                     [edits], api_visibility="private")  # fmt: skip
+                    add_button.click(set_edit_from_menu, [edits, more_attribute, more_strength], [edits],
+                                     api_visibility="private")  # fmt: skip
+                    clear_button.click(lambda: ({}, *[0] * len(sliders)), None, [edits, *sliders.values()],
+                                       api_visibility="private")  # fmt: skip
+                    apply_button.click(edit_many, [face.photo, edits, keep, independent, face_model, face.number],
+                                       [many_edited, many_comparison], api_name="edit_many")  # fmt: skip
+
                 # every face input shows what the alignment made of it (a cleared input clears its preview)
                 for fi in (face_a, face_b, face):
                     fi.photo.change(face_numbers, [fi.photo, face_model], [fi.number], api_visibility="private",
@@ -299,7 +437,7 @@ def build_demo(faces: FaceLab | dict[str, FaceLab], example_faces: list[str | Pa
                                 inputs=[seed, count, temperature, prior])  # fmt: skip
             if digits is not None:
                 with gr.Tab("Digits & clothes"):
-                    _digit_tabs(digits)
+                    _digit_tabs(digits, out)
     return demo
 
 
@@ -309,7 +447,7 @@ def _choose(name: str, names: list[str], what: str) -> str:
     return name
 
 
-def _digit_tabs(lab: DigitLab) -> None:
+def _digit_tabs(lab: DigitLab, out: OutputFiles) -> None:
     """The second group of tabs: the autoencoder family on MNIST / Fashion-MNIST."""
     planes, everything = lab.names(z_dim=2), list(lab.models)
     conditional, novel = lab.names(conditional=True), lab.names(novelty=True)
@@ -368,6 +506,8 @@ def _digit_tabs(lab: DigitLab) -> None:
         text = (f"**{source}**: reconstruction MSE **{r['error']:.4f}**, higher than {r['percentile']:.1f} % of the "
                 f"test {trained}s → {verdict} (threshold: the 95th percentile of the training class).")  # fmt: skip
         return pair, chart, text
+
+    plane, plane_click, interpolate, generate, novelty = map(out.files, (plane, plane_click, interpolate, generate, novelty))
 
     with gr.Tabs():
         with gr.Tab("Latent plane"):
