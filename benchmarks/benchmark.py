@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -187,28 +188,48 @@ def row_shipped(steps: int, warmup: int, batch: int, source: str, config: str = 
 ROWS = {"keras seed": row_keras, "pytorch fp32 eager": row_fp32, "shipped": row_shipped}
 
 
-def peak_rss_mib(pid: int | str = "self") -> float | None:
-    """Peak resident memory (``VmHWM``) of a process in MiB, from /proc (Linux); None elsewhere."""
+def _status_mib(pid: int | str, key: str) -> float | None:
+    """A memory line (``VmHWM``, ``VmRSS``) of /proc/<pid>/status in MiB (Linux); None elsewhere."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{key}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return None
 
 
-def served(repeats: int) -> dict:
-    """Start ``python app.py`` (the bundled models) and time it as a user meets it, through ``gradio_client``."""
+def peak_rss_mib(pid: int | str = "self") -> float | None:
+    """Peak resident memory (``VmHWM``) of a process in MiB."""
+    return _status_mib(pid, "VmHWM")
+
+
+def _folder_mib(folder: Path) -> float:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20 if folder.exists() else 0.0
+
+
+def served(repeats: int, soak_calls: int = 1000) -> dict:
+    """Start ``python app.py`` (the bundled models) and time it as a user meets it, through ``gradio_client``:
+    each API's p50/p95 (the example faces; /sample with a new seed each call, so nothing repeats), then a soak of
+    ``soak_calls`` mixed calls with the Gradio folder's size and the server's memory sampled every 100 calls (the
+    server deletes outputs older than 30 s every 15 s for this run: ``LATENTLAB_DELETE_CACHE=15,30``)."""
+    import itertools
     import socket
+    import tempfile
 
     from gradio_client import Client, handle_file
+    from PIL import Image
+
+    sys.path.insert(0, str(REPO))
+    from tests.scenes import place_face
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
+    temp = Path(tempfile.mkdtemp(prefix="latentlab-bench-"))
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1", "PYTHONUNBUFFERED": "1",
-           "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}  # fmt: skip
+           "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "GRADIO_TEMP_DIR": str(temp / "gradio"),
+           "LATENTLAB_DELETE_CACHE": "15,30"}  # fmt: skip
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)  # fmt: skip
@@ -222,18 +243,44 @@ def served(repeats: int) -> dict:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         faces = sorted((REPO / "assets" / "faces").glob("*.png"))
         a, b = handle_file(str(faces[0])), handle_file(str(faces[3]))
+        place_face(Image.open(faces[5]), size=(800, 600), scale=4.0, angle=15.0, seed=0)[0].save(temp / "photo.jpg", quality=90)
+        photo = handle_file(str(temp / "photo.jpg"))
+        seeds = itertools.count(1000)
         calls = {
             "/morph (16 frames)": lambda: client.predict(face_a=a, face_b=b, frames=16, api_name="/morph"),
             "/edit (Smiling)": lambda: client.predict(face=a, attribute="Smiling", strength=1.5, api_name="/edit"),
             "/edit (Blond_Hair, keep Male)": lambda: client.predict(face=a, attribute="Blond_Hair", strength=1.5,
                                                                      keep=["Male"], api_name="/edit"),  # fmt: skip
-            "/sample (36 faces)": lambda: client.predict(seed=0, count=36, temperature=1.0, api_name="/sample"),
+            "/edit_many (3 attributes)": lambda: client.predict(face=a, edits={"Smiling": 1.0, "Young": -1.0,
+                                                                               "Eyeglasses": 1.5}, api_name="/edit_many"),  # fmt: skip
+            "/sample (36 faces, new seed)": lambda: client.predict(seed=next(seeds), count=36, temperature=1.0,
+                                                                   api_name="/sample"),  # fmt: skip
+            "/align (800×600 photo)": lambda: client.predict(photo, api_name="/align"),
+            "/plane (= a plane click: decode + marked scatter)": lambda: client.predict(
+                model="fashion-vae-2", x=float(next(seeds) % 7) / 3 - 1, y=0.5, label=0, api_name="/plane"),
         }
-        rows = time_ops(calls, repeats, 2, "served (bf16)")
-        return {"cold_start_seconds": cold_start, "latency": rows, "server_peak_rss_mib": peak_rss_mib(proc.pid)}
+        rows = time_ops(calls, repeats, 2, "served")
+        soak = []
+        ops = list(calls.values())
+        for i in range(soak_calls):
+            ops[i % len(ops)]()
+            if (i + 1) % 100 == 0:
+                soak.append({"calls": i + 1, "gradio_folder_mib": round(_folder_mib(temp / "gradio"), 2),
+                             "server_rss_mib": _status_mib(proc.pid, "VmRSS")})  # fmt: skip
+        return {"cold_start_seconds": cold_start, "latency": rows, "server_peak_rss_mib": peak_rss_mib(proc.pid),
+                "soak": soak, "soak_delete_cache": "every 15 s, files older than 30 s"}  # fmt: skip
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def served_targets(app: dict) -> dict:
+    """Issue 14's served p50 targets on this machine."""
+    p50 = {r["operation"]: r["p50_ms"] for r in app.get("latency", [])}
+    limits = {"/morph (16 frames)": 250, "/edit (Smiling)": 150, "/sample (36 faces, new seed)": 150,
+              "/plane (= a plane click: decode + marked scatter)": 50}  # fmt: skip
+    return {f"served {op} p50 ≤ {ms} ms": p50[op] <= ms for op, ms in limits.items() if op in p50}
 
 
 def time_ops(ops: dict, repeats: int, warmup: int, precision: str) -> list[dict]:
@@ -330,6 +377,7 @@ def _update_alignment(result: dict, args) -> None:
 
 def _update_served(result: dict, args) -> None:
     result["served"] = served(max(5, args.repeats // 5))
+    result.setdefault("targets", {}).update(served_targets(result["served"]))
 
 
 PARTS = {"latency": _update_latency, "alignment": _update_alignment, "served": _update_served}
@@ -423,6 +471,7 @@ def main() -> None:
         "targets": {
             "shipped_at_least_keras": None if keras is None or shipped is None else shipped >= keras,
             **face_targets(lat),
+            **served_targets(app),
         },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

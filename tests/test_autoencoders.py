@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -223,6 +224,15 @@ def test_scatter_clicks_map_back_to_latents():
     assert plot.to_latent(right, top) == pytest.approx((3, 2))
     assert plot.to_latent((left + right) / 2, (top + bottom) / 2) == pytest.approx((0, 0), abs=1e-6)
     assert plot.image.size == (640, 560)
+    # the marker: to_pixel inverts to_latent; the cross is drawn on a copy, centred on the point, clamped to the axes
+    assert plot.to_latent(*plot.to_pixel(1.25, -0.5)) == pytest.approx((1.25, -0.5))
+    marked = np.asarray(plot.with_marker(1.25, -0.5), dtype=np.int16)
+    changed = np.argwhere(np.abs(marked - np.asarray(plot.image, dtype=np.int16)).sum(axis=2) > 0)
+    px, py = plot.to_pixel(1.25, -0.5)
+    assert abs(changed[:, 1].mean() - px) < 1.5 and abs(changed[:, 0].mean() - py) < 1.5
+    assert (marked == 0).all(axis=2).any()  # black strokes
+    outside = np.argwhere(np.abs(np.asarray(plot.with_marker(50.0, 0.0), np.int16) - np.asarray(plot.image, np.int16)).sum(axis=2) > 0)
+    assert abs(outside[:, 1].mean() - right) < 1.5  # clamped to the right edge of the axes
 
 
 def test_an_uploaded_drawing_becomes_an_mnist_style_digit():

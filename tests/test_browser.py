@@ -188,3 +188,88 @@ def test_a_group_photo_offers_its_faces_and_a_photo_without_one_gets_the_message
     page.locator("#edit-face-photo input[type=file]").set_input_files(str(tmp_path / "landscape.jpg"))
     expect(page.get_by_text("No face found — try a frontal photo").first).to_be_visible(timeout=60_000)
     page.screenshot(path=os.path.join(_shots(tmp_path), "edit-no-face.png"), full_page=True)
+
+
+def _set_slider(panel, label: str, value: float):
+    """Type a value into a Gradio slider's number box (the way a user sets it exactly) and commit it."""
+    box = panel.locator(f"input[type=number][aria-label='number input for {label}']")
+    if not box.count():
+        box = panel.get_by_label(label, exact=True).locator("xpath=..").locator("input[type=number]")
+    box.first.fill(str(value))
+    box.first.press("Enter")
+
+
+def test_several_sliders_at_once(page, tmp_path):
+    """Edit tab: pick an example face, set three sliders (Smiling, Young, Eyeglasses); the edits mapping shows all
+    three; Apply all gives the edited face. Screenshot: ``edit-many.png``."""
+    page.get_by_role("tab", name="Faces").click()
+    page.get_by_role("tab", name="Edit").click()
+    panel = page.get_by_role("tabpanel").last
+    panel.locator("button.gallery-item:visible").nth(2).click()
+    expect(page.locator("#edit-face-crop img")).to_be_visible(timeout=30_000)
+    for label, value in [("Smiling", 1.5), ("Young", -1), ("Eyeglasses", 2)]:
+        _set_slider(panel, label, value)
+    edits = page.locator("#edit-many-edits")
+    for text in ("Smiling", "Young", "Eyeglasses"):
+        expect(edits).to_contain_text(text, timeout=30_000)
+    page.get_by_role("button", name="Apply all", exact=True).click()
+    expect(page.locator("#edit-many-result img")).to_be_visible(timeout=60_000)
+    expect(page.locator("#edit-many-comparison img")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Error", exact=True)).to_have_count(0)
+    page.locator("#edit-many-edits").scroll_into_view_if_needed()
+    page.screenshot(path=os.path.join(_shots(tmp_path), "edit-many.png"), full_page=True)
+
+
+def test_screenshots_of_every_tab(page, tmp_path):
+    """One picture of each tab after using it, as the README shows them (JPEG, 1280 px wide). Regenerate the
+    README's with ``LATENTLAB_SCREENSHOTS=docs/screenshots python -m pytest tests/test_browser.py -k screenshots``."""
+    shots = _shots(tmp_path)
+
+    def shot(name: str, anchor):
+        anchor.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)  # let images finish painting
+        page.screenshot(path=os.path.join(shots, f"{name}.jpg"), type="jpeg", quality=80, full_page=True)
+
+    pick_two_example_faces(page)
+    page.get_by_role("button", name="Morph", exact=True).click()
+    expect(page.locator("#morph-gif img")).to_be_visible(timeout=60_000)
+    shot("faces-morph", page.locator("#morph-frames"))
+
+    page.get_by_role("tab", name="Edit").click()
+    panel = page.get_by_role("tabpanel").last
+    panel.locator("button.gallery-item:visible").nth(2).click()
+    expect(page.locator("#edit-face-crop img")).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Edit", exact=True).click()
+    expect(page.locator("#edit-comparison img")).to_be_visible(timeout=60_000)
+    for label, value in [("Smiling", 1.5), ("Young", -1), ("Eyeglasses", 2)]:
+        _set_slider(panel, label, value)
+    expect(page.locator("#edit-many-edits")).to_contain_text("Eyeglasses", timeout=30_000)
+    page.get_by_role("button", name="Apply all", exact=True).click()
+    expect(page.locator("#edit-many-result img")).to_be_visible(timeout=60_000)
+    shot("faces-edit", page.locator("#edit-comparison"))
+
+    photo, _ = place_face(Image.open(FACES[5]), size=(900, 600), scale=3.5, angle=-20, centre=(560, 280), seed=11)
+    photo.save(tmp_path / "photo.jpg", quality=92)
+    page.get_by_role("tab", name="Align").click()
+    panel = page.get_by_role("tabpanel").last
+    panel.locator("input[type=file]").first.set_input_files(str(tmp_path / "photo.jpg"))
+    page.get_by_role("button", name="Align", exact=True).click()
+    expect(panel.locator("img")).to_have_count(3, timeout=60_000)  # the photo, the crop, the marked photo
+    shot("faces-align", panel)
+
+    page.get_by_role("tab", name="Sample").click()
+    page.get_by_role("button", name="Sample", exact=True).click()
+    expect(page.get_by_text("Sampled from")).to_be_visible(timeout=60_000)
+    shot("faces-sample", page.get_by_text("Sampled from"))
+
+    page.get_by_role("tab", name="Digits & clothes").click()
+    for tab, button in [("Latent plane", "Decode"), ("Interpolate", "Interpolate"), ("Conditional", "Generate"),
+                        ("Novelty", "Score")]:  # fmt: skip
+        page.get_by_role("tab", name=tab).click()
+        panel = page.get_by_role("tabpanel").last
+        page.get_by_role("button", name=button, exact=True).click()
+        expect(panel.locator("img").first).to_be_visible(timeout=60_000)
+        page.wait_for_timeout(500)
+        shot("digits-" + tab.lower().replace(" ", "-"), panel)
+    expect(page.get_by_text("Error", exact=True)).to_have_count(0)
+    assert len([f for f in os.listdir(shots) if f.endswith(".jpg")]) >= 8

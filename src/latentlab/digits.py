@@ -48,16 +48,12 @@ class DigitModel:
 
     @cached_property
     def scatter(self) -> LatentPlot:
-        """The test sample's 2-D latents (raises ValueError for other latent sizes)."""
-        return self.plot()
-
-    def plot(self, marker: tuple[float, float] | None = None) -> LatentPlot:
+        """The test sample's 2-D latents, rendered once (raises ValueError for other latent sizes)."""
         if self.model.z_dim != 2:
             raise ValueError(f"{self.name} has a {self.model.z_dim}-d latent; the plane needs 2-d")
-        extent = None if marker is None else self.scatter.extent
         kind = "posterior means" if self.model.variational else "codes"
         return scatter_plot(self.codes.numpy(), self.data.labels.numpy(), self.data.class_names,
-                            f"{self.name}: {kind} of {len(self.codes)} test images", extent=extent, marker=marker)  # fmt: skip
+                            f"{self.name}: {kind} of {len(self.codes)} test images")  # fmt: skip
 
 
 class DigitLab:
@@ -126,13 +122,14 @@ class DigitLab:
     # --- latent plane --------------------------------------------------------------------------------------------
     @torch.no_grad()
     def plane(self, name: str, x: float, y: float, label: int | None = None) -> tuple[torch.Tensor, Image.Image]:
-        """Decode the 2-D latent (x, y): the image (C, S, S) in [0, 1] and the scatter with a cross at (x, y).
+        """Decode the 2-D latent (x, y): the image (C, S, S) in [0, 1] and the scatter with a cross at (x, y)
+        (the scatter is rendered once per model; the cross is drawn on a copy).
 
         ``label`` (0–9) is required by conditional models and ignored by the others."""
         m = self.get(name)
         z = torch.tensor([[float(x), float(y)]])
         labels = torch.tensor([int(label or 0)]) if m.model.conditional else None
-        return m.model.decode(z, labels)[0], m.plot(marker=(float(x), float(y))).image
+        return m.model.decode(z, labels)[0], m.scatter.with_marker(float(x), float(y))
 
     # --- interpolation --------------------------------------------------------------------------------------------
     @torch.no_grad()
