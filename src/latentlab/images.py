@@ -78,13 +78,26 @@ def grid_image(images: torch.Tensor, nrow: int = 8, scale: int = 1, padding: int
 
 def save_gif(frames: list[Image.Image], target, duration_ms: int = 80, boomerang: bool = True):
     """Write an endlessly looping animated GIF to ``target`` (a path, or a binary file object such as
-    ``io.BytesIO``); with ``boomerang`` the frames play forward then back. Returns ``target`` (a path as ``Path``)."""
+    ``io.BytesIO``); with ``boomerang`` the frames play forward then back. Returns ``target`` (a path as ``Path``).
+
+    All frames share one 255-colour palette (Pillow's fast octree over a mosaic of the frames, no dithering): ~10×
+    faster than a palette per frame, and no colour flicker between frames.
+    """
     if not frames:
         raise ValueError("no frames to write")
-    sequence = frames + frames[-2:0:-1] if boomerang and len(frames) > 2 else frames
+    rgb = [f.convert("RGB") for f in frames]
+    thumb = [f if max(f.size) <= 96 else f.resize((96, max(1, round(96 * f.height / f.width)))) for f in rgb]
+    mosaic = Image.new("RGB", (sum(t.width for t in thumb), max(t.height for t in thumb)))
+    x = 0
+    for t in thumb:
+        mosaic.paste(t, (x, 0))
+        x += t.width
+    palette = mosaic.quantize(colors=255, method=Image.Quantize.FASTOCTREE)
+    indexed = [f.quantize(palette=palette, dither=Image.Dither.NONE) for f in rgb]
+    sequence = indexed + indexed[-2:0:-1] if boomerang and len(indexed) > 2 else indexed
     target = Path(target) if isinstance(target, (str, Path)) else target
     sequence[0].save(target, format="GIF", save_all=True, append_images=sequence[1:], duration=duration_ms, loop=0,
-                     disposal=2)  # fmt: skip
+                     disposal=2, optimize=False)  # fmt: skip
     return target
 
 
