@@ -229,6 +229,7 @@ def test_digit_api_names_and_parameters(client):
     assert params["/interpolate"] == ["model", "index_a", "index_b", "frames", "method"]
     assert params["/generate"] == ["model", "label", "z0", "z1", "z2", "z3", "z4"]
     assert params["/novelty"] == ["model", "upload", "index", "noise", "level"]
+    assert params["/compare_conditional"] == ["index", "label", "z_dim"]
 
 
 def test_latent_plane_decodes_a_point_and_marks_it(client):
@@ -253,6 +254,25 @@ def test_conditional_generation_of_a_chosen_digit(client):
     image, row = client.predict("mnist-cond-ae-5", 7, 0.5, -0.5, 0.0, 1.0, 0.0, api_name="/generate")
     assert Image.open(image).size == (224, 224)
     assert Image.open(row).size == ((10 * 30 + 2) * 3, 32 * 3)
+
+
+def test_conditional_ae_and_vae_side_by_side_for_one_style(client):
+    """Test image 0 (a 7) drawn as a 3 by both 5-d models: the strip is [source | AE | VAE], the rows all ten digits;
+    the two models draw differently."""
+    side, ae_row, vae_row = client.predict(index=0, label=3, z_dim=5, api_name="/compare_conditional")
+    assert Image.open(side).size == ((3 * 30 + 2) * 5, 32 * 5)
+    assert Image.open(ae_row).size == Image.open(vae_row).size == ((10 * 30 + 2) * 3, 32 * 3)
+    assert Image.open(ae_row).tobytes() != Image.open(vae_row).tobytes()
+    with pytest.raises(Exception, match="test image index must be in"):
+        client.predict(index=5000, label=3, z_dim=5, api_name="/compare_conditional")
+
+
+def test_the_denoising_model_still_tells_a_noisy_zero_from_the_training_class(client):
+    """Test image 10 (a 0) with Gaussian noise σ 0.3: against test digits under the same noise, the denoising model
+    finds it like its training 0s."""
+    _, _, text = client.predict(model="mnist-denoising-ae-digit0", upload=None, index=10, noise="gaussian", level=0.3,
+                                api_name="/novelty")  # fmt: skip
+    assert "(a 0)" in text and "looks like the training data" in text
 
 
 def test_novelty_of_a_test_digit_an_upload_and_a_bad_file(client, tmp_path):

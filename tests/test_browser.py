@@ -273,3 +273,24 @@ def test_screenshots_of_every_tab(page, tmp_path):
         shot("digits-" + tab.lower().replace(" ", "-"), panel)
     expect(page.get_by_text("Error", exact=True)).to_have_count(0)
     assert len([f for f in os.listdir(shots) if f.endswith(".jpg")]) >= 8
+
+
+def test_old_and_new_digit_models_side_by_side(page, tmp_path):
+    """Conditional tab: one test digit's style drawn as the asked digit by the conditional AE and the conditional
+    VAE; Novelty tab: a noisy 0 scored by the plain and the denoising autoencoder at once. Screenshots:
+    ``conditional-side-by-side.png``, ``novelty-side-by-side.png``."""
+    page.get_by_role("tab", name="Digits & clothes").click()
+    page.get_by_role("tab", name="Conditional").click()
+    page.get_by_role("button", name="Draw with both", exact=True).click()
+    expect(page.locator("#cond-compare img")).to_be_visible(timeout=60_000)
+    page.locator("#cond-compare").scroll_into_view_if_needed()
+    page.screenshot(path=os.path.join(_shots(tmp_path), "conditional-side-by-side.png"), full_page=True)
+    page.get_by_role("tab", name="Novelty").click()
+    panel = page.get_by_role("tabpanel").last
+    panel.get_by_label("gaussian").check()
+    page.get_by_role("button", name="Score", exact=True).click()
+    for k in (0, 1):
+        expect(page.locator(f"#novelty-pair-{k} img")).to_be_visible(timeout=60_000)
+    expect(panel.get_by_text("MSE")).to_have_count(2, timeout=30_000)  # one verdict per model
+    expect(page.get_by_text("Error", exact=True)).to_have_count(0)
+    page.screenshot(path=os.path.join(_shots(tmp_path), "novelty-side-by-side.png"), full_page=True)

@@ -43,6 +43,7 @@ from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_
 from tqdm.auto import tqdm
 
 from latentlab import latent
+from latentlab.analysis import corrupt
 from latentlab.data import ImageTensors, load_celeba, load_mnist
 from latentlab.directions import compute_attribute_directions, posterior_means
 from latentlab.prior import fit_gaussian_mixture
@@ -165,15 +166,18 @@ def to_batch(images_u8: torch.Tensor, targets: torch.Tensor, channels_last: bool
 
 
 def train_step(accelerator, model, optimizer, images_u8, targets, channels_last: bool, noise,
-               hflip: bool = False) -> dict[str, torch.Tensor]:  # fmt: skip
+               hflip: bool = False, corruption: list[dict] | None = None) -> dict[str, torch.Tensor]:  # fmt: skip
     """One optimiser step on a uint8 batch: the project's training path (also timed by benchmarks/benchmark.py).
-    ``hflip``: mirror a random half of the images (faces are left-right symmetric; the draw uses ``noise``, the
-    run's checkpointed generator, so a resumed run flips the same images)."""
+    ``hflip``: mirror a random half of the images (faces are left-right symmetric); ``corruption``: encode a
+    corrupted copy and score against the clean images (a denoising autoencoder; :func:`latentlab.analysis.corrupt`).
+    Both draw from ``noise``, the run's checkpointed generator, so a resumed run draws the same."""
     if hflip:
         flip = torch.rand(images_u8.shape[0], generator=noise, device=noise.device) < 0.5
         images_u8 = torch.where(flip.to(images_u8.device)[:, None, None, None], images_u8.flip(-1), images_u8)
-    losses = accelerator.unwrap_model(model).compute_loss(to_batch(images_u8, targets, channels_last), forward=model,
-                                                          generator=noise)  # fmt: skip
+    batch = to_batch(images_u8, targets, channels_last)
+    if corruption:
+        batch["input"] = corrupt(batch["image"], corruption, noise)
+    losses = accelerator.unwrap_model(model).compute_loss(batch, forward=model, generator=noise)
     accelerator.backward(losses["loss"])
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
@@ -181,14 +185,18 @@ def train_step(accelerator, model, optimizer, images_u8, targets, channels_last:
 
 
 @torch.no_grad()
-def evaluate(accelerator, model, loader, channels_last: bool, seed: int) -> dict[str, float]:
-    """Mean validation losses over the whole loader, with a fixed RNG for the posterior samples."""
+def evaluate(accelerator, model, loader, channels_last: bool, seed: int, corruption: list[dict] | None = None
+             ) -> dict[str, float]:  # fmt: skip
+    """Mean validation losses over the whole loader, with a fixed RNG for the posterior samples (and, for a
+    denoising model, for the corruption of its inputs)."""
     unwrapped = accelerator.unwrap_model(model)
     model.eval()
     generator = torch.Generator(device=accelerator.device).manual_seed(seed)
     totals, count = {}, 0
     for images_u8, targets in loader:
         batch = to_batch(images_u8, targets, channels_last)
+        if corruption:
+            batch["input"] = corrupt(batch["image"], corruption, generator)
         with accelerator.autocast():
             losses = unwrapped.compute_loss(batch, generator=generator)
         n = batch["image"].shape[0]
@@ -306,7 +314,7 @@ def main(argv=None) -> Path:
         t0, running = time.perf_counter(), {}
         for images_u8, targets in loader:
             losses = train_step(accelerator, model, optimizer, images_u8, targets, channels_last, noise,
-                                hflip=bool(tcfg.get("hflip", False)))  # fmt: skip
+                                hflip=bool(tcfg.get("hflip", False)), corruption=tcfg.get("corruption"))  # fmt: skip
             scheduler.step()
             state["step"] += 1
             for k, v in losses.items():
@@ -326,7 +334,7 @@ def main(argv=None) -> Path:
             save_checkpoint()
             break
 
-        val = evaluate(accelerator, model, eval_loader, channels_last, tcfg["seed"])
+        val = evaluate(accelerator, model, eval_loader, channels_last, tcfg["seed"], tcfg.get("corruption"))
         state["epoch"] = epoch + 1
         record = {"epoch": epoch + 1, "step": state["step"], "train": running, "validation": val,
                   "train_seconds": round(state["train_seconds"], 1)}  # fmt: skip

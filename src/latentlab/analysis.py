@@ -51,15 +51,33 @@ def latent_codes(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor 
 def reconstruction_errors(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor | None = None,
                           batch: int = 1000) -> torch.Tensor:  # fmt: skip
     """Per-image mean squared error (N,) float32 between ``images`` (N, C, H, W) in [0, 1] and their reconstructions
-    from the posterior mean — the novelty score (high = unlike the training data)."""
+    from the posterior mean — the novelty score (high = unlike the training data).
+
+    A model with ``error_blur`` = σ > 0 (the denoising novelty model) is scored on the error blurred by a Gaussian of
+    σ pixels first: an error at the scale of strokes, where pixel noise the model has removed counts little.
+    """
     model.eval()
     cond = labels if model.conditional else None
+    sigma = float(getattr(model, "error_blur", 0.0))
+    kernel = _gaussian_kernel(sigma, images.shape[1]).to(images.device) if sigma > 0 else None
     errs = []
     for i in range(0, len(images), batch):
         x = images[i : i + batch]
         lab = None if cond is None else cond[i : i + batch]
-        errs.append((model.decode(model.encode(x, lab).mode(), lab) - x).pow(2).flatten(1).mean(1).cpu())
+        diff = model.decode(model.encode(x, lab).mode(), lab) - x
+        if kernel is not None:
+            diff = torch.nn.functional.conv2d(diff, kernel, padding=kernel.shape[-1] // 2, groups=diff.shape[1])
+        errs.append(diff.pow(2).flatten(1).mean(1).cpu())
     return torch.cat(errs)
+
+
+def _gaussian_kernel(sigma: float, channels: int) -> torch.Tensor:
+    """(channels, 1, k, k) normalised Gaussian kernel, k = 2·⌈3σ⌉ + 1, for a depthwise conv2d."""
+    radius = max(1, int(math.ceil(3 * sigma)))
+    r = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    g = torch.exp(-(r**2) / (2 * sigma**2))
+    g = g / g.sum()
+    return (g[:, None] * g[None, :]).expand(channels, 1, -1, -1).contiguous()
 
 
 def add_noise(images: torch.Tensor, kind: str, level: float, seed: int = 0) -> torch.Tensor:
@@ -82,11 +100,33 @@ def add_noise(images: torch.Tensor, kind: str, level: float, seed: int = 0) -> t
         return images.clone()
     g = torch.Generator().manual_seed(seed)
     if kind == "gaussian":
-        return (images + level * torch.randn(images.shape, generator=g)).clamp_(0, 1)
-    u = torch.rand(images.shape, generator=g)
+        return (images + level * torch.randn(images.shape, generator=g).to(images.device)).clamp_(0, 1)
+    u = torch.rand(images.shape, generator=g).to(images.device)
     out = images.clone()
     out[u < level / 2] = 0.0
     out[(u >= level / 2) & (u < level)] = 1.0
+    return out
+
+
+def corrupt(images: torch.Tensor, corruptions: list[dict], generator: torch.Generator | None = None) -> torch.Tensor:
+    """A corrupted copy of a batch for denoising training (Vincent et al. 2008): each image gets one of
+    ``corruptions`` (dicts ``{"kind": …, "level": …}`` as :func:`add_noise` takes them), chosen uniformly.
+
+    Args:
+        images: (B, …) float in [0, 1].
+        corruptions: e.g. ``[{"kind": "gaussian", "level": 0.3}, {"kind": "salt_and_pepper", "level": 0.1}]``.
+        generator: RNG for the choice and the noise (a run's checkpointed generator makes a resume exact).
+    """
+    if not corruptions:
+        raise ValueError("corrupt needs at least one corruption")
+    device = generator.device if generator is not None else images.device
+    choice = torch.randint(len(corruptions), (images.shape[0],), generator=generator, device=device).to(images.device)
+    out = images.clone()
+    for i, c in enumerate(corruptions):
+        seed = int(torch.randint(2**31 - 1, (1,), generator=generator, device=device))
+        chosen = choice == i
+        if bool(chosen.any()):
+            out[chosen] = add_noise(images[chosen], c["kind"], float(c["level"]), seed=seed)
     return out
 
 

@@ -8,7 +8,7 @@ novelty. Plain Python over the models and :mod:`latentlab.analysis` — no Gradi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -31,6 +31,8 @@ class DigitModel:
     data: DigitData
     trained_classes: tuple[int, ...] | None = None
 
+    _noisy: dict = field(default_factory=dict, repr=False)
+
     @cached_property
     def images(self) -> torch.Tensor:
         """(N, 1, S, S) float32 in [0, 1], padded to the model's image size."""
@@ -45,6 +47,17 @@ class DigitModel:
     def errors(self) -> torch.Tensor:
         """(N,) reconstruction MSE of the test sample (the novelty scores)."""
         return reconstruction_errors(self.model, self.images, self.data.labels)
+
+    def noisy_errors(self, noise: str = "none", level: float = 0.0, seed: int = 0) -> torch.Tensor:
+        """(N,) reconstruction MSE of the test sample under ``noise`` at ``level`` (computed once per setting): what
+        a noisy image's error is compared with. ``"none"`` is :attr:`errors`."""
+        if noise == "none" or float(level) == 0.0:
+            return self.errors
+        key = (noise, round(float(level), 4), seed)
+        if key not in self._noisy:
+            self._noisy[key] = reconstruction_errors(self.model, add_noise(self.images, noise, float(level), seed),
+                                                     self.data.labels)  # fmt: skip
+        return self._noisy[key]
 
     @cached_property
     def scatter(self) -> LatentPlot:
@@ -166,6 +179,26 @@ class DigitLab:
         every = m.model.decode(zs, torch.arange(m.model.num_classes))
         return every[int(label)], every
 
+    @torch.no_grad()
+    def borrow_style(self, name: str, index: int, label: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Test image ``index``'s style (its latent, encoded with its own label) drawn as digit ``label``: the image
+        (C, S, S), and the same latent decoded as every class (num_classes, C, S, S). A conditional AE whose latent
+        carries the class draws the source digit here; a conditional VAE draws the asked one.
+
+        Raises:
+            ValueError: not a conditional model, or a label out of range. IndexError: an index out of range.
+        """
+        m = self.get(name)
+        if not m.model.conditional:
+            raise ValueError(f"{name} is not a conditional model")
+        if not 0 <= int(label) < m.model.num_classes:
+            raise ValueError(f"label must be in [0, {m.model.num_classes - 1}], got {label}")
+        if not 0 <= int(index) < len(m.images):
+            raise IndexError(f"test image index must be in [0, {len(m.images) - 1}], got {index}")
+        z = m.codes[int(index)][None].repeat(m.model.num_classes, 1)
+        every = m.model.decode(z, torch.arange(m.model.num_classes))
+        return every[int(label)], every
+
     # --- novelty --------------------------------------------------------------------------------------------------
     @torch.no_grad()
     def novelty(self, name: str, image: torch.Tensor, noise: str = "none", level: float = 0.0,
@@ -175,16 +208,18 @@ class DigitLab:
         Returns:
             ``{"input", "reconstruction"}`` (1, S, S) tensors, ``"error"`` (float MSE), ``"percentile"`` (share of
             the training class's test images with a lower error, 0–100) and ``"class_errors"`` ({label: (n,)
-            errors of that class's test images}).
+            errors of that class's test images}) — the test images with the same kind and level of noise, so a
+            noisy digit is compared with noisy digits.
         """
         m = self.get(name)
         if m.trained_classes is None:
             raise ValueError(f"{name} was trained on every class; pick a novelty model: {', '.join(self.names(novelty=True))}")
         x = add_noise(image[None].float(), noise, float(level), seed)
         recon = m.model.decode(m.model.encode(x).mode())
-        error = float((recon - x).pow(2).mean())
+        error = float(reconstruction_errors(m.model, x)[0])  # the model's own novelty score (error_blur)
+        errors = m.noisy_errors(noise, level, seed)  # the test sample under the same noise
         trained = torch.isin(m.data.labels, torch.tensor(m.trained_classes))
-        percentile = float((m.errors[trained] < error).float().mean() * 100)
-        classes = {int(c): m.errors[m.data.labels == c] for c in m.data.labels.unique()}
+        percentile = float((errors[trained] < error).float().mean() * 100)
+        classes = {int(c): errors[m.data.labels == c] for c in m.data.labels.unique()}
         return {"input": x[0], "reconstruction": recon[0], "error": error, "percentile": percentile,
                 "class_errors": classes}  # fmt: skip

@@ -484,6 +484,21 @@ def _digit_tabs(lab: DigitLab, out: OutputFiles) -> None:
         image, every = lab.generate(model, int(label), [float(v) for v in (z0, z1, z2, z3, z4)])
         return tensor_to_pil(image).resize((224, 224), Image.Resampling.NEAREST), grid_image(every, nrow=len(every), scale=3)
 
+    def compare_conditional(index, label, z_dim=2):
+        """The same test digit's style drawn as the asked digit by the plain conditional AE and the conditional VAE
+        of one latent size: [source | AE | VAE], and each model's row of all ten digits."""
+        pair = {m.model.variational: n for n, m in lab.models.items()
+                if m.model.conditional and m.model.z_dim == int(z_dim)}  # fmt: skip
+        if len(pair) < 2:
+            raise gr.Error(f"No plain/variational pair of conditional models with a {int(z_dim)}-d latent is loaded.")
+        try:
+            drawn, rows = zip(*(lab.borrow_style(pair[v], int(index), int(label)) for v in (False, True)))
+        except (IndexError, ValueError) as err:
+            raise gr.Error(str(err)) from None
+        source = lab.get(pair[False]).images[int(index)]
+        side = grid_image(torch.stack([source, *drawn]), nrow=3, scale=5)
+        return side, grid_image(rows[0], nrow=10, scale=3), grid_image(rows[1], nrow=10, scale=3)
+
     def novelty(model, upload, index, noise, level):
         m = lab.get(_choose(model, novel, "novelty"))
         if noise not in NOISE_KINDS:
@@ -503,11 +518,14 @@ def _digit_tabs(lab: DigitLab, out: OutputFiles) -> None:
         chart = novelty_plot(r["class_errors"], r["error"], m.data.class_names, m.trained_classes,
                              f"Test reconstruction errors per class (trained on {trained})")  # fmt: skip
         verdict = "looks **novel**" if r["percentile"] >= 95 else "looks like the training data"
-        text = (f"**{source}**: reconstruction MSE **{r['error']:.4f}**, higher than {r['percentile']:.1f} % of the "
+        blur = float(getattr(m.model, "error_blur", 0.0))
+        score = "reconstruction MSE" if blur == 0 else f"reconstruction error (MSE after a σ {blur:g} px blur)"
+        text = (f"**{source}**: {score} **{r['error']:.4f}**, higher than {r['percentile']:.1f} % of the "
                 f"test {trained}s → {verdict} (threshold: the 95th percentile of the training class).")  # fmt: skip
         return pair, chart, text
 
-    plane, plane_click, interpolate, generate, novelty = map(out.files, (plane, plane_click, interpolate, generate, novelty))
+    plane, plane_click, interpolate, generate, compare_conditional, novelty = map(
+        out.files, (plane, plane_click, interpolate, generate, compare_conditional, novelty))
 
     with gr.Tabs():
         with gr.Tab("Latent plane"):
@@ -559,29 +577,65 @@ def _digit_tabs(lab: DigitLab, out: OutputFiles) -> None:
                     cond_image = gr.Image(label="The chosen digit", type="pil", format="png", height=240)
                     cond_row = gr.Image(label="Same z, digits 0–9", type="pil", format="png")
             cond_button.click(generate, [cond_model, cond_label, *zs], [cond_image, cond_row], api_name="generate")
+            pairs = sorted({m.model.z_dim for m in lab.models.values() if m.model.conditional and m.model.variational})
+            if pairs:
+                gr.Markdown(
+                    "### Same style, asked digit: conditional AE vs conditional VAE\n"
+                    "A test digit is encoded (with its own label) and decoded with the digit you ask for. The plain "
+                    "conditional autoencoder's `z` already says which digit it saw, so its decoder often ignores the "
+                    "label and draws the source digit. The VAE's KL term makes `z` pay for every bit it carries, so "
+                    "what the label tells for free is pushed out of `z`: it keeps only the style, and the asked digit "
+                    "is drawn (Sohn et al. 2015)."
+                )  # fmt: skip
+                with gr.Row():
+                    with gr.Column():
+                        style_index = gr.Number(value=0, precision=0, label="Style: test image (index 0–999)")
+                        style_label = gr.Slider(0, 9, value=3, step=1, label="Asked digit")
+                        style_z = gr.Radio(pairs, value=pairs[-1], label="Latent size",
+                                           info="the 5-d AE ignores the label most often")  # fmt: skip
+                        style_button = gr.Button("Draw with both", variant="primary")
+                    with gr.Column(scale=2):
+                        style_side = gr.Image(label="Test image | conditional AE | conditional VAE", type="pil",
+                                              format="png", elem_id="cond-compare")  # fmt: skip
+                        style_ae = gr.Image(label="Conditional AE: the same style as digits 0–9", type="pil", format="png")
+                        style_vae = gr.Image(label="Conditional VAE: the same style as digits 0–9", type="pil", format="png")
+                style_button.click(compare_conditional, [style_index, style_label, style_z], [style_side, style_ae, style_vae],
+                                   api_name="compare_conditional")  # fmt: skip
+                gr.Examples([[0, 3, pairs[-1]], [2, 8, pairs[-1]], [4, 1, pairs[0]]],
+                            inputs=[style_index, style_label, style_z])  # fmt: skip
 
         with gr.Tab("Novelty"):
             gr.Markdown("An autoencoder trained on one digit reconstructs that digit well and others badly: its "
                         "reconstruction error is a novelty score. Use a test image or upload a drawing of a digit "
-                        "(any colours; it is centred MNIST-style), optionally with noise.")  # fmt: skip
+                        "(any colours; it is centred MNIST-style), optionally with noise. Two models score it side by "
+                        "side: with noise, the plain autoencoder's error is mostly the noise's, so every noisy digit "
+                        "looks novel; the denoising autoencoder (trained on noisy 0s against clean ones) still tells a "
+                        "0 from the rest. The charts compare with test digits under the same noise.")  # fmt: skip
             with gr.Row():
                 with gr.Column():
-                    nov_model = gr.Dropdown(novel, value=novel[0] if novel else None, label="Model")
                     nov_upload = ImageUpload(label="Your digit (optional; overrides the test image)", type="pil",
                                              image_mode=None, sources=["upload", "clipboard"], height=160)  # fmt: skip
                     nov_index = gr.Number(value=3, precision=0, label="Test image index (0–999)")
+                with gr.Column():
                     nov_noise = gr.Radio(list(NOISE_KINDS), value="none", label="Noise")
                     nov_level = gr.Slider(0, 1, value=0.3, step=0.05, label="Noise level (σ, or fraction of pixels)")
                     nov_button = gr.Button("Score", variant="primary")
-                with gr.Column():
-                    nov_pair = gr.Image(label="Input | reconstruction", type="pil", format="png")
-                    nov_text = gr.Markdown()
-            nov_chart = gr.Image(label="Where this error falls", type="pil", format="png")
-            nov_button.click(novelty, [nov_model, nov_upload, nov_index, nov_noise, nov_level],
-                             [nov_pair, nov_chart, nov_text], api_name="novelty")  # fmt: skip
-            gr.Examples([[novel[0] if novel else None, None, i, n, l] for i, n, l in
+            sides = []
+            with gr.Row():
+                for k in range(min(2, len(novel))):
+                    with gr.Column():
+                        model = gr.Dropdown(novel, value=novel[k], label="Model" if k == 0 else "Beside it")
+                        pair = gr.Image(label="Input | reconstruction", type="pil", format="png", elem_id=f"novelty-pair-{k}")
+                        text = gr.Markdown()
+                        chart = gr.Image(label="Where this error falls", type="pil", format="png")
+                        sides.append((model, pair, chart, text))
+            for k, (model, pair, chart, text) in enumerate(sides):
+                nov_button.click(novelty, [model, nov_upload, nov_index, nov_noise, nov_level], [pair, chart, text],
+                                 api_name="novelty" if k == 0 else f"novelty_{k}",
+                                 api_visibility="public" if k == 0 else "undocumented")  # fmt: skip
+            gr.Examples([[None, i, n, l] for i, n, l in
                          [(3, "none", 0.0), (2, "none", 0.0), (10, "gaussian", 0.3), (10, "salt_and_pepper", 0.1)]],
-                        inputs=[nov_model, nov_upload, nov_index, nov_noise, nov_level])  # fmt: skip
+                        inputs=[nov_upload, nov_index, nov_noise, nov_level])  # fmt: skip
 
 
 def example_face_paths(folder: str | Path) -> list[Path]:

@@ -274,7 +274,9 @@ class Autoencoder(nn.Module, HubModel):
         """The training loss on a batch ``{"image": (B, C, H, W) in [0, 1], "label": (B,) int (conditional)}``.
 
         Args:
-            batch: the batch; ``"label"`` is used by conditional models only.
+            batch: the batch; ``"label"`` is used by conditional models only. With an ``"input"`` (a corrupted copy
+                of ``"image"``) the model encodes the input and is scored against the clean image: a denoising
+                autoencoder (Vincent et al. 2008).
             forward: the callable that runs this model (e.g. its DistributedDataParallel wrapper, so gradients are
                 synchronised); defaults to the model itself.
             generator: RNG for the posterior sample (a fixed one makes validation losses comparable).
@@ -287,7 +289,7 @@ class Autoencoder(nn.Module, HubModel):
         """
         x = batch["image"]
         labels = batch.get("label") if self.conditional else None
-        out = (self if forward is None else forward)(x, labels, generator=generator)
+        out = (self if forward is None else forward)(batch.get("input", x), labels, generator=generator)
         if self.reconstruction_loss == "bce":  # on logits: stable, and safe under autocast
             recon = F.binary_cross_entropy_with_logits(out.logits.float(), x.float())
         else:
