@@ -275,6 +275,43 @@ def served(repeats: int, soak_calls: int = 1000) -> dict:
         shutil.rmtree(temp, ignore_errors=True)
 
 
+FLOOR_APP = """
+import sys
+import gradio as gr
+from PIL import Image
+with gr.Blocks() as demo:
+    n, image, out = gr.Number(), gr.Image(type="pil"), gr.Number()
+    gr.Button("image").click(lambda x: Image.new("RGB", (64, 64), (int(x) % 255, 0, 0)), n, image, api_name="image")
+    gr.Button("number").click(lambda x: float(x) + 1, n, out, api_name="number")
+demo.queue().launch(server_name="127.0.0.1", server_port=int(sys.argv[1]))
+"""
+
+
+def gradio_floor(repeats: int) -> list[dict]:
+    """What any Gradio call costs here: a minimal Blocks app (number → number, number → 64-px image) served and
+    called through ``gradio_client`` like the app — the floor under every served number."""
+    import socket
+
+    from gradio_client import Client
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-c", FLOOR_APP, str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})  # fmt: skip
+    try:
+        for line in proc.stdout:
+            if "Running on local URL" in line:
+                break
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        calls = {"minimal app: number → number": lambda: client.predict(1, api_name="/number"),
+                 "minimal app: number → 64-px image": lambda: client.predict(1, api_name="/image")}  # fmt: skip
+        return time_ops(calls, repeats, 2, "served")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def served_targets(app: dict) -> dict:
     """Issue 14's served p50 targets on this machine."""
     p50 = {r["operation"]: r["p50_ms"] for r in app.get("latency", [])}
@@ -380,7 +417,11 @@ def _update_served(result: dict, args) -> None:
     result.setdefault("targets", {}).update(served_targets(result["served"]))
 
 
-PARTS = {"latency": _update_latency, "alignment": _update_alignment, "served": _update_served}
+def _update_floor(result: dict, args) -> None:
+    result["gradio_floor"] = gradio_floor(max(10, args.repeats // 2))
+
+
+PARTS = {"latency": _update_latency, "alignment": _update_alignment, "served": _update_served, "floor": _update_floor}
 
 DIGIT_CONFIGS = ["mnist_dense_ae_digit0", "mnist_conv_ae_28", "fashion_conv_ae_2", "mnist_cond_ae_2", "mnist_cond_ae_5",
                  "fashion_vae_2"]  # fmt: skip
@@ -415,7 +456,7 @@ def main() -> None:
         for part in args.only:
             PARTS[part](result, args)
         args.out.write_text(json.dumps(result, indent=1))
-        for key in ("latency", "alignment", "served"):
+        for key in ("latency", "alignment", "gradio_floor", "served"):
             rows = result.get(key, {}).get("latency", []) if key == "served" else result.get(key, [])
             for r in rows:
                 if "operation" in r:
@@ -455,6 +496,7 @@ def main() -> None:
     lat = latency(args.model, args.repeats)
     lat_digits = digit_latency(args.repeats)
     aligned = alignment_latency(max(5, args.repeats // 2))
+    floor = gradio_floor(max(10, args.repeats // 2))
     app = served(max(5, args.repeats // 5))
     keras = next((r["images_per_second"] for r in training if r["path"] == "keras seed"), None)
     shipped = next(r["images_per_second"] for r in training if r["path"] == "shipped")
@@ -467,6 +509,7 @@ def main() -> None:
         "latency": lat,
         "digit_latency": lat_digits,
         "alignment": aligned,
+        "gradio_floor": floor,
         "served": app,
         "targets": {
             "shipped_at_least_keras": None if keras is None or shipped is None else shipped >= keras,
