@@ -182,6 +182,8 @@ def render_digit_model_card(folder: Path, record: dict, config: dict, repo_id: s
         test_rows=[(k.removeprefix("test_").replace("_", " "), f"{v:.5g}") for k, v in metrics.items()
                    if k.startswith("test_") and k != "test_images"],  # fmt: skip
         novelty=novelty,
+        asked=json.loads((folder / "conditional_evaluation.json").read_text())
+        if (folder / "conditional_evaluation.json").is_file() else None,
         novelty_rows=[(names[int(c)], e) for c, e in sorted((novelty or {}).get("per_class_error", {}).items(), key=lambda t: int(t[0]))],
         validation_size=cfg["data"].get("validation_size", 5000),
         **run_fields(record),

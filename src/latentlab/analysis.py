@@ -130,6 +130,26 @@ def corrupt(images: torch.Tensor, corruptions: list[dict], generator: torch.Gene
     return out
 
 
+def asked_label_accuracy(model: Autoencoder, judge, images: torch.Tensor, labels: torch.Tensor) -> list[float]:
+    """How often a conditional model draws the asked class in real styles: each image's latent (encoded with its own
+    label) is decoded as every class, and ``judge`` (images → class logits) reads the drawings.
+
+    Args:
+        model: a conditional autoencoder or VAE.
+        judge: a classifier trained on the real images (never on the model's outputs).
+        images, labels: (N, C, H, W) in [0, 1] and (N,) — N real styles.
+
+    Returns:
+        per class, the share (0–1) of the N drawings the judge reads as that class.
+    """
+    if not model.conditional:
+        raise ValueError("asked_label_accuracy needs a conditional model")
+    with torch.no_grad():
+        z = latent_codes(model, images, labels)
+        return [float((judge(model.decode(z, torch.full((len(z),), c))).argmax(1) == c).float().mean())
+                for c in range(model.num_classes)]  # fmt: skip
+
+
 def novelty_report(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor, trained_classes, seed: int = 0,
                    clean_errors: torch.Tensor | None = None) -> dict:  # fmt: skip
     """How well the reconstruction error tells the training classes from the rest, on clean and noisy test images.
