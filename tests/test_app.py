@@ -186,6 +186,18 @@ def test_a_photo_without_a_face_gets_a_clear_message_and_the_app_keeps_serving(c
     assert Image.open(client.predict(handle_file(str(FACES[0])), api_name="/align")[0]).size == (64, 64)
 
 
+def test_a_big_phone_photo_is_aligned_through_the_app(client, test_faces, tmp_path):
+    """A 4000×3000 JPEG stored sideways with EXIF orientation 6: /align turns it upright, finds the face on a reduced
+    copy and crops it from the full resolution."""
+    photo, _ = place_face(test_faces[5], size=(4000, 3000), scale=18.0, angle=-20.0, centre=(2700, 1300), seed=5)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    photo.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "phone.jpg", quality=90, exif=exif)
+    crop, found = client.predict(handle_file(str(tmp_path / "phone.jpg")), api_name="/align")
+    assert _psnr_centre(Image.open(crop), test_faces[5]) > 20
+    assert Image.open(found).size == (768, 576)  # upright, marked, at most 768 px
+
+
 def test_several_faces_the_largest_by_default_another_by_number(client, test_faces, tmp_path):
     photo = background((1000, 700), 6)
     for face, scale, centre in [(test_faces[0], 2.5, (250, 300)), (test_faces[1], 4.0, (700, 380))]:
