@@ -187,6 +187,7 @@ def test_a_group_photo_offers_its_faces_and_a_photo_without_one_gets_the_message
     page.screenshot(path=os.path.join(_shots(tmp_path), "edit-group.png"), full_page=True)
     page.locator("#edit-face-photo input[type=file]").set_input_files(str(tmp_path / "landscape.jpg"))
     expect(page.get_by_text("No face found — try a frontal photo").first).to_be_visible(timeout=60_000)
+    expect(number).to_be_hidden(timeout=30_000)  # the group photo's face-number box goes with it
     page.screenshot(path=os.path.join(_shots(tmp_path), "edit-no-face.png"), full_page=True)
 
 

@@ -64,9 +64,6 @@ class ImageUpload(gr.Image):
             raise gr.Error(NOT_AN_IMAGE, title="Not an image") from None
 
 
-FaceUpload = ImageUpload  # the face inputs' name before the digit tabs existed
-
-
 @dataclass
 class FaceInput:
     """One face input of the Faces tabs: the upload box, which face of the photo to use (shown when it has
@@ -144,11 +141,6 @@ class OutputFiles:
         image.save(buffer, "PNG", compress_level=1)  # fast; these are small pictures
         return self.write(buffer.getvalue(), f"{name}.png")
 
-    def jpeg(self, image: Image.Image, name: str = "photo") -> str:
-        buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, "JPEG", quality=88)
-        return self.write(buffer.getvalue(), f"{name}.jpg")
-
     def files(self, fn):
         """Wrap a callback so every PIL image it returns is stored as a PNG file (same signature, for the API)."""
 
@@ -206,24 +198,28 @@ def build_demo(faces: FaceLab | dict[str, FaceLab], example_faces: list[str | Pa
         except NoFaceError as err:
             raise gr.Error(f"{label[0].upper()}{label[1:]}: {err}", title="No face found") from None
 
+    def views(photo, number, model, label: str):
+        """The alignment of ``photo``'s face ``number`` and what is shown of it: (crop, the photo marked)."""
+        result = aligned(get_lab(model), photo, number, label)
+        return result, (result.crop, annotate(photo, result.faces, result.index) if result.faces else result.crop)
+
     def align(photo, face_number=1, model=None):
-        lab = get_lab(model)
-        result = aligned(lab, photo, face_number, "a photo")
-        return result.crop, annotate(photo, result.faces, result.index) if result.faces else result.crop
+        return views(photo, face_number, model, "a photo")[1]
 
     def preview(photo, number, model=None):
         return (None, None) if photo is None else align(photo, number, model)
 
-    def face_numbers(photo, model=None):
-        """The face-number choice under a face input: shown when the photo has several faces."""
-        count = 0
-        if photo is not None:
-            try:
-                count = len(get_lab(model).prepare(photo).faces)
-            except NoFaceError:
-                pass
+    def number_box(count: int):
+        """The face-number box under a face input: reset to 1, shown when the photo has several faces."""
         return gr.update(value=1, maximum=max(count, 1), visible=count > 1,
                          info=f"{count} faces found" if count > 1 else None)  # fmt: skip
+
+    def preview_upload(photo, model=None):
+        """A new photo in a face input: its largest face aligned (one detection), and the face-number box."""
+        if photo is None:
+            return None, None, number_box(0)
+        result, shown = views(photo, 1, model, "a photo")
+        return (*shown, number_box(len(result.faces)))
 
     def morph(face_a, face_b, frames, model=None, face_a_number=1, face_b_number=1):
         lab = get_lab(model)
@@ -298,7 +294,8 @@ def build_demo(faces: FaceLab | dict[str, FaceLab], example_faces: list[str | Pa
         return grid, f"Sampled from **{lab.describe_prior(prior)}** at temperature {float(temperature):g}, seed {int(seed)}."
 
     # every callback's pictures go out as files written once, atomically (see OutputFiles)
-    align, preview, morph, edit, edit_many, sample = map(out.files, (align, preview, morph, edit, edit_many, sample))
+    align, preview, preview_upload, morph, edit, edit_many, sample = map(
+        out.files, (align, preview, preview_upload, morph, edit, edit_many, sample))
 
     with gr.Blocks(title="Latent Lab — see a latent space work", delete_cache=delete_cache) as demo:
         gr.Markdown("# Latent Lab: see a latent space work")
@@ -391,11 +388,12 @@ def build_demo(faces: FaceLab | dict[str, FaceLab], example_faces: list[str | Pa
                     apply_button.click(edit_many, [face.photo, edits, keep, independent, face_model, face.number],
                                        [many_edited, many_comparison], api_name="edit_many")  # fmt: skip
 
-                # every face input shows what the alignment made of it (a cleared input clears its preview)
+                # every face input shows what the alignment made of it (a cleared input clears its preview; a photo
+                # without a face shows the message and hides the face-number box)
                 for fi in (face_a, face_b, face):
-                    fi.photo.change(face_numbers, [fi.photo, face_model], [fi.number], api_visibility="private",
-                                    ).then(preview, [fi.photo, fi.number, face_model], [fi.crop, fi.found],
-                                           api_visibility="private")  # fmt: skip
+                    fi.photo.change(preview_upload, [fi.photo, face_model], [fi.crop, fi.found, fi.number],
+                                    api_visibility="private").failure(lambda: number_box(0), None, [fi.number],
+                                                                      api_visibility="private")  # fmt: skip
                     fi.number.input(preview, [fi.photo, fi.number, face_model], [fi.crop, fi.found],
                                     api_visibility="private")  # fmt: skip
 
