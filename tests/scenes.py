@@ -43,3 +43,24 @@ def face_corners(face_size: int, matrix: np.ndarray) -> np.ndarray:
     """The face crop's corners (top-left, bottom-left, bottom-right, top-right) in the photo."""
     s = float(face_size)
     return transform_points(np.array([[0, 0], [0, s], [s, s], [s, 0]]), matrix)
+
+
+def group_photo(faces: list[tuple[Image.Image, float, tuple[float, float]]], size=(1000, 700), seed: int = 0) -> Image.Image:
+    """Several faces, each ``(face, scale, centre)`` as :func:`place_face` takes them, on one background: each
+    placed face covers its upright bounding box."""
+    photo = background(size, seed)
+    for face, scale, centre in faces:
+        single, m = place_face(face, size=size, scale=scale, centre=centre, seed=seed)
+        corners = face_corners(face.width, m)
+        mask = Image.new("L", size, 0)
+        mask.paste(255, tuple(int(v) for v in np.r_[corners.min(0), corners.max(0)]))
+        photo.paste(single, (0, 0), mask)
+    return photo
+
+
+def psnr_centre(a: Image.Image, b: Image.Image, margin: int = 8) -> float:
+    """PSNR (dB) of two same-size RGB images on their central region (``margin`` px cut off each side: the central
+    48×48 of a 64×64 face)."""
+    x = np.asarray(a.convert("RGB"), np.float64)[margin:-margin, margin:-margin] / 255
+    y = np.asarray(b.convert("RGB"), np.float64)[margin:-margin, margin:-margin] / 255
+    return float(-10 * np.log10(max(((x - y) ** 2).mean(), 1e-10)))

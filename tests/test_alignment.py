@@ -5,7 +5,6 @@ import io
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from latentlab.alignment import (
@@ -19,20 +18,14 @@ from latentlab.alignment import (
     similarity,
     transform_points,
 )
-from latentlab.images import pil_to_tensor, tensor_to_pil
+from latentlab.images import tensor_to_pil
 
-from .scenes import background, face_corners, place_face
+from .scenes import background, group_photo, place_face, psnr_centre
 
 # Five landmarks (image-left eye, right eye, nose, mouth corners) of a 64-px face whose crop square is the whole
 # frame: eyes 16 px apart, mouth 16 px below them, the square's centre (32, 32) = eye midpoint + 0.1 · eye→mouth.
 CANONICAL = np.array([[24.0, 30.4], [40.0, 30.4], [32.0, 38.0], [26.0, 46.4], [38.0, 46.4]])
 FRAME = np.array([[0.0, 0.0], [0.0, 64.0], [64.0, 64.0], [64.0, 0.0]])
-
-
-def psnr_centre(a: Image.Image, b: Image.Image, margin: int = 8) -> float:
-    """PSNR (dB) of two 64×64 images on their central 48×48 region."""
-    x, y = pil_to_tensor(a)[:, margin:-margin, margin:-margin], pil_to_tensor(b)[:, margin:-margin, margin:-margin]
-    return float(-10 * torch.log10(((x - y) ** 2).mean().clamp_min(1e-10)))
 
 
 # --- geometry ---------------------------------------------------------------------------------------------------
@@ -150,14 +143,8 @@ def test_photos_without_a_face_get_a_clear_error(aligner):
 
 
 def test_a_group_photo_gives_every_face_largest_first(aligner, test_faces):
-    photo = background((1200, 800), 5)
-    placements = [(test_faces[3], 2.5, (200, 250)), (test_faces[4], 4.0, (600, 400)), (test_faces[5], 2.0, (1000, 200)),
-                  (test_faces[6], 3.0, (950, 600))]  # fmt: skip
-    for face, scale, centre in placements:
-        single, m = place_face(face, size=photo.size, scale=scale, centre=centre, seed=5)
-        mask = Image.new("L", photo.size, 0)
-        mask.paste(255, tuple(int(v) for v in np.r_[face_corners(64, m).min(0), face_corners(64, m).max(0)]))
-        photo.paste(single, (0, 0), mask)
+    photo = group_photo([(test_faces[3], 2.5, (200, 250)), (test_faces[4], 4.0, (600, 400)),
+                         (test_faces[5], 2.0, (1000, 200)), (test_faces[6], 3.0, (950, 600))], size=(1200, 800), seed=5)  # fmt: skip
     result = aligner.align(photo)
     assert len(result.faces) == 4 and result.index == 0
     areas = [f.area for f in result.faces]

@@ -9,7 +9,7 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from .conftest import BOOK, BUNDLED, FACES, REPO
-from .scenes import background, face_corners, place_face
+from .scenes import background, group_photo, place_face, psnr_centre
 
 
 @pytest.fixture(scope="module")
@@ -142,12 +142,6 @@ def test_any_image_size_or_mode_is_accepted(client, tmp_path):
 
 
 # --- uploads are found and aligned -----------------------------------------------------------------------------------
-def _psnr_centre(a: Image.Image, b: Image.Image) -> float:
-    x = np.asarray(a, np.float64)[8:56, 8:56] / 255
-    y = np.asarray(b.convert("RGB"), np.float64)[8:56, 8:56] / 255
-    return float(-10 * np.log10(max(((x - y) ** 2).mean(), 1e-10)))
-
-
 @pytest.fixture(scope="module")
 def test_faces(celeba_dir):
     from latentlab.data import load_celeba
@@ -170,7 +164,7 @@ def test_align_returns_a_real_face_in_its_celebahq_framing(client, test_faces, t
         crop, found = client.predict(handle_file(str(tmp_path / f"{i}.jpg")), api_name="/align")
         crop = Image.open(crop)
         assert crop.size == (64, 64)
-        scores.append(_psnr_centre(crop, face))
+        scores.append(psnr_centre(crop, face))
     assert np.median(scores) >= 24, sorted(np.round(scores, 1))
     assert Image.open(found).size == (768, 576)  # the photo, marked, at most 768 px
 
@@ -194,23 +188,17 @@ def test_a_big_phone_photo_is_aligned_through_the_app(client, test_faces, tmp_pa
     exif[0x0112] = 6
     photo.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "phone.jpg", quality=90, exif=exif)
     crop, found = client.predict(handle_file(str(tmp_path / "phone.jpg")), api_name="/align")
-    assert _psnr_centre(Image.open(crop), test_faces[5]) > 20
+    assert psnr_centre(Image.open(crop), test_faces[5]) > 20
     assert Image.open(found).size == (768, 576)  # upright, marked, at most 768 px
 
 
 def test_several_faces_the_largest_by_default_another_by_number(client, test_faces, tmp_path):
-    photo = background((1000, 700), 6)
-    for face, scale, centre in [(test_faces[0], 2.5, (250, 300)), (test_faces[1], 4.0, (700, 380))]:
-        single, m = place_face(face, size=photo.size, scale=scale, centre=centre, seed=6)
-        corners = face_corners(64, m)
-        mask = Image.new("L", photo.size, 0)
-        mask.paste(255, tuple(int(v) for v in np.r_[corners.min(0), corners.max(0)]))
-        photo.paste(single, (0, 0), mask)
+    photo = group_photo([(test_faces[0], 2.5, (250, 300)), (test_faces[1], 4.0, (700, 380))], seed=6)
     photo.save(tmp_path / "two.jpg", quality=92)
     two = handle_file(str(tmp_path / "two.jpg"))
     largest = Image.open(client.predict(two, api_name="/align")[0])
     other = Image.open(client.predict(two, 2, api_name="/align")[0])
-    assert _psnr_centre(largest, test_faces[1]) > 20 and _psnr_centre(other, test_faces[0]) > 20
+    assert psnr_centre(largest, test_faces[1]) > 20 and psnr_centre(other, test_faces[0]) > 20
     with pytest.raises(Exception, match="Face 3 was asked for, but the photo has 2 faces"):
         client.predict(two, 3, api_name="/align")
     # /edit and /morph take the same face numbers: the second face edited is the second face aligned

@@ -24,8 +24,9 @@ DIGIT_CONFIGS = sorted(p.stem for p in CONFIGS.glob("*.yaml") if not p.stem.star
 SHIPPED = REPO / "pretrained"
 
 
-def load_train_module():
-    spec = importlib.util.spec_from_file_location("train", REPO / "training" / "train.py")
+def load_train_module(name: str = "train"):
+    """A script of ``training/`` as a module (``train`` by default)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "training" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.path.insert(0, str(REPO / "training"))
     spec.loader.exec_module(module)
@@ -364,24 +365,9 @@ def test_novelty_auc_on_clean_and_noisy_test_digits(name, clean_floor, noisy_flo
 
 @pytest.fixture(scope="module")
 def mnist_classifier():
-    """A small MLP trained here on the real MNIST training set (a judge independent of the models under test)."""
-    from torch import nn
-
-    torch.manual_seed(0)
-    train = load_mnist("mnist", "train")
-    net = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    x, y = train.float_images(), train.labels
-    for _ in range(3):
-        for idx in torch.randperm(len(x)).split(128):
-            loss = nn.functional.cross_entropy(net(x[idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    net.eval()
-    test = load_mnist("mnist", "test")
-    with torch.no_grad():
-        accuracy = (net(test.float_images()).argmax(1) == test.labels).float().mean().item()
+    """The judge of ``training/evaluate_conditional.py`` (an MLP trained here on the real MNIST training set,
+    independent of the models under test), as the cards' numbers were measured."""
+    net, accuracy = load_train_module("evaluate_conditional").train_judge()
     assert accuracy > 0.96, f"the judge itself is too weak: {accuracy:.3f}"
     return net
 

@@ -9,12 +9,11 @@ unless LATENTLAB_REQUIRE_BROWSER=1 (set by CI), where they fail.
 import os
 import shutil
 
-import numpy as np
 import pytest
 from PIL import Image
 
 from .conftest import FACES
-from .scenes import background, face_corners, place_face
+from .scenes import background, group_photo, place_face
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not os.path.exists(CHROMIUM):
@@ -161,13 +160,7 @@ def test_uploaded_photos_are_aligned_then_morphed(page, tmp_path):
 def test_a_group_photo_offers_its_faces_and_a_photo_without_one_gets_the_message(page, tmp_path):
     """Edit tab: a two-face photo shows the face-number box; face 2 changes the aligned crop; Edit works on it. Then a
     photo without a face: the "No face found" message, and the app keeps answering. Screenshot: ``edit-group.png``."""
-    photo = background((1000, 700), 6)
-    for face, scale, centre in [(FACES[2], 2.5, (250, 300)), (FACES[7], 4.0, (700, 380))]:
-        single, m = place_face(Image.open(face), size=photo.size, scale=scale, centre=centre, seed=6)
-        corners = face_corners(64, m)
-        mask = Image.new("L", photo.size, 0)
-        mask.paste(255, tuple(int(v) for v in np.r_[corners.min(0), corners.max(0)]))
-        photo.paste(single, (0, 0), mask)
+    photo = group_photo([(Image.open(FACES[2]), 2.5, (250, 300)), (Image.open(FACES[7]), 4.0, (700, 380))], seed=6)
     photo.save(tmp_path / "group.jpg", quality=92)
     background((800, 600), 3).save(tmp_path / "landscape.jpg")
     page.get_by_role("tab", name="Faces").click()
