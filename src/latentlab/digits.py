@@ -170,13 +170,17 @@ class DigitLab:
         """The chosen class drawn from latent ``z`` (its first ``z_dim`` values are used, missing ones are 0): the image
         (C, S, S) and, for comparison, the same ``z`` decoded as every class (num_classes, C, S, S)."""
         m = self.get(name)
+        values = (list(z) + [0.0] * m.model.z_dim)[: m.model.z_dim]
+        return self._as_every_class(m, torch.tensor(values, dtype=torch.float32), label)
+
+    @staticmethod
+    def _as_every_class(m: DigitModel, z: torch.Tensor, label: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """One latent (z_dim,) decoded as every class of a conditional model: (class ``label``, all of them)."""
         if not m.model.conditional:
-            raise ValueError(f"{name} is not a conditional model")
+            raise ValueError(f"{m.name} is not a conditional model")
         if not 0 <= int(label) < m.model.num_classes:
             raise ValueError(f"label must be in [0, {m.model.num_classes - 1}], got {label}")
-        values = (list(z) + [0.0] * m.model.z_dim)[: m.model.z_dim]
-        zs = torch.tensor([values], dtype=torch.float32).repeat(m.model.num_classes, 1)
-        every = m.model.decode(zs, torch.arange(m.model.num_classes))
+        every = m.model.decode(z[None].repeat(m.model.num_classes, 1), torch.arange(m.model.num_classes))
         return every[int(label)], every
 
     @torch.no_grad()
@@ -189,15 +193,9 @@ class DigitLab:
             ValueError: not a conditional model, or a label out of range. IndexError: an index out of range.
         """
         m = self.get(name)
-        if not m.model.conditional:
-            raise ValueError(f"{name} is not a conditional model")
-        if not 0 <= int(label) < m.model.num_classes:
-            raise ValueError(f"label must be in [0, {m.model.num_classes - 1}], got {label}")
         if not 0 <= int(index) < len(m.images):
             raise IndexError(f"test image index must be in [0, {len(m.images) - 1}], got {index}")
-        z = m.codes[int(index)][None].repeat(m.model.num_classes, 1)
-        every = m.model.decode(z, torch.arange(m.model.num_classes))
-        return every[int(label)], every
+        return self._as_every_class(m, m.codes[int(index)], label)
 
     # --- novelty --------------------------------------------------------------------------------------------------
     @torch.no_grad()
