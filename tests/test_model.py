@@ -144,3 +144,46 @@ def test_directions_never_attach_to_other_weights(tiny_vae, tmp_path):
         tiny_vae.mean_head.bias.add_(0.01)
     with pytest.raises(DirectionsMismatchError):
         tiny_vae.save_pretrained(tmp_path / "c")
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_upsample_conv_equals_upsampling_then_convolving(channels_last):
+    """The residual VAE's decoder never builds the upsampled tensor: the result and its gradients must be those of
+    nearest ×2 upsampling followed by the 3×3 convolution."""
+    from torch import nn
+
+    from latentlab.models.resnet import upsample_conv
+
+    torch.manual_seed(0)
+    conv = nn.Conv2d(5, 7, 3, padding=1).double()
+    x = torch.randn(3, 5, 4, 6, dtype=torch.float64, requires_grad=True)
+    xs = x.contiguous(memory_format=torch.channels_last) if channels_last else x
+    expected = conv(nn.functional.interpolate(xs, scale_factor=2, mode="nearest"))
+    got = upsample_conv(xs, conv)
+    assert got.shape == (3, 7, 8, 12) and got.is_contiguous(memory_format=torch.channels_last) == channels_last
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-12)
+    grad = torch.randn_like(expected)
+    expected_grads = torch.autograd.grad(expected, [x, conv.weight, conv.bias], grad)
+    for g, e in zip(torch.autograd.grad(got, [x, conv.weight, conv.bias], grad), expected_grads):
+        torch.testing.assert_close(g, e, rtol=0, atol=1e-10)
+    with torch.no_grad():  # the kernel kept for inference follows the weights
+        upsample_conv(xs, conv)
+        conv.weight.mul_(2.0)
+        torch.testing.assert_close(upsample_conv(xs, conv), conv(nn.functional.interpolate(xs, scale_factor=2)))
+
+
+def test_residual_decoder_matches_a_plain_sequential():
+    """Decoder is an nn.Sequential with the same parameter names: same outputs as running its layers one by one."""
+    from torch import nn
+
+    from latentlab.models import ResNetAutoencoder
+
+    torch.manual_seed(0)
+    model = ResNetAutoencoder(image_size=32, widths=[8, 16, 16], stem_stride=2, z_dim=6).eval()
+    assert isinstance(model.decoder, nn.Sequential)
+    assert sum(isinstance(m, nn.Upsample) for m in model.decoder) == 3
+    z = torch.randn(4, 6)
+    with torch.no_grad():
+        h = model.decoder_input(z).view(4, *model._bottleneck)
+        plain = torch.sigmoid(nn.Sequential.forward(model.decoder, h))
+        torch.testing.assert_close(model.decode(z), plain, rtol=0, atol=1e-5)

@@ -16,8 +16,9 @@ This is the encoder/decoder layout of the latent-diffusion autoencoder (Rombach 
 Synthesis with Latent Diffusion Models", CVPR 2022; pre-activation residual blocks of He et al. 2016, GroupNorm of
 Wu & He 2018, SiLU), without attention and with a dense bottleneck, so the latent is one vector ``z`` that can be
 morphed, edited and sampled like the book's. The decoder doubles the resolution by nearest-neighbour upsampling and
-a convolution (no checkerboard artifacts: Odena, Dumoulin & Olah, Distill 2016). GroupNorm, unlike BatchNorm,
-makes every image's output independent of the rest of its batch, in training and in the app alike.
+a convolution (no checkerboard artifacts: Odena, Dumoulin & Olah, Distill 2016), computed without materialising
+the upsampled tensor (:func:`upsample_conv`, 2.25× fewer multiply-adds for those layers, same result). GroupNorm,
+unlike BatchNorm, makes every image's output independent of the rest of its batch, in training and in the app alike.
 
 Trained with ``decoder_variance="optimal"`` (σ-VAE, Rybkin et al. 2021; see :class:`~.autoencoder.Autoencoder`),
 see ``training/configs/celeba_vae_64.yaml``.
@@ -26,14 +27,90 @@ see ``training/configs/celeba_vae_64.yaml``.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .autoencoder import SpatialAutoencoder
 
 
+
 def group_norm(channels: int) -> nn.GroupNorm:
     """GroupNorm with up to 32 groups of at least 4 channels (32 channels → 8 groups, ≥ 128 → 32)."""
     return nn.GroupNorm(max(1, min(32, channels // 4)), channels, eps=1e-6)
+
+
+def upsample_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+    """``conv(nearest_upsample_2x(x))`` for a 3×3, padding-1, stride-1 ``conv``, without the upsampled tensor.
+
+    Each output pixel (2i + a, 2j + b) of phase (a, b) ∈ {0, 1}² sees only 2×2 input pixels, so the four phases are
+    one 2×2 convolution of ``x`` (padding 1, 4 × C_out channels, kernels summed from ``conv``'s taps) whose outputs
+    are interleaved: 16 instead of 36 multiply-adds per input pixel and channel pair, the same result up to float
+    rounding (the sub-pixel view of resize-convolutions: Shi et al., CVPR 2016; Odena et al., Distill 2016).
+    Differentiable; works for any memory format (returns channels_last when ``x`` is).
+
+    Args:
+        x: (B, C_in, H, W) float tensor.
+        conv: ``nn.Conv2d(C_in, C_out, 3, padding=1)``.
+
+    Returns:
+        (B, C_out, 2H, 2W), equal to ``conv(F.interpolate(x, scale_factor=2, mode="nearest"))``.
+    """
+    b, _, h, w = x.shape
+    out_channels = conv.out_channels
+    kernel, bias = _phase_kernel(conv)
+    y = F.conv2d(x, kernel, bias, padding=1)  # (B, 4·C_out, H+1, W+1); phase (a, b) is valid on [a:a+H, b:b+W]
+    y = y.permute(0, 2, 3, 1).reshape(b, h + 1, w + 1, 2, 2, out_channels)  # a view for channels_last
+    out = y.new_empty(b, h, 2, w, 2, out_channels)
+    for a in (0, 1):
+        for c in (0, 1):
+            out[:, :, a, :, c] = y[:, a : a + h, c : c + w, a, c]
+    out = out.view(b, 2 * h, 2 * w, out_channels).permute(0, 3, 1, 2)  # channels_last (B, C_out, 2H, 2W)
+    return out if x.is_contiguous(memory_format=torch.channels_last) else out.contiguous()
+
+
+def _phase_kernel(conv: nn.Conv2d) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The (4·C_out, C_in, 2, 2) kernel and (4·C_out,) bias of :func:`upsample_conv`, phases (a, b) in that order.
+    Without autograd (the app, evaluation) they are kept on the module until its weights change."""
+    weight, bias = conv.weight, conv.bias
+    key = (weight.data_ptr(), weight._version, weight.dtype, weight.device,
+           None if bias is None else (bias.data_ptr(), bias._version))  # fmt: skip
+    cached = getattr(conv, "_phase_kernel_cache", None)
+    if not torch.is_grad_enabled() and cached is not None and cached[0] == key:
+        return cached[1], cached[2]
+    # rows combined by the taps of phase a, columns by those of phase b: two sums of 3×3 taps into 2×2
+    rows = [torch.stack([weight[:, :, 0], weight[:, :, 1] + weight[:, :, 2]], 2),
+            torch.stack([weight[:, :, 0] + weight[:, :, 1], weight[:, :, 2]], 2)]  # fmt: skip
+    kernel = torch.cat([torch.stack(cols, -1) for r in rows
+                        for cols in ((r[..., 0], r[..., 1] + r[..., 2]), (r[..., 0] + r[..., 1], r[..., 2]))])  # fmt: skip
+    bias = None if bias is None else bias.repeat(4)
+    if not torch.is_grad_enabled():
+        conv._phase_kernel_cache = (key, kernel, bias)
+    return kernel, bias
+
+
+def _is_upsample_conv(upsample: nn.Module, conv: nn.Module) -> bool:
+    return (isinstance(upsample, nn.Upsample) and upsample.mode == "nearest" and upsample.size is None
+            and upsample.scale_factor in (2, 2.0, (2, 2), (2.0, 2.0)) and isinstance(conv, nn.Conv2d)
+            and conv.kernel_size == (3, 3) and conv.stride == (1, 1) and conv.padding == (1, 1)
+            and conv.dilation == (1, 1) and conv.groups == 1 and conv.padding_mode == "zeros")  # fmt: skip
+
+
+class Decoder(nn.Sequential):
+    """``nn.Sequential`` that runs each ``nn.Upsample(×2, nearest) → nn.Conv2d(3×3, padding 1)`` pair as one
+    :func:`upsample_conv`. Same layers, same parameter names and the same outputs as the plain ``nn.Sequential``
+    (float rounding aside), so weights saved from either load into the other."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        layers = list(self)
+        i = 0
+        while i < len(layers):
+            if i + 1 < len(layers) and _is_upsample_conv(layers[i], layers[i + 1]):
+                x = upsample_conv(x, layers[i + 1])
+                i += 2
+            else:
+                x = layers[i](x)
+                i += 1
+        return x
 
 
 class ResBlock(nn.Module):
@@ -146,4 +223,4 @@ class ResNetAutoencoder(
         if stem_stride == 2:  # the stem's halving undone at the output: the full resolution has only this conv
             layers.append(nn.Upsample(scale_factor=2, mode="nearest"))
         layers.append(nn.Conv2d(prev, in_channels, 3, padding=1))
-        self.decoder = nn.Sequential(*layers)
+        self.decoder = Decoder(*layers)
