@@ -274,12 +274,26 @@ def test_scatter_clicks_map_back_to_latents():
     assert plot.image.size == (640, 560)
     # the marker: to_pixel inverts to_latent; the cross is drawn on a copy, centred on the point, clamped to the axes
     assert plot.to_latent(*plot.to_pixel(1.25, -0.5)) == pytest.approx((1.25, -0.5))
-    marked = np.asarray(plot.with_marker(1.25, -0.5), dtype=np.int16)
-    changed = np.argwhere(np.abs(marked - np.asarray(plot.image, dtype=np.int16)).sum(axis=2) > 0)
+    def rgb(image):
+        return np.asarray(image.convert("RGB"), dtype=np.int16)
+
+    marked = rgb(plot.with_marker(1.25, -0.5))
+    changed = np.argwhere(np.abs(marked - rgb(plot.image)).sum(axis=2) > 0)
     px, py = plot.to_pixel(1.25, -0.5)
     assert abs(changed[:, 1].mean() - px) < 1.5 and abs(changed[:, 0].mean() - py) < 1.5
     assert (marked == 0).all(axis=2).any()  # black strokes
-    outside = np.argwhere(np.abs(np.asarray(plot.with_marker(50.0, 0.0), np.int16) - np.asarray(plot.image, np.int16)).sum(axis=2) > 0)
+    assert (marked == 255).all(axis=2).any()  # white edges
+    # the palette keeps the rendered figure (a PNG of it encodes fast): nearly every pixel as matplotlib drew it
+    import matplotlib.pyplot as plt
+
+    from latentlab.analysis import figure_to_image
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.scatter(pts[:, 0], pts[:, 1], c=np.arange(200) % 10, cmap="tab10", alpha=0.6, s=30)
+    figure = figure_to_image(fig)
+    kept = LatentPlot.from_rgb(figure, (-3, 3, -2, 2), (0, 0, 400, 300)).image
+    assert plot.image.mode == kept.mode == "P" and np.abs(rgb(kept) - rgb(figure)).mean() < 0.5
+    outside = np.argwhere(np.abs(rgb(plot.with_marker(50.0, 0.0)) - rgb(plot.image)).sum(axis=2) > 0)
     assert abs(outside[:, 1].mean() - right) < 1.5  # clamped to the right edge of the axes
 
 

@@ -190,7 +190,9 @@ class LatentPlot:
     """A scatter plot of 2-D codes and the map from its pixels back to latent coordinates (for clicks).
 
     Attributes:
-        image: the plot, RGB.
+        image: the plot as a palette image ("P"): 254 median-cut colours of the rendered figure (mean error < 0.1
+            of 255) and, at :attr:`BLACK` and :attr:`WHITE`, the marker's colours. One byte a pixel: its PNG encodes
+            ~8× faster than RGB, which a plane click pays every time.
         extent: (x_min, x_max, y_min, y_max) of the axes, latent units.
         axes_box: (left, top, right, bottom) of the axes area in image pixels.
     """
@@ -198,6 +200,17 @@ class LatentPlot:
     image: Image.Image
     extent: tuple[float, float, float, float]
     axes_box: tuple[float, float, float, float]
+
+    BLACK = 254  # palette indices of the marker's colours
+    WHITE = 255
+
+    @classmethod
+    def from_rgb(cls, image: Image.Image, extent, axes_box) -> "LatentPlot":
+        """The plot of a rendered RGB figure, reduced to :attr:`image`'s palette."""
+        palette_image = image.convert("RGB").quantize(colors=254, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        palette = (palette_image.getpalette() or [])[: 254 * 3]
+        palette_image.putpalette(palette + [0] * (254 * 3 - len(palette)) + [0, 0, 0, 255, 255, 255])
+        return cls(palette_image, tuple(float(e) for e in extent), tuple(float(b) for b in axes_box))
 
     def to_latent(self, px: float, py: float) -> tuple[float, float]:
         """Latent (x, y) under image pixel (px, py) (origin top-left); points outside the axes are clamped to them."""
@@ -221,7 +234,7 @@ class LatentPlot:
         px, py = min(max(px, left), right), min(max(py, top), bottom)
         image = self.image.copy()
         draw = ImageDraw.Draw(image)
-        for colour, width in (((255, 255, 255), 7), ((0, 0, 0), 4)):
+        for colour, width in ((self.WHITE, 7), (self.BLACK, 4)):
             draw.line([(px - size, py - size), (px + size, py + size)], fill=colour, width=width)
             draw.line([(px - size, py + size), (px + size, py - size)], fill=colour, width=width)
         return image
@@ -254,7 +267,7 @@ def scatter_plot(points: np.ndarray, labels: np.ndarray, class_names, title: str
     bbox = ax.get_window_extent()
     height = fig.canvas.get_width_height()[1]
     box = (bbox.x0, height - bbox.y1, bbox.x1, height - bbox.y0)
-    return LatentPlot(figure_to_image(fig), tuple(float(e) for e in extent), tuple(float(b) for b in box))
+    return LatentPlot.from_rgb(figure_to_image(fig), extent, box)
 
 
 def tsne_plot(codes: np.ndarray, labels: np.ndarray, class_names, title: str, seed: int = 0) -> Image.Image:
