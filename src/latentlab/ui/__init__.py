@@ -1,0 +1,50 @@
+"""The Gradio app: **Faces** (Morph, Edit, Sample over a :class:`~latentlab.faces.FaceLab`) and **Digits &
+clothes** (Latent plane, Interpolate, Conditional, Novelty over a :class:`~latentlab.digits.DigitLab`).
+
+Callbacks only convert between components and lab calls — no model math here. Every event is an API endpoint
+with a stable name that ``gradio_client`` can call: ``/morph``, ``/edit``, ``/sample``, ``/plane``, ``/plane_click``,
+``/interpolate``, ``/generate``, ``/novelty``; the first output of each is the picture of the whole result. The face
+endpoints take an optional last ``model`` (one of the face models by name, default: the first), ``/sample`` also a
+``prior`` (``"mixture"``, the model's fitted Gaussian mixture, or ``"normal"``, N(0, I)) and says which it used.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from ..digits import DigitLab
+from ..faces import FaceLab
+from .common import DELETE_CACHE, OutputFiles
+from .digits import digit_tabs
+from .faces import example_face_paths, face_tabs
+
+__all__ = ["DELETE_CACHE", "build_demo", "example_face_paths"]
+
+
+def build_demo(faces: FaceLab | dict[str, FaceLab], example_faces: list[str | Path] = (),
+               digits: DigitLab | None = None, delete_cache: tuple[int, int] | None = DELETE_CACHE) -> gr.Blocks:  # fmt: skip
+    """The Blocks app.
+
+    Args:
+        faces: the face models by name, the first being the default (a single :class:`FaceLab` is served as
+            ``"face-vae"``); every Faces endpoint takes an optional ``model`` parameter naming one.
+        example_faces: image paths shown as clickable examples (held-out test faces).
+        digits: the MNIST / Fashion-MNIST models for the second group of tabs (left out when ``None``).
+        delete_cache: Gradio's ``(frequency, age)`` in seconds: every ``frequency`` s, uploads and output files
+            older than ``age`` s are deleted (default :data:`DELETE_CACHE`); ``None`` keeps them until the server stops.
+    """
+    labs = dict(faces) if isinstance(faces, dict) else {"face-vae": faces}
+    if not labs:
+        raise ValueError("build_demo needs at least one face model")
+    out = OutputFiles()
+    with gr.Blocks(title="Latent Lab — see a latent space work", delete_cache=delete_cache) as demo:
+        gr.Markdown("# Latent Lab: see a latent space work")
+        with gr.Tabs():
+            with gr.Tab("Faces"):
+                face_tabs(labs, [str(p) for p in example_faces], out)
+            if digits is not None:
+                with gr.Tab("Digits & clothes"):
+                    digit_tabs(digits, out)
+    return demo

@@ -1,0 +1,97 @@
+"""What every tab of the app shares: uploads that fail with a short message, output files written once and
+atomically, and the check of a model name."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+from gradio import utils as gr_utils
+from PIL import Image, UnidentifiedImageError
+
+NOT_AN_IMAGE = "That file is not an image we can read. Upload a picture (JPEG, PNG, WebP, GIF or BMP)."
+# uploads and outputs older than 10 minutes are deleted every 2 minutes: a long-running Space keeps bounded disk
+DELETE_CACHE = (120, 600)
+
+
+class ImageUpload(gr.Image):
+    """``gr.Image`` that opens uploads itself, so a file that is not an image gets a short message (``gr.Error``)
+    instead of Gradio's 'Could not preprocess input' text; returns the PIL image untouched (any size or mode)."""
+
+    is_template = True  # rendered by the browser as the built-in Image component (no frontend of its own)
+
+    def preprocess(self, payload):
+        if payload is None:
+            return None
+        try:
+            if payload.path is None:  # a data: URL
+                return super().preprocess(payload)
+            image = Image.open(payload.path)
+            image.load()
+            return image
+        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, SyntaxError):
+            raise gr.Error(NOT_AN_IMAGE, title="Not an image") from None
+
+
+class OutputFiles:
+    """The app's output pictures as files, each written once and atomically, named by its content.
+
+    Why: Gradio saves a returned PIL image by rewriting ``<cache>/<hash>/image.png`` in place; when two visitors get
+    the same picture at once (the same example faces), one request's file is rewritten while it is being sent and the
+    download breaks ("Too little data for declared Content-Length"). Here each picture is encoded once, written to a
+    temporary name and renamed into place (``os.replace``: a reader keeps the file it opened), and an existing file
+    with the same content is reused, never rewritten. The folder lies inside Gradio's cache folder, so Gradio serves
+    the files as they are and its ``delete_cache`` removes them with its own.
+    """
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root) if root is not None else Path(gr_utils.get_upload_folder()) / "latentlab"
+
+    def write(self, data: bytes, name: str) -> str:
+        """Store ``data`` as ``<root>/<sha256>/<name>``; returns the path (an existing copy is reused)."""
+        folder = self.root / hashlib.sha256(data).hexdigest()[:40]
+        path = folder / name
+        if path.is_file():
+            with contextlib.suppress(OSError):
+                os.utime(path)  # delete_cache ages files by their time: a reused file starts again
+            return str(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, staging = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(staging, path)
+        except BaseException:
+            Path(staging).unlink(missing_ok=True)
+            raise
+        return str(path)
+
+    def png(self, image: Image.Image, name: str = "image") -> str:
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG", compress_level=1)  # fast; these are small pictures
+        return self.write(buffer.getvalue(), f"{name}.png")
+
+    def files(self, fn):
+        """Wrap a callback so every PIL image it returns is stored as a PNG file (same signature, for the API)."""
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            result = fn(*args, **kwargs)
+            if isinstance(result, tuple):
+                return tuple(self.png(r) if isinstance(r, Image.Image) else r for r in result)
+            return self.png(result) if isinstance(result, Image.Image) else result
+
+        return wrapper
+
+
+def choose(name: str, names: list[str], what: str) -> str:
+    """``name`` if it is one of ``names``, else a gr.Error naming them (``what``: the kind of model)."""
+    if name not in names:
+        raise gr.Error(f"Pick one of the {what} models: {', '.join(names)} (got {name!r}).")
+    return name
