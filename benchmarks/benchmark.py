@@ -1,7 +1,7 @@
 """The project's measurement harness, in one run: the face VAE's training images/s three ways, each digit model's
 training images/s (with each row's peak memory), the model latency of the app's operations, and the served app as
-users meet it — cold start of ``python app.py``, p50/p95 latency of each API through ``gradio_client``, the server's
-peak memory. Each training row runs in its own subprocess so thread pools and caches do not leak between rows.
+users meet it — cold start of ``python app.py``, p50/p95 latency of each API through ``gradio_client`` and as the web
+page calls it (:class:`PageClient`), the server's peak memory. Each training row runs in its own subprocess so thread pools and caches do not leak between rows.
 
     python benchmarks/benchmark.py [--steps 30] [--out benchmarks/results.json]
 
@@ -16,7 +16,8 @@ Rows:
 The PyTorch rows train the shipped architecture (``training/configs/celeba_vae_64.yaml``) with Adam(5e-4), batch
 128, on the same real CelebA-HQ 64-px training images; the Keras row is the book's model as published (the seed
 recipe, ≈0.49 M parameters). Served: ``app.py`` started as a subprocess on 127.0.0.1 (cold start = process start until
-it serves), then each API called through ``gradio_client`` with the example faces; peak memory is the server
+it serves), then each API called with the example faces through ``gradio_client`` and through :class:`PageClient`
+(one session, the queue's event stream, the output files downloaded: what a browser tab waits for); peak memory is the server
 process's peak resident set (``VmHWM``). Latency: median (p50) and p95 over repeated calls of :class:`latentlab.faces.FaceLab` on the
 bundled model — morph of 16 frames (two faces encoded + 16 decoded), one attribute edit, a 36-face sample — and of
 :class:`latentlab.digits.DigitLab` on the bundled digit models — a latent-plane decode (with its marked scatter plot),
@@ -488,7 +489,8 @@ def _update_alignment(result: dict, args) -> None:
 
 def _update_served(result: dict, args) -> None:
     result["served"] = served(max(5, args.repeats // 5))
-    result.setdefault("targets", {}).update(served_targets(result["served"]))
+    targets = {k: v for k, v in result.get("targets", {}).items() if not k.startswith("served ")}  # this run's only
+    result["targets"] = {**targets, **served_targets(result["served"])}
 
 
 def _update_floor(result: dict, args) -> None:
