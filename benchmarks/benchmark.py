@@ -238,17 +238,16 @@ class PageClient:
     def call(self, api_name: str, *data) -> list:
         """Run one event with positional ``data`` (every parameter of the endpoint, in order); returns its output
         values after downloading every output file. Raises RuntimeError with the app's message on an error event."""
-        import json as json_
-
-        response = self.http.post(f"{self.api}/call/{api_name.strip('/')}", json={"data": list(data), "session_hash": self.session})
+        url = f"{self.api}/call/{api_name.strip('/')}"
+        response = self.http.post(url, json={"data": list(data), "session_hash": self.session})
         response.raise_for_status()
         event_id, event, output = response.json()["event_id"], None, None
-        with self.http.stream("GET", f"{self.api}/call/{api_name.strip('/')}/{event_id}") as stream:
+        with self.http.stream("GET", f"{url}/{event_id}") as stream:
             for line in stream.iter_lines():
                 if line.startswith("event:"):
                     event = line[6:].strip()
                 elif line.startswith("data:") and event in ("complete", "error"):
-                    output = json_.loads(line[5:])
+                    output = json.loads(line[5:])
                     if event == "error":
                         raise RuntimeError(f"{api_name}: {output}")
                     break
@@ -258,6 +257,24 @@ class PageClient:
             if isinstance(value, dict) and value.get("url"):
                 self.http.get(value["url"]).raise_for_status()
         return output
+
+
+def served_calls(call, face_a, face_b, photo, seeds) -> dict:
+    """The served calls timed by :func:`served`, by name, each a no-argument callable: ``call(api_name, *data)``
+    with every parameter of the endpoint in order (``gradio_client``'s ``predict`` or :meth:`PageClient.call`),
+    the example faces ``face_a``/``face_b``, an 800×600 ``photo``, and ``seeds`` a fresh seed per /sample call."""
+    face = "celeba-vae-64"
+    return {
+        "/morph (16 frames)": lambda: call("/morph", face_a, face_b, 16, face, 1, 1),
+        "/edit (Smiling)": lambda: call("/edit", face_a, "Smiling", 1.5, [], face, 1),
+        "/edit (Blond_Hair, keep Male)": lambda: call("/edit", face_a, "Blond_Hair", 1.5, ["Male"], face, 1),
+        "/edit_many (3 attributes)": lambda: call("/edit_many", face_a, {"Smiling": 1.0, "Young": -1.0, "Eyeglasses": 1.5},
+                                                  [], True, face, 1),  # fmt: skip
+        "/sample (36 faces, new seed)": lambda: call("/sample", next(seeds), 36, 1.0, face, "mixture"),
+        "/align (800×600 photo)": lambda: call("/align", photo, 1, face),
+        "/plane (= a plane click: decode + marked scatter)": lambda: call(
+            "/plane", "fashion-vae-2", float(next(seeds) % 7) / 3 - 1, 0.5, 0),
+    }
 
 
 def served(repeats: int, soak_calls: int = 1000) -> dict:
@@ -298,37 +315,14 @@ def served(repeats: int, soak_calls: int = 1000) -> dict:
         place_face(Image.open(faces[5]), size=(800, 600), scale=4.0, angle=15.0, seed=0)[0].save(temp / "photo.jpg", quality=90)
         photo = handle_file(str(temp / "photo.jpg"))
         seeds = itertools.count(1000)
-        calls = {
-            "/morph (16 frames)": lambda: client.predict(face_a=a, face_b=b, frames=16, api_name="/morph"),
-            "/edit (Smiling)": lambda: client.predict(face=a, attribute="Smiling", strength=1.5, api_name="/edit"),
-            "/edit (Blond_Hair, keep Male)": lambda: client.predict(face=a, attribute="Blond_Hair", strength=1.5,
-                                                                     keep=["Male"], api_name="/edit"),  # fmt: skip
-            "/edit_many (3 attributes)": lambda: client.predict(face=a, edits={"Smiling": 1.0, "Young": -1.0,
-                                                                               "Eyeglasses": 1.5}, api_name="/edit_many"),  # fmt: skip
-            "/sample (36 faces, new seed)": lambda: client.predict(seed=next(seeds), count=36, temperature=1.0,
-                                                                   api_name="/sample"),  # fmt: skip
-            "/align (800×600 photo)": lambda: client.predict(photo, api_name="/align"),
-            "/plane (= a plane click: decode + marked scatter)": lambda: client.predict(
-                model="fashion-vae-2", x=float(next(seeds) % 7) / 3 - 1, y=0.5, label=0, api_name="/plane"),
-        }
-        rows = time_ops(calls, repeats, 2, "served")
+        gradio = served_calls(lambda api, *data: client.predict(*data, api_name=api), a, b, photo, seeds)
+        rows = time_ops(gradio, repeats, 2, "served")
         page = PageClient(f"http://127.0.0.1:{port}/")
-        pa, pb, pphoto = page.upload(faces[0]), page.upload(faces[3]), page.upload(temp / "photo.jpg")
-        face = "celeba-vae-64"
-        page_calls = {  # the same calls, as the web page makes them (every parameter, in order)
-            "/morph (16 frames)": lambda: page.call("/morph", pa, pb, 16, face, 1, 1),
-            "/edit (Smiling)": lambda: page.call("/edit", pa, "Smiling", 1.5, [], face, 1),
-            "/edit (Blond_Hair, keep Male)": lambda: page.call("/edit", pa, "Blond_Hair", 1.5, ["Male"], face, 1),
-            "/edit_many (3 attributes)": lambda: page.call("/edit_many", pa, {"Smiling": 1.0, "Young": -1.0, "Eyeglasses": 1.5},
-                                                           [], True, face, 1),  # fmt: skip
-            "/sample (36 faces, new seed)": lambda: page.call("/sample", next(seeds), 36, 1.0, face, "mixture"),
-            "/align (800×600 photo)": lambda: page.call("/align", pphoto, 1, face),
-            "/plane (= a plane click: decode + marked scatter)": lambda: page.call(
-                "/plane", "fashion-vae-2", float(next(seeds) % 7) / 3 - 1, 0.5, 0),
-        }
+        page_calls = served_calls(page.call, page.upload(faces[0]), page.upload(faces[3]),
+                                  page.upload(temp / "photo.jpg"), seeds)  # fmt: skip
         page_rows = time_ops(page_calls, repeats, 2, "served, page protocol")
         soak = []
-        ops = list(calls.values())
+        ops = list(gradio.values())
         for i in range(soak_calls):
             ops[i % len(ops)]()
             if (i + 1) % 100 == 0:
@@ -374,11 +368,12 @@ def gradio_floor(repeats: int) -> list[dict]:
                 break
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         page = PageClient(f"http://127.0.0.1:{port}/")
-        calls = {"minimal app: number → number": lambda: client.predict(1, api_name="/number"),
-                 "minimal app: number → 64-px image": lambda: client.predict(1, api_name="/image")}  # fmt: skip
-        page_calls = {"minimal app: number → number": lambda: page.call("/number", 1),
-                      "minimal app: number → 64-px image": lambda: page.call("/image", 1)}  # fmt: skip
-        return time_ops(calls, repeats, 2, "served") + time_ops(page_calls, repeats, 2, "served, page protocol")
+        def calls(call):
+            return {"minimal app: number → number": lambda: call("/number", 1),
+                    "minimal app: number → 64-px image": lambda: call("/image", 1)}  # fmt: skip
+
+        return (time_ops(calls(lambda api, *data: client.predict(*data, api_name=api)), repeats, 2, "served")
+                + time_ops(calls(page.call), repeats, 2, "served, page protocol"))  # fmt: skip
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -33,7 +33,6 @@ from torch import nn
 from .autoencoder import SpatialAutoencoder
 
 
-
 def group_norm(channels: int) -> nn.GroupNorm:
     """GroupNorm with up to 32 groups of at least 4 channels (32 channels → 8 groups, ≥ 128 → 32)."""
     return nn.GroupNorm(max(1, min(32, channels // 4)), channels, eps=1e-6)
