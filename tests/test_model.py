@@ -187,3 +187,24 @@ def test_residual_decoder_matches_a_plain_sequential():
         h = model.decoder_input(z).view(4, *model._bottleneck)
         plain = torch.sigmoid(nn.Sequential.forward(model.decoder, h))
         torch.testing.assert_close(model.decode(z), plain, rtol=0, atol=1e-5)
+
+
+def test_a_narrower_decoder_is_a_config(tmp_path):
+    """decoder_widths narrows only the decoder: same encoder and latent, fewer decoder parameters, and the folder
+    records it (a cheaper morph / sample under the same latent space)."""
+    from latentlab.models import ResNetAutoencoder
+
+    torch.manual_seed(0)
+    wide = ResNetAutoencoder(image_size=32, widths=[8, 16, 32], stem_stride=2, z_dim=6).eval()
+    narrow = ResNetAutoencoder(image_size=32, widths=[8, 16, 32], decoder_widths=[8, 12, 16], stem_stride=2, z_dim=6)
+    encoder_shapes = lambda m: {k: v.shape for k, v in m.state_dict().items() if not k.startswith("decoder")}  # noqa: E731
+    assert encoder_shapes(wide) == encoder_shapes(narrow)
+    count = lambda m: sum(p.numel() for n, p in m.named_parameters() if n.startswith("decoder"))  # noqa: E731
+    assert count(narrow) < count(wide) / 2
+    assert narrow.decode(torch.randn(3, 6)).shape == (3, 3, 32, 32)
+    narrow.save_pretrained(tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text())["decoder_widths"] == [8, 12, 16]
+    z = torch.randn(2, 6)
+    torch.testing.assert_close(ResNetAutoencoder.from_pretrained(tmp_path).eval().decode(z), narrow.eval().decode(z))
+    with pytest.raises(ValueError, match="decoder_widths"):
+        ResNetAutoencoder(image_size=32, widths=[8, 16, 32], decoder_widths=[8, 16], stem_stride=2)

@@ -101,6 +101,38 @@ def test_resume_continues_from_the_saved_step(tmp_path, celeba_dir):
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)
 
 
+def test_a_decoder_trained_under_a_frozen_encoder_keeps_its_latent_space(tmp_path, celeba_dir):
+    """train.frozen loads the encoder and posterior heads of a model folder and keeps them fixed: only the (narrower)
+    decoder learns, and the exported folder's encoder, directions and prior are the source model's."""
+    train("--config", write_config(tmp_path / "wide", celeba_dir, max_epochs=1))
+    source = tmp_path / "wide" / "run" / "model"
+    frozen = {"from": str(source), "modules": ["encoder", "mean_head", "logvar_head"]}
+    narrow = {**yaml.safe_load(open(tmp_path / "wide" / "config.yaml"))["model"], "decoder_widths": [8, 8, 16, 16]}
+    train("--config", write_config(tmp_path / "narrow", celeba_dir, max_epochs=1, model=narrow, frozen=frozen))
+    a = safetensors.torch.load_file(str(source / "model.safetensors"))
+    b = safetensors.torch.load_file(str(tmp_path / "narrow" / "run" / "model" / "model.safetensors"))
+    encoder = [k for k in a if k.startswith(("encoder.", "mean_head.", "logvar_head."))]
+    assert encoder and all(torch.equal(a[k], b[k]) for k in encoder)
+    record = json.loads((tmp_path / "narrow" / "run" / "model" / "training_log.json").read_text())
+    assert record["frozen_from"]["folder"] == str(source) and record["frozen_from"]["epochs"] == 1
+    assert "Two stages" in (tmp_path / "narrow" / "run" / "model" / "README.md").read_text()  # the card says so
+    assert b["decoder_input.weight"].shape[0] < a["decoder_input.weight"].shape[0]  # 16·4·4 rows instead of 32·4·4
+    wide_model, narrow_model = load_autoencoder(str(source)), load_autoencoder(str(tmp_path / "narrow" / "run" / "model"))
+    torch.testing.assert_close(narrow_model.attribute_directions.vectors, wide_model.attribute_directions.vectors)
+    torch.testing.assert_close(narrow_model.prior.means, wide_model.prior.means)
+
+    # a source whose encoder does not fit is refused with the tensor named, before any step
+    other = {**narrow, "widths": [8, 16, 16, 16]}
+    proc = subprocess.run([sys.executable, str(REPO / "training" / "train.py"), "--config",
+                           write_config(tmp_path / "bad", celeba_dir, model=other, frozen=frozen)],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode != 0 and "train.frozen" in proc.stderr and "encoder." in proc.stderr
+    proc = subprocess.run([sys.executable, str(REPO / "training" / "train.py"), "--config",
+                           write_config(tmp_path / "typo", celeba_dir, model=narrow, frozen={**frozen, "modules": ["encodr"]})],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode != 0 and "has no module ['encodr']" in proc.stderr
+
+
 def test_missing_data_path_is_a_clear_error(tmp_path):
     cfg = write_config(tmp_path, tmp_path / "nowhere")
     proc = subprocess.run([sys.executable, str(REPO / "training" / "train.py"), "--config", cfg], cwd=REPO,

@@ -57,8 +57,10 @@ def model_row(folder: Path, name: str | None = None) -> dict:
 def architecture(config: dict) -> str:
     """A short description of a face VAE's layers for the table."""
     if config.get("model_type") == "resnet":
+        decoder = config.get("decoder_widths") or config["widths"]
         return (f"residual, {len(config['widths'])} levels {'/'.join(map(str, config['widths']))}"
-                f"{', stride-2 stem' if config.get('stem_stride', 1) == 2 else ''}, upsample+conv decoder")  # fmt: skip
+                f"{', stride-2 stem' if config.get('stem_stride', 1) == 2 else ''}, upsample+conv decoder"
+                f"{'' if decoder == config['widths'] else ' ' + '/'.join(map(str, decoder))}")  # fmt: skip
     return (f"{len(config['hidden_channels'])} convs {'/'.join(map(str, config['hidden_channels']))}, "
             + ("upsample+conv decoder" if config.get("upsampling") == "nearest" else "transposed-conv decoder"))
 

@@ -269,11 +269,15 @@ def face_architecture(config: dict) -> str:
         first = config["image_size"] // config.get("stem_stride", 1)
         sizes = "/".join(str(first // 2**i) for i in range(len(widths)))
         dec = config.get("decoder_blocks_per_level") or config["blocks_per_level"]
+        dec_widths = config.get("decoder_widths") or widths
+        mirrored = ("a mirrored decoder" if list(dec_widths) == list(widths) else
+                    f"a narrower decoder ({'/'.join(map(str, reversed(dec_widths)))} channels from 4 px up; the decoder "
+                    "runs once per output face, so it sets the cost of a morph or a sample)")  # fmt: skip
         text = (f"A residual VAE (`ResNetAutoencoder`): a {'stride-2 ' if config.get('stem_stride', 1) == 2 else ''}stem "
                 f"convolution, then {config['blocks_per_level']} pre-activation residual block(s) (GroupNorm + SiLU + "
                 f"Conv 3×3, twice) per level at {sizes} px with {'/'.join(map(str, widths))} channels, stride-2 "
-                f"convolutions between levels, dense `mean`/`logvar` heads with a **{config['z_dim']}-d latent**; a "
-                f"mirrored decoder ({dec} block(s) per level, nearest-neighbour upsampling + Conv 3×3, no transposed "
+                f"convolutions between levels, dense `mean`/`logvar` heads with a **{config['z_dim']}-d latent**; "
+                f"{mirrored} ({dec} block(s) per level, nearest-neighbour upsampling + Conv 3×3, no transposed "
                 "convs) with a sigmoid output (the layout of the latent-diffusion autoencoder, Rombach et al. 2022, "
                 "without attention and with a vector latent).")  # fmt: skip
     else:
@@ -398,6 +402,7 @@ def render_face_model_card(folder: Path, record: dict, config: dict, repo_id: st
         prior=prior_description(folder),
         smiling=(edits or {}).get("rates", {}).get("Smiling"),
         variant=record.get("variant"),
+        frozen=record.get("frozen_from"),
         evaluation=evaluation,
         edits=edit_tables,
         data_source=cfg["data"]["source"],

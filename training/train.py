@@ -35,6 +35,7 @@ import sys
 import time
 from pathlib import Path
 
+import safetensors
 import safetensors.torch
 import torch
 import yaml
@@ -49,6 +50,7 @@ from latentlab.directions import compute_attribute_directions, posterior_means
 from latentlab.prior import fit_gaussian_mixture
 from latentlab.images import grid_image
 from latentlab.models import Autoencoder, HubModel, model_class
+from latentlab.models.base import WEIGHTS_NAME
 
 REPO = Path(__file__).resolve().parents[1]
 STATE_FILE = "trainer_state.json"
@@ -125,15 +127,53 @@ def build_run(cfg: dict, accelerator: Accelerator) -> tuple[HubModel, torch.opti
     book's, or ``adamw`` with ``train.weight_decay``, default 0.01), not yet ``prepare``d."""
     mcfg = dict(cfg["model"])
     model = model_class(mcfg.pop("type", "conv"))(**mcfg)
-    if cfg["train"].get("channels_last", False):
-        model = model.to(memory_format=torch.channels_last)
     tcfg = cfg["train"]
+    if tcfg.get("frozen"):
+        load_frozen_modules(model, Path(tcfg["frozen"]["from"]), list(tcfg["frozen"]["modules"]))
+    if tcfg.get("channels_last", False):
+        model = model.to(memory_format=torch.channels_last)
     kind = tcfg.get("optimizer", "adam")
     if kind not in ("adam", "adamw"):
         raise ValueError(f"train.optimizer must be 'adam' or 'adamw', not {kind!r}")
-    optimizer = (torch.optim.AdamW(model.parameters(), lr=tcfg["learning_rate"], weight_decay=tcfg.get("weight_decay", 0.01))
-                 if kind == "adamw" else torch.optim.Adam(model.parameters(), lr=tcfg["learning_rate"]))  # fmt: skip
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = (torch.optim.AdamW(trainable, lr=tcfg["learning_rate"], weight_decay=tcfg.get("weight_decay", 0.01))
+                 if kind == "adamw" else torch.optim.Adam(trainable, lr=tcfg["learning_rate"]))  # fmt: skip
     return model, optimizer
+
+
+def load_frozen_modules(model: torch.nn.Module, folder: Path, modules: list[str]) -> None:
+    """Copy the named submodules' weights from a model folder's ``model.safetensors`` into ``model`` and freeze them
+    (``train.frozen: {from: FOLDER, modules: [encoder, mean_head, logvar_head]}``): e.g. a cheaper decoder trained
+    under a shipped encoder, so the latent space — and its directions and prior — stays that model's.
+
+    Strict: every tensor of those modules must be in the file with the same shape, and the file may hold no other
+    tensor under those names. Read with safetensors (no unpickling); cast to the model's dtype.
+
+    Raises:
+        SystemExit: the folder has no ``model.safetensors``.
+        ValueError: a module name ``model`` does not have, or missing, extra or mis-shaped tensors.
+    """
+    weights = folder / WEIGHTS_NAME
+    if not weights.is_file():
+        raise SystemExit(f"train.frozen.from: no {WEIGHTS_NAME} in {folder}")
+    names = dict(model.named_modules())
+    unknown = [m for m in modules if m not in names or not m]
+    if unknown:
+        raise ValueError(f"train.frozen.modules: {type(model).__name__} has no module {unknown}")
+    ours = {k: v for k, v in model.state_dict().items() if any(k.startswith(m + ".") for m in modules)}
+    with safetensors.safe_open(str(weights), framework="pt") as f:
+        theirs = [k for k in f.keys() if any(k.startswith(m + ".") for m in modules)]
+        missing, extra = sorted(set(ours) - set(theirs)), sorted(set(theirs) - set(ours))
+        if missing or extra:
+            raise ValueError(f"train.frozen: {weights} does not match {modules}: missing {missing}, unexpected {extra}")
+        with torch.no_grad():
+            for k, target in ours.items():
+                t = f.get_tensor(k)
+                if t.shape != target.shape:
+                    raise ValueError(f"train.frozen: {k} is {tuple(t.shape)} in {weights}, {tuple(target.shape)} here")
+                target.copy_(t.to(target.dtype))
+    for m in modules:
+        names[m].requires_grad_(False)
 
 
 def lr_scheduler(optimizer: torch.optim.Optimizer, tcfg: dict, steps_per_epoch: int) -> torch.optim.lr_scheduler.LRScheduler:
@@ -369,6 +409,21 @@ def main(argv=None) -> Path:
     return export(cfg, state, args, unwrapped, train_data, preview, prior_z, best_dir, output_dir, accelerator, argv)
 
 
+def frozen_source(frozen: dict | None) -> dict | None:
+    """Where ``train.frozen``'s modules came from, kept in the run's record (the source folder may be replaced later,
+    e.g. by this model when it ships): that folder's name, training command, epochs and time, from its record."""
+    if not frozen:
+        return None
+    source = {"folder": str(frozen["from"]), "modules": list(frozen["modules"])}
+    log_file = Path(frozen["from"]) / "training_log.json"
+    if log_file.is_file():
+        record = json.loads(log_file.read_text())
+        source.update({k: record.get(k) for k in ("name", "command", "epochs", "steps", "train_seconds")})
+        source["best_validation"] = next((h["validation"] for h in record.get("history", [])
+                                          if h["epoch"] == record.get("best_epoch")), None)  # fmt: skip
+    return source
+
+
 def prior_options(cfg: dict, count: int, split: str = "train") -> dict:
     """``fit_gaussian_mixture`` options from the config's ``prior`` section (``components``, ``seed``)."""
     pcfg = cfg.get("prior") or {}
@@ -419,6 +474,7 @@ def export(cfg, state, args, unwrapped, train_data, preview, prior_z, best_dir, 
         "train_images": len(train_data),
         "test_metrics": test_metrics,
         "train_seconds": round(state["train_seconds"], 1),
+        "frozen_from": frozen_source(cfg["train"].get("frozen")),
         "parameters": final.num_parameters(),
         "hardware": {
             "device": str(accelerator.device),

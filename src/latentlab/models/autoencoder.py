@@ -369,7 +369,7 @@ class SpatialAutoencoder(Autoencoder):
     """The plumbing shared by the convolutional architectures (:class:`~.conv.ConvAutoencoder`,
     :class:`~.resnet.ResNetAutoencoder`): ``self.encoder`` maps the images — with a conditional model's one-hot label
     as constant extra channels — to (B, *bottleneck) features, flattened into the heads; ``self.decoder_input`` maps
-    ``z`` (joined with the one-hot label) to (B, C·h·w), reshaped to ``self._bottleneck`` = (C, h, w) for
+    ``z`` (joined with the one-hot label) to (B, C·h·w), reshaped to ``self._bottleneck`` = (C, h, w), the input of
     ``self.decoder``."""
 
     _bottleneck: tuple[int, int, int]

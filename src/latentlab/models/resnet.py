@@ -5,8 +5,8 @@ Architecture (defaults: 64×64 RGB, widths 32/64/128/128/256, one residual block
     x (B, 3, 64, 64) ─ Conv 3×3 → w₀
       ─ per level i: ResBlock(→ wᵢ) × blocks_per_level, then Conv 3×3 stride 2 (not after the last level)
       ─ GroupNorm → SiLU → flatten (B, w₋₁ · 4 · 4) → Dense → mean (B, z_dim), Dense → logvar (B, z_dim)
-    z ─ Dense → (B, w₋₁, 4, 4)
-      ─ per level, widest first: ResBlock(→ wᵢ) × blocks_per_level, then nearest ×2 upsampling + Conv 3×3
+    z ─ Dense → (B, d₋₁, 4, 4)               (dᵢ: decoder_widths, by default the same as widths)
+      ─ per level, widest first: ResBlock(→ dᵢ) × blocks_per_level, then nearest ×2 upsampling + Conv 3×3
       ─ GroupNorm → SiLU → Conv 3×3 → 3 channels → sigmoid
 
     ResBlock(c_in → c): h = Conv3×3(SiLU(GN(x))); h = Conv3×3(SiLU(GN(h))); return skip(x) + h
@@ -146,6 +146,8 @@ class ResNetAutoencoder(
         blocks_per_level: residual blocks at each level of the encoder (and of the decoder, unless
             ``decoder_blocks_per_level`` is given).
         decoder_blocks_per_level: residual blocks at each level of the decoder (default: ``blocks_per_level``).
+        decoder_widths: channels of each decoder level, highest resolution first (default: ``widths``); a narrower
+            decoder is a cheaper morph / sample (the decoder runs once per output face, the encoder once per photo).
         stem_stride: 1, or 2 to halve the image in the stem convolution, so the first level runs at H/2 and the
             full resolution only sees the stem and the output convolution (3.6× cheaper on an AVX2 CPU at 64 px;
             the shipped face model).
@@ -156,8 +158,8 @@ class ResNetAutoencoder(
         num_classes: > 0 makes the model conditional (one-hot label maps beside the image; label joined to ``z``).
 
     Raises:
-        ValueError: ``image_size`` not divisible by the total downsampling, sizes not positive, or
-            ``stem_stride`` not 1 or 2.
+        ValueError: ``image_size`` not divisible by the total downsampling, sizes not positive, ``decoder_widths``
+            not one positive width per level, or ``stem_stride`` not 1 or 2.
 
     Example::
 
@@ -175,6 +177,7 @@ class ResNetAutoencoder(
         widths: list[int] | tuple[int, ...] = (32, 64, 128, 128, 256),
         blocks_per_level: int = 1,
         decoder_blocks_per_level: int | None = None,
+        decoder_widths: list[int] | tuple[int, ...] | None = None,
         stem_stride: int = 1,
         z_dim: int = 200,
         beta: float = 1.0,
@@ -184,9 +187,13 @@ class ResNetAutoencoder(
     ):
         super().__init__()
         widths = list(widths)
+        decoder_widths = widths if decoder_widths is None else list(decoder_widths)
         decoder_blocks = blocks_per_level if decoder_blocks_per_level is None else decoder_blocks_per_level
         if not widths or min(widths) <= 0 or min(blocks_per_level, decoder_blocks) < 1:
             raise ValueError("widths must be a non-empty list of positive channel counts, blocks per level ≥ 1")
+        if len(decoder_widths) != len(widths) or min(decoder_widths) <= 0:
+            raise ValueError(f"decoder_widths must be {len(widths)} positive channel counts (one per level of widths), "
+                             f"got {decoder_widths}")
         if stem_stride not in (1, 2):
             raise ValueError(f"stem_stride must be 1 or 2, got {stem_stride}")
         halvings = len(widths) - 1 + (stem_stride == 2)
@@ -207,12 +214,13 @@ class ResNetAutoencoder(
         layers += [group_norm(prev), nn.SiLU()]
         self.encoder = nn.Sequential(*layers)
         side = image_size // down
-        self._bottleneck = (prev, side, side)
         self._init_heads(prev * side * side)
 
+        prev = decoder_widths[-1]
+        self._bottleneck = (prev, side, side)  # the decoder's input
         self.decoder_input = nn.Linear(z_dim + num_classes, prev * side * side)
         layers = []
-        for i, w in enumerate(reversed(widths)):
+        for i, w in enumerate(reversed(decoder_widths)):
             for _ in range(decoder_blocks):
                 layers.append(ResBlock(prev, w))
                 prev = w
