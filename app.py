@@ -35,7 +35,7 @@ from latentlab.alignment import FaceAligner  # noqa: E402
 from latentlab.digits import DigitLab  # noqa: E402
 from latentlab.faces import FaceLab  # noqa: E402
 from latentlab.models import parse_model_ref  # noqa: E402
-from latentlab.ui import build_demo, example_face_paths  # noqa: E402
+from latentlab.ui import CSS, build_demo, example_face_paths  # noqa: E402
 
 FACE_MODEL_NAMES = ("celeba-vae-64", "celeba-vae-64-book")  # ours (the default), the book's recipe to compare
 DIGIT_MODEL_NAMES = ("fashion-vae-2", "fashion-conv-ae-2", "mnist-cond-ae-2", "mnist-cond-ae-5", "mnist-cond-vae-2",
@@ -69,4 +69,4 @@ demo = build_demo({model_name(ref): FaceLab.from_pretrained(ref, aligner=ALIGNER
 
 if __name__ == "__main__":
     print(f"face models: {', '.join(FACE_MODELS)}\ndigit models: {', '.join(DIGIT_MODELS)}", flush=True)
-    demo.queue(default_concurrency_limit=2).launch()
+    demo.queue(default_concurrency_limit=2).launch(css=CSS)

@@ -210,9 +210,10 @@ def _folder_mib(folder: Path) -> float:
 
 
 class PageClient:
-    """Calls a served Gradio app the way its web page does, with one session: ``POST /gradio_api/call/<api>`` (the
-    queue), the event's server-sent events until ``complete``, then a GET of every output file — what a visitor's
-    browser waits for. (``gradio_client`` 2.7 instead polls its message queue with ``time.sleep(0.05)``, so each of its
+    """Calls a served Gradio app the way its web page does, with one session: for a queued event ``POST
+    /gradio_api/call/<api>`` (the queue) and the event's server-sent events until ``complete``; for an event the app
+    runs outside the queue (``queue=False`` in its config, as Gradio's page client checks) one ``POST
+    /gradio_api/run/<api>``; then a GET of every output file — what a visitor's browser waits for. (``gradio_client`` 2.7 instead polls its message queue with ``time.sleep(0.05)``, so each of its
     calls here costs 50–150 ms more than the server takes: see the ``gradio_floor`` rows.)
 
     Args:
@@ -227,6 +228,9 @@ class PageClient:
         self.api = url.rstrip("/") + "/gradio_api"
         self.http = httpx.Client(timeout=120)
         self.session = uuid.uuid4().hex  # one page load = one session, as in a browser tab
+        config = self.http.get(url.rstrip("/") + "/config")
+        config.raise_for_status()
+        self.unqueued = {d["api_name"] for d in config.json()["dependencies"] if d.get("api_name") and d.get("queue") is False}
 
     def upload(self, path: str | Path) -> dict:
         """Upload a file once (a visitor picking a photo) → the FileData the page then sends with each call."""
@@ -238,10 +242,24 @@ class PageClient:
     def call(self, api_name: str, *data) -> list:
         """Run one event with positional ``data`` (every parameter of the endpoint, in order); returns its output
         values after downloading every output file. Raises RuntimeError with the app's message on an error event."""
-        url = f"{self.api}/call/{api_name.strip('/')}"
-        response = self.http.post(url, json={"data": list(data), "session_hash": self.session})
+        name = api_name.strip("/")
+        if name in self.unqueued:
+            response = self.http.post(f"{self.api}/run/{name}", json={"data": list(data), "session_hash": self.session})
+            if response.status_code != 200:
+                raise RuntimeError(f"{api_name}: {response.status_code} {response.text}")
+            output = response.json()["data"]
+        else:
+            output = self._queued(name, list(data))
+        for value in output:
+            if isinstance(value, dict) and value.get("url"):
+                self.http.get(value["url"]).raise_for_status()
+        return output
+
+    def _queued(self, name: str, data: list) -> list:
+        url = f"{self.api}/call/{name}"
+        response = self.http.post(url, json={"data": data, "session_hash": self.session})
         response.raise_for_status()
-        event_id, event, output = response.json()["event_id"], None, None
+        event_id, event = response.json()["event_id"], None
         with self.http.stream("GET", f"{url}/{event_id}") as stream:
             for line in stream.iter_lines():
                 if line.startswith("event:"):
@@ -249,14 +267,9 @@ class PageClient:
                 elif line.startswith("data:") and event in ("complete", "error"):
                     output = json.loads(line[5:])
                     if event == "error":
-                        raise RuntimeError(f"{api_name}: {output}")
-                    break
-        if output is None:
-            raise RuntimeError(f"{api_name}: the event stream ended without a result")
-        for value in output:
-            if isinstance(value, dict) and value.get("url"):
-                self.http.get(value["url"]).raise_for_status()
-        return output
+                        raise RuntimeError(f"/{name}: {output}")
+                    return output
+        raise RuntimeError(f"/{name}: the event stream ended without a result")
 
 
 def served_calls(call, face_a, face_b, photo, seeds) -> dict:

@@ -1,5 +1,6 @@
 """The app as users reach it: `python app.py` served on 127.0.0.1, called through gradio_client, bundled model."""
 
+import io
 import json
 
 import numpy as np
@@ -81,7 +82,7 @@ def test_api_names_and_parameters(client):
 def test_sample_grid_from_the_fitted_prior_and_from_the_normal(client):
     path, said = client.predict(seed=1, count=36, temperature=1.0, api_name="/sample")
     grid = Image.open(path)
-    assert grid.size == ((6 * 66 + 2) * 2, (6 * 66 + 2) * 2)  # 6×6 faces of 64 px, 2 px gaps, shown at 2×
+    assert grid.size == (6 * 66 + 2, 6 * 66 + 2)  # 6×6 faces of 64 px, 2 px gaps, at native size
     assert "10-component full-covariance Gaussian mixture" in said  # the tab says which prior it used
     same = Image.open(client.predict(seed=1, count=36, temperature=1.0, api_name="/sample")[0])
     assert same.tobytes() == grid.tobytes()  # reproducible by seed
@@ -249,6 +250,26 @@ def test_latent_plane_decodes_a_point_and_marks_it(client):
     assert Image.open(other).tobytes() != Image.open(image_path).tobytes()
     with pytest.raises(Exception, match="mnist-conv-ae-28 is not in the list of choices"):
         client.predict(model="mnist-conv-ae-28", x=0, y=0, label=0, api_name="/plane")
+
+
+def test_the_benchmarks_page_client_gets_what_gradio_client_gets(client, served_app):
+    """benchmarks/benchmark.py times the app as its page calls it: plane clicks outside the queue (one POST to
+    /gradio_api/run/...), the rest through the queue's event stream. Both ways must return the same pictures."""
+    import importlib.util
+
+    import httpx
+
+    spec = importlib.util.spec_from_file_location("benchmark", REPO / "benchmarks" / "benchmark.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    page = benchmark.PageClient(served_app)
+    assert {"plane", "plane_click", "plane_update"} <= page.unqueued and "sample" not in page.unqueued
+    for api, data in [("/plane", ("fashion-vae-2", 0.5, -1.0, 0)), ("/sample", (3, 4, 1.0, "celeba-vae-64", "mixture"))]:
+        served = page.call(api, *data)
+        expected = client.predict(*data, api_name=api)
+        assert Image.open(io.BytesIO(httpx.get(served[0]["url"]).content)).tobytes() == Image.open(expected[0]).tobytes()
+    with pytest.raises(RuntimeError, match="not in the list of choices"):
+        page.call("/plane", "mnist-conv-ae-28", 0, 0, 0)
 
 
 def test_interpolation_between_two_test_images(client):

@@ -81,6 +81,18 @@ def test_non_image_upload_shows_a_message(page, tmp_path):
     expect(page.get_by_text("not an image we can read").first).to_be_visible(timeout=60_000)
 
 
+def test_sampled_faces_arrive_at_native_size_and_are_shown_enlarged_with_crisp_pixels(page):
+    page.get_by_role("tab", name="Faces").click()
+    page.get_by_role("tab", name="Sample").click()
+    page.get_by_role("button", name="Sample", exact=True).click()
+    grid = page.locator("#sample-grid img")
+    expect(grid).to_be_visible(timeout=60_000)
+    natural, shown, rendering = grid.evaluate(
+        "e => [e.naturalWidth, e.getBoundingClientRect().width, getComputedStyle(e).imageRendering]")
+    assert natural == 6 * 66 + 2  # 36 faces of 64 px, sent as they are decoded
+    assert shown >= 1.9 * natural and rendering == "pixelated"  # the page enlarges them, nearest-neighbour
+
+
 def test_clicking_the_latent_scatter_decodes_that_point(page):
     page.get_by_role("tab", name="Digits & clothes").click()
     page.get_by_role("tab", name="Latent plane").click()

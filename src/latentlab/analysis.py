@@ -58,17 +58,23 @@ def reconstruction_errors(model: Autoencoder, images: torch.Tensor, labels: torc
     """
     model.eval()
     cond = labels if model.conditional else None
-    sigma = float(getattr(model, "error_blur", 0.0))
-    kernel = _gaussian_kernel(sigma, images.shape[1]).to(images.device) if sigma > 0 else None
     errs = []
     for i in range(0, len(images), batch):
         x = images[i : i + batch]
         lab = None if cond is None else cond[i : i + batch]
-        diff = model.decode(model.encode(x, lab).mode(), lab) - x
-        if kernel is not None:
-            diff = torch.nn.functional.conv2d(diff, kernel, padding=kernel.shape[-1] // 2, groups=diff.shape[1])
-        errs.append(diff.pow(2).flatten(1).mean(1).cpu())
+        errs.append(novelty_scores(model, x, model.decode(model.encode(x, lab).mode(), lab)).cpu())
     return torch.cat(errs)
+
+
+def novelty_scores(model: Autoencoder, images: torch.Tensor, reconstructions: torch.Tensor) -> torch.Tensor:
+    """The novelty score (N,) of :func:`reconstruction_errors` from reconstructions already decoded: the per-image
+    mean squared error, of the error blurred by ``model.error_blur`` pixels first when that is > 0."""
+    diff = reconstructions - images
+    sigma = float(getattr(model, "error_blur", 0.0))
+    if sigma > 0:
+        kernel = _gaussian_kernel(sigma, images.shape[1]).to(images.device)
+        diff = torch.nn.functional.conv2d(diff, kernel, padding=kernel.shape[-1] // 2, groups=diff.shape[1])
+    return diff.pow(2).flatten(1).mean(1)
 
 
 def _gaussian_kernel(sigma: float, channels: int) -> torch.Tensor:

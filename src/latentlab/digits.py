@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from . import latent
-from .analysis import LatentPlot, add_noise, latent_codes, reconstruction_errors, scatter_plot
+from .analysis import LatentPlot, add_noise, latent_codes, novelty_scores, reconstruction_errors, scatter_plot
 from .data import DigitData
 from .models import Autoencoder, CheckpointError, load_pretrained, parse_model_ref, resolve_file
 
@@ -214,7 +214,7 @@ class DigitLab:
             raise ValueError(f"{name} was trained on every class; pick a novelty model: {', '.join(self.names(novelty=True))}")
         x = add_noise(image[None].float(), noise, float(level), seed)
         recon = m.model.decode(m.model.encode(x).mode())
-        error = float(reconstruction_errors(m.model, x)[0])  # the model's own novelty score (error_blur)
+        error = float(novelty_scores(m.model, x, recon)[0])  # the model's own novelty score (error_blur)
         errors = m.noisy_errors(noise, level, seed)  # the test sample under the same noise
         trained = torch.isin(m.data.labels, torch.tensor(m.trained_classes))
         percentile = float((errors[trained] < error).float().mean() * 100)

@@ -32,7 +32,8 @@ def to_rgb(image: Image.Image) -> Image.Image:
 def face_crop(image: Image.Image, size: int = 64) -> Image.Image:
     """Centre square crop of the largest side that fits, resized to ``size``×``size`` RGB with Lanczos.
 
-    Matches the framing of a face photo that is roughly centred (the crop of CelebA-HQ); there is no face detector.
+    Matches the framing of a face photo that is roughly centred (the crop of CelebA-HQ). It finds no face: the app
+    aligns uploads with :class:`~latentlab.alignment.FaceAligner`, and a FaceLab without an aligner uses this.
     """
     return ImageOps.fit(to_rgb(image), (size, size), method=Image.Resampling.LANCZOS, centering=(0.5, 0.5))
 

@@ -20,7 +20,14 @@ from .common import DELETE_CACHE, OutputFiles
 from .digits import digit_tabs
 from .faces import example_face_paths, face_tabs
 
-__all__ = ["DELETE_CACHE", "build_demo", "example_face_paths"]
+__all__ = ["CSS", "DELETE_CACHE", "build_demo", "example_face_paths"]
+
+#: The page's style, passed to ``launch(css=CSS)``: pictures sent at native size (``elem_classes="pixelated"``, e.g.
+#: the 398-px grid of 36 sampled faces) are shown about 800 px wide (at most the box's width) with crisp,
+#: nearest-neighbour pixels, so the browser enlarges them instead of the server encoding an enlarged copy.
+CSS = """
+.pixelated img { image-rendering: pixelated; width: 800px; max-width: 100%; height: auto; max-height: none; object-fit: contain; }
+"""
 
 
 def build_demo(faces: FaceLab | dict[str, FaceLab], example_faces: list[str | Path] = (),
