@@ -82,7 +82,7 @@ def test_api_names_and_parameters(client):
 def test_sample_grid_from_the_fitted_prior_and_from_the_normal(client):
     path, said = client.predict(seed=1, count=36, temperature=1.0, api_name="/sample")
     grid = Image.open(path)
-    assert grid.size == (6 * 66 + 2, 6 * 66 + 2)  # 6×6 faces of 64 px, 2 px gaps, at native size
+    assert grid.size == (6 * 66 + 2, 6 * 66 + 2) and grid.format == "WEBP"  # 6×6 faces of 64 px, 2 px gaps, native size
     assert "10-component full-covariance Gaussian mixture" in said  # the tab says which prior it used
     same = Image.open(client.predict(seed=1, count=36, temperature=1.0, api_name="/sample")[0])
     assert same.tobytes() == grid.tobytes()  # reproducible by seed

@@ -186,14 +186,15 @@ def face_tabs(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles) -
             faces = lab.sample(count, seed=int(seed), temperature=float(temperature), prior=prior)
         except ValueError as err:  # a folder without a fitted prior
             raise gr.Error(f"{model or default_model}: {err}") from None
-        # native pixels (a 398-px PNG for 36 faces, encoded in a quarter of the time of a 2× copy); the page shows
-        # it enlarged with crisp pixels (CSS in ui.CSS)
+        # native pixels (398 px for 36 faces: a quarter of the pixels of a 2× copy to encode, as lossless WebP);
+        # the page shows it enlarged with crisp pixels (CSS in ui.CSS)
         grid = grid_image(faces, nrow=min(count, 6 if count <= 36 else 10))
         return grid, f"Sampled from **{lab.describe_prior(prior)}** at temperature {float(temperature):g}, seed {int(seed)}."
 
     # every callback's pictures go out as files written once, atomically (see OutputFiles)
-    align, preview, preview_upload, morph, edit, edit_many, sample = map(
-        out.files, (align, preview, preview_upload, morph, edit, edit_many, sample))
+    align, preview, preview_upload, morph, edit, edit_many = map(
+        out.files, (align, preview, preview_upload, morph, edit, edit_many))
+    sample = out.files(sample, image_format="webp")
 
     gr.Markdown(
         "Every face is encoded to a 200-number latent `z` (the posterior mean) and decoded back. "
@@ -321,7 +322,7 @@ def face_tabs(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles) -
                              info="N(0, I) is the VAE's own prior; the mixture (Ghosh et al. 2020) is "
                                   "fitted to where the training faces' latents really lie.")  # fmt: skip
         sample_button = gr.Button("Sample", variant="primary")
-        grid = gr.Image(label="Samples", type="pil", format="png", elem_id="sample-grid", elem_classes="pixelated")
+        grid = gr.Image(label="Samples", type="pil", format="webp", elem_id="sample-grid", elem_classes="pixelated")
         sampled_from = gr.Markdown()
         sample_button.click(sample, [seed, count, temperature, face_model, prior], [grid, sampled_from],
                             api_name="sample")  # fmt: skip
