@@ -213,8 +213,9 @@ class PageClient:
     """Calls a served Gradio app the way its web page does, with one session: for a queued event ``POST
     /gradio_api/call/<api>`` (the queue) and the event's server-sent events until ``complete``; for an event the app
     runs outside the queue (``queue=False`` in its config, as Gradio's page client checks) one ``POST
-    /gradio_api/run/<api>``; then a GET of every output file — what a visitor's browser waits for. (``gradio_client`` 2.7 instead polls its message queue with ``time.sleep(0.05)``, so each of its
-    calls here costs 50–150 ms more than the server takes: see the ``gradio_floor`` rows.)
+    /gradio_api/run/<api>``; then a GET of every output file — what a visitor's browser waits for.
+    (``gradio_client`` 2.7 instead always joins the queue and polls its message queue with ``time.sleep(0.05)``, so
+    each of its calls here costs 50–150 ms more than the server takes: see the ``gradio_floor`` rows.)
 
     Args:
         url: the app's root, e.g. ``http://127.0.0.1:7860/``.
