@@ -1,5 +1,6 @@
 """The quality metrics of latentlab.evaluation on known cases."""
 
+import json
 import math
 
 import numpy as np
@@ -17,7 +18,7 @@ from latentlab.evaluation import (
     reconstruction_metrics,
 )
 
-from .conftest import BUNDLED, FACES
+from .conftest import BUNDLED, FACES, REPO
 
 
 def random_covariance(rng, d):
@@ -271,3 +272,28 @@ def test_classifier_metrics_known_case():
     assert m["mean_balanced_accuracy"] == pytest.approx(0.75)  # NaN (no positives) left out
     with pytest.raises(ValueError, match="attributes"):
         classifier_metrics(ToyJudge(), FaceData(images, labels, ("A", "C", "B"), [str(i) for i in range(4)]))
+
+
+def test_compare_directions_measures_each_estimator_on_validation_faces(tmp_path, celeba_dir):
+    """training/compare_directions.py on the book's model, a slice of the data: one row per estimator, lengths as
+    each estimator defines them, rates in [0, 1], and the command that made the file."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "training"))
+    from compare_directions import main, parse_estimator
+
+    assert parse_estimator("regression:0.3@norm") == ("regression", 0.3, True)
+    assert parse_estimator("mean_difference") == ("mean_difference", 0.0, False)
+    out = tmp_path / "directions.json"
+    report = main([str(REPO / "pretrained" / "celeba-vae-64-book"), "mean_difference", "regression", "regression@norm",
+                   "--data", str(celeba_dir), "--faces", "12", "--train-images", "3000", "--out", str(out)])  # fmt: skip
+    assert json.loads(out.read_text()) == report
+    assert report["split"] == "validation" and report["faces"] == 12 and report["train_images"] == 3000
+    rows = {r["estimator"]: r for r in report["estimators"]}
+    assert list(rows) == ["mean_difference", "regression", "regression@norm"]
+    for r in rows.values():
+        assert 0.0 <= r["edit_success"] <= 1.0 and 0.0 <= r["others_flip_rate"] <= 1.0
+    assert rows["mean_difference"]["length_over_mean_difference"] == pytest.approx(1.0)
+    assert rows["regression@norm"]["length_over_mean_difference"] == pytest.approx(1.0, rel=1e-4)
+    assert rows["regression"]["length_over_mean_difference"] > 1.0  # |m|/cos: longer, to cover the same gap
+    assert "--faces 12 --train-images 3000" in report["command"]

@@ -82,6 +82,61 @@ def test_attribute_directions_recover_a_planted_shift():
     assert torch.equal(zero, torch.zeros(1, d))
 
 
+def _confounded(n=20000, d=8, seed=0):
+    """Two correlated labels: "beard" is almost only present with "male"; each moves its own latent axis."""
+    g = torch.Generator().manual_seed(seed)
+    male = (torch.rand(n, generator=g) < 0.4).long()
+    beard = male * (torch.rand(n, generator=g) < 0.5).long()
+    labels = torch.stack([male, beard], 1)
+    effect = torch.zeros(2, d)
+    effect[0, 0], effect[1, 1] = 2.0, 1.0
+    return torch.randn(n, d, generator=g) * 0.5 + labels.float() @ effect, labels, effect
+
+
+def test_regression_directions_leave_out_what_correlated_labels_explain():
+    z, labels, effect = _confounded()
+    plain, _, _ = latent.attribute_directions(z, labels)
+    regression, n_pos, n_neg = latent.attribute_directions(z, labels, "regression")
+    assert regression.shape == plain.shape and regression.dtype == torch.float32
+    # the mean difference of "beard" drags "male" along (beard faces are all male); the regression's does not
+    assert plain[1, 0].item() > 1.0
+    assert abs(regression[1, 0].item()) < 0.05
+    torch.testing.assert_close(regression[1] / regression[1].norm(), effect[1] / effect[1].norm(), atol=0.03, rtol=0)
+    # its length moves a face along the beard's mean-difference axis by the whole gap
+    along = (regression * plain).sum(1) / plain.norm(dim=1)
+    torch.testing.assert_close(along, plain.norm(dim=1), rtol=1e-4, atol=0)
+    assert torch.equal(n_pos, labels.sum(0)) and torch.equal(n_neg, len(z) - labels.sum(0))
+    # ridge shrinkage moves each row from the regression's orientation towards the mean difference
+    cosine = torch.nn.functional.cosine_similarity
+    cos = [cosine(latent.attribute_directions(z, labels, "regression", lam)[0][1], plain[1], dim=0).item()
+           for lam in (0.0, 1.0, 1e6)]  # fmt: skip
+    assert cos[0] < cos[1] < cos[2] and cos[2] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_regression_directions_handle_degenerate_labels_and_refuse_bad_arguments():
+    z, labels, _ = _confounded(n=4000)
+    labels = torch.cat([labels, labels[:, :1], torch.zeros(len(z), 1, dtype=torch.long)], 1)  # a duplicate, a never
+    plain, _, _ = latent.attribute_directions(z, labels)
+    regression, _, _ = latent.attribute_directions(z, labels, "regression")
+    assert torch.isfinite(regression).all()
+    assert torch.equal(regression[3], torch.zeros(z.shape[1]))  # never present: zero, as with the mean difference
+    # "male" and its duplicate cannot be told apart: both get the same direction, male's effect without beard's
+    torch.testing.assert_close(regression[0], regression[2], atol=1e-4, rtol=0)
+    assert torch.nn.functional.cosine_similarity(regression[0], torch.eye(z.shape[1])[0], dim=0).item() > 0.99
+    # a label whose own effect is nearly across its mean difference (here: almost nothing but "male") keeps m_k,
+    # instead of a direction stretched many times over to reach the mean-difference gap
+    male, echo = labels[:, 0], labels[:, 0] * (torch.rand(len(z), generator=torch.Generator().manual_seed(1)) < 0.9)
+    z2 = torch.zeros(len(z), 2)
+    z2[:, 0], z2[:, 1] = 2.0 * male, 0.05 * echo
+    pair = torch.stack([male, echo.long()], 1)
+    fallback, _, _ = latent.attribute_directions(z2, pair, "regression")
+    assert torch.equal(fallback[1], latent.attribute_directions(z2, pair)[0][1])
+    with pytest.raises(ValueError, match="unknown direction method"):
+        latent.attribute_directions(z, labels, "lda")
+    with pytest.raises(ValueError, match="shrinkage"):
+        latent.attribute_directions(z, labels, "regression", -1.0)
+
+
 def test_project_out_removes_the_kept_directions():
     g = torch.Generator().manual_seed(0)
     d, keep = torch.randn(16, generator=g), torch.randn(3, 16, generator=g)

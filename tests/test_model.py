@@ -2,6 +2,7 @@ import json
 import shutil
 
 import pytest
+import safetensors
 import safetensors.torch
 import torch
 
@@ -124,8 +125,28 @@ def test_directions_survive_the_round_trip(tiny_vae, tmp_path):
     assert torch.equal(loaded.vectors, directions.vectors)
     assert torch.equal(loaded["Male"], directions.vectors[1])
     assert torch.equal(loaded.positive_count + loaded.negative_count, torch.tensor([50, 50]))
+    assert (loaded.method, loaded.shrinkage) == ("mean_difference", 0.0)
     with pytest.raises(KeyError, match="unknown attribute 'Bald'"):
         loaded["Bald"]
+
+
+def test_directions_files_record_their_estimator(tiny_vae, tmp_path):
+    plain = _directions_for(tiny_vae)
+    z, labels = torch.randn(50, tiny_vae.z_dim, generator=torch.Generator().manual_seed(3)), torch.randint(0, 2, (50, 2))
+    vectors, n_pos, n_neg = latent.attribute_directions(z, labels, "regression", 0.5)
+    ridge = AttributeDirections(plain.names, vectors, n_pos, n_neg, plain.model_fingerprint, "regression", 0.5)
+    ridge.save(tmp_path / "ridge.safetensors")
+    loaded = AttributeDirections.load(tmp_path / "ridge.safetensors", expected_fingerprint=plain.model_fingerprint)
+    assert (loaded.method, loaded.shrinkage) == ("regression", 0.5) and torch.equal(loaded.vectors, vectors)
+    with pytest.raises(ValueError, match="unknown direction method 'lda'"):
+        AttributeDirections(plain.names, vectors, n_pos, n_neg, plain.model_fingerprint, "lda")
+    # a file whose metadata names no known estimator is refused as a whole, not loaded with a guess
+    tensors = safetensors.torch.load_file(str(tmp_path / "ridge.safetensors"))
+    with safetensors.safe_open(str(tmp_path / "ridge.safetensors"), framework="pt") as f:
+        meta = dict(f.metadata())
+    safetensors.torch.save_file(tensors, str(tmp_path / "old.safetensors"), metadata={**meta, "method": "mean(z | 1) - mean(z | 0)"})
+    with pytest.raises(ValueError, match="not a valid attribute-directions file"):
+        AttributeDirections.load(tmp_path / "old.safetensors")
 
 
 def test_directions_never_attach_to_other_weights(tiny_vae, tmp_path):

@@ -68,11 +68,14 @@ def test_training_lowers_the_loss_and_exports_a_hub_folder(tmp_path, celeba_dir)
     assert type(model).__name__ == "ResNetAutoencoder" and model.decoder_variance == "optimal"
     assert len(model.attribute_directions.names) == 40
     assert model.attribute_directions.positive_count.sum() > 0
+    assert model.attribute_directions.method == "regression"  # the config's directions.method
+    assert torch.isfinite(model.attribute_directions.vectors).all()
     assert model.prior.components == 10 and "256 celeba train images" in model.prior.fitted_on
     assert model.storage_dtype == torch.float16  # train.weights_dtype: float16
     assert "sigma" in history[-1]["validation"]  # the σ-VAE's decoder σ = √MSE is logged
     card = (model_dir / "README.md").read_text()
     assert "non-commercial" in card and record["command"] in card and "model-index" in card
+    assert "**regression directions**" in card
     for name in ("reconstructions.png", "samples.png", "attribute_directions.safetensors", "prior.safetensors", "config.json"):
         assert (model_dir / name).is_file()
 

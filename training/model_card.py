@@ -406,9 +406,21 @@ def render_face_model_card(folder: Path, record: dict, config: dict, repo_id: st
         evaluation=evaluation,
         edits=edit_tables,
         data_source=cfg["data"]["source"],
+        directions=directions_method(folder),
         **run_fields(record),
     )
     return card
+
+
+def directions_method(folder: Path) -> dict | None:
+    """``{"method", "shrinkage"}`` of the folder's attribute directions, or None when it has none."""
+    from latentlab.directions import DIRECTIONS_NAME, AttributeDirections
+
+    path = folder / DIRECTIONS_NAME
+    if not path.is_file():
+        return None
+    directions = AttributeDirections.load(path)
+    return {"method": directions.method, "shrinkage": directions.shrinkage}
 
 
 def render_classifier_card(folder: Path, record: dict, config: dict, repo_id: str) -> ModelCard:

@@ -444,7 +444,10 @@ def export(cfg, state, args, unwrapped, train_data, preview, prior_z, best_dir, 
     generative = isinstance(final, Autoencoder)
     if is_faces and generative and not args.skip_directions:
         means = posterior_means(final, train_data)
-        final.set_attribute_directions(compute_attribute_directions(final, train_data, means=means))
+        dcfg = cfg.get("directions") or {}  # the estimator (latentlab.latent.attribute_directions); the book's by default
+        final.set_attribute_directions(compute_attribute_directions(final, train_data, means=means,
+                                                                    method=dcfg.get("method", "mean_difference"),
+                                                                    shrinkage=float(dcfg.get("shrinkage", 0.0))))  # fmt: skip
         if final.variational and cfg.get("prior", {}).get("components"):  # the ex-post prior of the Sample tab
             final.set_prior(fit_gaussian_mixture(means, final.weights_fingerprint(), **prior_options(cfg, len(means))))
     final.save_pretrained(model_dir)

@@ -1,9 +1,11 @@
 """Attribute directions in a model's latent space, stored beside its weights.
 
-An attribute direction is the difference between the mean posterior mean ``z`` of faces that have an attribute
-and of faces that do not (*Generative Deep Learning*, 2nd ed., ch. 3, "Latent space arithmetic"; White, 2016,
-"Sampling Generative Networks"). Directions are only meaningful for the weights they were computed with, so the
-file records a fingerprint of those weights and refuses to attach to any other model.
+An attribute direction is a latent vector that adds an attribute to a face. The book's estimator is the difference
+between the mean posterior mean ``z`` of faces that have the attribute and of faces that do not (*Generative Deep
+Learning*, 2nd ed., ch. 3, "Latent space arithmetic"; White, 2016, "Sampling Generative Networks"); ``"regression"``
+holds the other labels fixed (:func:`latentlab.latent.attribute_directions`). Directions are only meaningful for the
+weights they were computed with, so the file records a fingerprint of those weights and refuses to attach to any
+other model; it also records the estimator.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import safetensors.torch
 import torch
 from tqdm.auto import tqdm
 
-from .latent import attribute_directions, project_out
+from .latent import DIRECTION_METHODS, attribute_directions, project_out
 
 DIRECTIONS_NAME = "attribute_directions.safetensors"
 
@@ -32,10 +34,13 @@ class AttributeDirections:
 
     Attributes:
         names: attribute names, e.g. ``("5_o_Clock_Shadow", …, "Young")`` for CelebA's 40 labels.
-        vectors: float32 tensor (K, z_dim): mean(z_mean | attr = 1) − mean(z_mean | attr = 0), unnormalised, so
-            strength 1 moves a face by the average gap between faces without and with the attribute.
-        positive_count / negative_count: int64 tensors (K,): how many images each mean was taken over.
+        vectors: float32 tensor (K, z_dim), unnormalised: strength 1 moves a face along the attribute's
+            mean-difference axis by the average gap between faces without and with it (``"mean_difference"``:
+            mean(z_mean | attr = 1) − mean(z_mean | attr = 0) itself).
+        positive_count / negative_count: int64 tensors (K,): how many images have / lack each attribute.
         model_fingerprint: :meth:`HubModel.weights_fingerprint` of the model the directions belong to.
+        method: the estimator, one of :data:`latentlab.latent.DIRECTION_METHODS`.
+        shrinkage: the ridge λ of ``"regression"`` (0 for plain least squares and for ``"mean_difference"``).
     """
 
     names: tuple[str, ...]
@@ -43,8 +48,12 @@ class AttributeDirections:
     positive_count: torch.Tensor
     negative_count: torch.Tensor
     model_fingerprint: str
+    method: str = "mean_difference"
+    shrinkage: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.method not in DIRECTION_METHODS:
+            raise ValueError(f"unknown direction method {self.method!r}; known: {', '.join(DIRECTION_METHODS)}")
         if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.names):
             raise ValueError(f"vectors must be (len(names), z_dim); got {tuple(self.vectors.shape)} for {len(self.names)} names")
 
@@ -92,7 +101,8 @@ class AttributeDirections:
             metadata={
                 "names": json.dumps(list(self.names)),
                 "model_fingerprint": self.model_fingerprint,
-                "method": "mean(z_mean | attr=1) - mean(z_mean | attr=0)",
+                "method": self.method,
+                "shrinkage": repr(float(self.shrinkage)),
             },
         )
 
@@ -115,8 +125,10 @@ class AttributeDirections:
                 positive_count=tensors["positive_count"],
                 negative_count=tensors["negative_count"],
                 model_fingerprint=meta["model_fingerprint"],
+                method=meta["method"],
+                shrinkage=float(meta["shrinkage"]),
             )
-        except (KeyError, json.JSONDecodeError, OSError, safetensors.SafetensorError) as err:
+        except (KeyError, ValueError, OSError, safetensors.SafetensorError) as err:
             raise ValueError(f"{path}: not a valid attribute-directions file ({err!r})") from err
         if expected_fingerprint is not None and directions.model_fingerprint != expected_fingerprint:
             raise DirectionsMismatchError(
@@ -139,7 +151,8 @@ def posterior_means(model, data, batch_size: int = 512) -> torch.Tensor:
     return torch.cat(means)
 
 
-def compute_attribute_directions(model, data, batch_size: int = 512, means: torch.Tensor | None = None) -> AttributeDirections:
+def compute_attribute_directions(model, data, batch_size: int = 512, means: torch.Tensor | None = None,
+                                 method: str = "mean_difference", shrinkage: float = 0.0) -> AttributeDirections:  # fmt: skip
     """Directions of every labelled attribute of ``data`` for ``model``, bound to its current weights.
 
     Args:
@@ -147,10 +160,15 @@ def compute_attribute_directions(model, data, batch_size: int = 512, means: torc
         data: a :class:`~latentlab.data.FaceData` split (the training split, by the method's definition).
         batch_size: images encoded at a time.
         means: the (N, z_dim) :func:`posterior_means` of ``data``, if already computed.
+        method, shrinkage: the estimator (:func:`latentlab.latent.attribute_directions`).
+
+    Raises:
+        ValueError: an unknown method or a negative shrinkage.
 
     Returns:
         :class:`AttributeDirections` with one row per name in ``data.attribute_names``.
     """
     means = posterior_means(model, data, batch_size) if means is None else means
-    vectors, n_pos, n_neg = attribute_directions(means, data.attributes)
-    return AttributeDirections(tuple(data.attribute_names), vectors, n_pos, n_neg, model.weights_fingerprint())
+    vectors, n_pos, n_neg = attribute_directions(means, data.attributes, method, shrinkage)
+    return AttributeDirections(tuple(data.attribute_names), vectors, n_pos, n_neg, model.weights_fingerprint(),
+                               method, float(shrinkage))  # fmt: skip

@@ -199,7 +199,9 @@ def face_tabs(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles) -
     gr.Markdown(
         "Every face is encoded to a 200-number latent `z` (the posterior mean) and decoded back. "
         "**Morph** interpolates between two latents, **Edit** adds an attribute direction "
-        "(mean `z` of faces with the attribute minus mean `z` of faces without), **Sample** decodes random `z` "
+        "(the book's model: mean `z` of faces with the attribute minus mean `z` of faces without; ours: the "
+        "attribute's effect on `z` with the other 39 labels held fixed, a regression over the training faces), "
+        "**Sample** decodes random `z` "
         "from the model's prior: a Gaussian mixture fitted to the training faces' latents, or N(0, I).\n\n"
         + CELEBA_TERMS
     )

@@ -1,0 +1,96 @@
+"""Compare attribute-direction estimators of one face model on the validation split, judged by the attribute classifier.
+
+    python training/compare_directions.py pretrained/celeba-vae-64 mean_difference regression regression:1 regression:1@norm
+
+Each estimator is ``METHOD[:SHRINKAGE][@norm]`` (:func:`latentlab.latent.attribute_directions`); ``@norm`` rescales
+every row to the mean-difference direction's norm (equal displacement) instead of the estimator's own length. For
+each, every one of the 40 directions is applied at strength 1 to the first ``--faces`` validation faces (added where
+the judge reads the attribute as absent on the reconstruction, removed where present, as
+:func:`latentlab.evaluation.edit_effects` does), and the mean over attributes and both ways of the edit success and
+of the other attributes' flip rate is written to ``--out`` (JSON) and printed.
+
+This is where an estimator is chosen: on validation faces, so the test split stays for ``training/evaluate.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from latentlab import AttributeClassifier, load_autoencoder
+from latentlab.data import DEFAULT_CELEBA_SOURCE, load_celeba
+from latentlab.directions import posterior_means
+from latentlab.evaluation import _decode_and_judge, edit_effects
+from latentlab.latent import attribute_directions
+
+DEFAULT_CLASSIFIER = Path(__file__).resolve().parents[1] / "pretrained" / "celeba-attribute-classifier"
+
+
+def parse_estimator(spec: str) -> tuple[str, float, bool]:
+    """``"regression:0.3@norm"`` → ``("regression", 0.3, True)``."""
+    spec, _, norm = spec.partition("@")
+    if norm not in ("", "norm"):
+        raise argparse.ArgumentTypeError(f"{spec}@{norm}: only '@norm' may follow an estimator")
+    method, _, shrinkage = spec.partition(":")
+    return method, float(shrinkage or 0.0), bool(norm)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path, help="a face model folder, e.g. pretrained/celeba-vae-64")
+    parser.add_argument("estimators", nargs="+", help="METHOD[:SHRINKAGE][@norm], e.g. regression:1@norm")
+    parser.add_argument("--data", default=DEFAULT_CELEBA_SOURCE)
+    parser.add_argument("--classifier", type=Path, default=DEFAULT_CLASSIFIER)
+    parser.add_argument("--faces", type=int, default=500, help="validation faces edited (the first N)")
+    parser.add_argument("--train-images", type=int, help="estimate from the first N training faces (default: all)")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks") / "directions.json")
+    args = parser.parse_args(argv)
+    estimators = [parse_estimator(s) for s in args.estimators]
+
+    model = load_autoencoder(str(args.folder)).eval()
+    judge = AttributeClassifier.from_pretrained(str(args.classifier)).eval()
+    train = load_celeba(args.data, "train", image_size=model.image_size, limit=args.train_images)
+    faces = load_celeba(args.data, "validation", image_size=model.image_size).float_images(slice(0, args.faces))
+    names = list(train.attribute_names)
+    if names != list(judge.attribute_names):
+        raise SystemExit("the data and the classifier name different attributes")
+    means = posterior_means(model, train)
+    with torch.no_grad():
+        z = model.encode(faces).mean.float()
+    base = _decode_and_judge(model, judge, z, 256)
+    plain = attribute_directions(means, train.attributes)[0]
+    rows = []
+    for (method, shrinkage, norm), spec in zip(estimators, args.estimators):
+        start = time.time()
+        vectors = attribute_directions(means, train.attributes, method, shrinkage)[0]
+        if norm:
+            vectors = vectors * (plain.norm(dim=1, keepdim=True) / vectors.norm(dim=1, keepdim=True).clamp_min(1e-12))
+        success, others = [], []
+        for k, name in enumerate(names):
+            result = edit_effects(model, judge, z, name, vectors[k], strengths=(1.0,), base=base)
+            for row in result["rows"]:
+                if row["faces"]:
+                    success.append(row["success"])
+                    others.append(row["others_flip_rate"])
+        rows.append({"estimator": spec, "method": method, "shrinkage": shrinkage, "length": "mean-difference norm" if norm
+                     else "own", "edit_success": float(np.mean(success)), "others_flip_rate": float(np.mean(others)),
+                     "length_over_mean_difference": float((vectors.norm(dim=1) / plain.norm(dim=1).clamp_min(1e-12)).mean()),
+                     "seconds": round(time.time() - start, 1)})  # fmt: skip
+        print(json.dumps(rows[-1]), flush=True)
+    report = {"model": str(args.folder), "fingerprint": model.weights_fingerprint(), "split": "validation",
+              "faces": len(z), "train_images": len(train), "strength": 1.0, "command": "python training/compare_directions.py " + " ".join(
+                  [str(args.folder), *args.estimators] + ([f"--faces {args.faces}"] if args.faces != 500 else [])
+                  + ([f"--train-images {args.train_images}"] if args.train_images else [])),
+              "estimators": rows}  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    return report
+
+
+if __name__ == "__main__":
+    main()
