@@ -297,3 +297,33 @@ def test_compare_directions_measures_each_estimator_on_validation_faces(tmp_path
     assert rows["regression@norm"]["length_over_mean_difference"] == pytest.approx(1.0, rel=1e-4)
     assert rows["regression"]["length_over_mean_difference"] > 1.0  # |m|/cos: longer, to cover the same gap
     assert "--faces 12 --train-images 3000" in report["command"]
+
+
+def test_evaluate_edits_only_replaces_the_edits_and_keeps_the_rest(tmp_path, celeba_dir):
+    """``evaluate.py --edits-only``: new edit numbers into the existing evaluation.json, every other section as it
+    was; refused without a file, or when the file names other weights."""
+    import shutil
+    import sys
+
+    sys.path.insert(0, str(REPO / "training"))
+    from evaluate import main as evaluate_main
+
+    folder = tmp_path / "celeba-vae-64-book"
+    shutil.copytree(REPO / "pretrained" / "celeba-vae-64-book", folder)
+    before = json.loads((folder / "evaluation.json").read_text())
+    args = [str(folder), "--edits-only", "--edit-images", "6", "--data", str(celeba_dir), "--device", "cpu"]
+    evaluate_main(args)
+    after = json.loads((folder / "evaluation.json").read_text())
+    assert {k: v for k, v in after.items() if k != "edits"} == {k: v for k, v in before.items() if k != "edits"}
+    edits = after["edits"]
+    assert edits["images"] == 6 and edits["images"] != before["edits"]["images"]
+    assert "--edits-only" in edits["command"] and edits["directions"] == {"method": "mean_difference", "shrinkage": 0.0}
+    assert edits["weights_fingerprint"] == load_autoencoder(str(folder)).weights_fingerprint()
+    assert set(edits["attributes"]) == set(before["edits"]["attributes"])
+    assert "--edits-only" in (folder / "README.md").read_text()  # the card says which command measured the edits
+    (folder / "evaluation.json").write_text(json.dumps({**after, "weights_fingerprint": "0" * 64}))
+    with pytest.raises(SystemExit, match="other weights"):
+        evaluate_main(args)
+    (folder / "evaluation.json").unlink()
+    with pytest.raises(SystemExit, match="run the full evaluation first"):
+        evaluate_main(args)

