@@ -65,7 +65,7 @@ def decode_all(model, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
 
 
 def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed: int = 0,
-             classifier: Path | None = None, edit_images: int = 500) -> dict:  # fmt: skip
+             classifier: Path | None = None, edit_images: int = 500, command: str | None = None) -> dict:  # fmt: skip
     start = time.perf_counter()
     model = load_autoencoder(str(folder)).to(device, memory_format=torch.channels_last).eval()
     test = load_celeba(data, "test", image_size=model.image_size)
@@ -74,7 +74,7 @@ def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed:
     result = {
         "model": folder.name,
         "weights_fingerprint": model.weights_fingerprint(),
-        "command": command_line(),
+        "command": command or command_line(),
         "data": {"source": str(data), "split": "test", "images": len(images)},
         "reconstruction": {k: v for k, v in reconstruction_metrics(model, images).items() if k != "mse_per_image"},
         "latent": latent_statistics(model, images),
@@ -104,7 +104,7 @@ def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed:
     else:
         result["fid"].update(samples=result["fid"]["samples_normal"], samples_from=f"z ~ N(0, I), temperature 1, seed {seed}")
     if classifier is not None:
-        result["edits"] = edit_section(model, images[perm[:edit_images]], classifier, device)
+        result["edits"] = edit_section(model, images[perm[:edit_images]], classifier, device, command or command_line())
     result["hardware"] = {"device": device, "cpu": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
                           "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
                           "torch": torch.__version__}  # fmt: skip
@@ -112,22 +112,25 @@ def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed:
     return result
 
 
-def command_line() -> str:
-    return " ".join(shlex.quote(a) for a in ["python", *sys.argv])
+def command_line(argv: list[str] | None = None) -> str:
+    """The command as typed: ``python training/evaluate.py ARGS`` (``sys.argv`` when ``argv`` is None)."""
+    args = sys.argv if argv is None else ["training/evaluate.py", *argv]
+    return " ".join(shlex.quote(a) for a in ["python", *args])
 
 
-def edit_section(model, faces: torch.Tensor, classifier: Path, device: str) -> dict:
+def edit_section(model, faces: torch.Tensor, classifier: Path, device: str, command: str) -> dict:
     """``evaluation.json``'s ``edits``: :func:`attribute_edit_report` on ``faces`` with the judge at ``classifier``,
     with what it was measured on (the judge's, the weights' and the directions file's fingerprints, the estimator)."""
     judge = AttributeClassifier.from_pretrained(str(classifier)).to(device, memory_format=torch.channels_last)
     directions = model.attribute_directions
     return {"classifier": classifier.name, "classifier_fingerprint": judge.weights_fingerprint(),
-            "command": command_line(), "weights_fingerprint": model.weights_fingerprint(),
+            "command": command, "weights_fingerprint": model.weights_fingerprint(),
             "directions": {"method": directions.method, "shrinkage": directions.shrinkage} if directions else None,
             **attribute_edit_report(model, judge, faces, progress=True)}  # fmt: skip
 
 
-def evaluate_edits_only(folder: Path, data: str, device: str, classifier: Path, seed: int = 0, edit_images: int = 500) -> dict:
+def evaluate_edits_only(folder: Path, data: str, device: str, classifier: Path, seed: int = 0, edit_images: int = 500,
+                        command: str | None = None) -> dict:  # fmt: skip
     """The folder's ``evaluation.json`` with its ``edits`` measured again (the same test faces as a full run).
 
     Raises:
@@ -145,7 +148,7 @@ def evaluate_edits_only(folder: Path, data: str, device: str, classifier: Path, 
     images = load_celeba(data, "test", image_size=model.image_size).images
     perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))  # as evaluate(): same faces
     start = time.perf_counter()
-    result["edits"] = edit_section(model, images[perm[:edit_images]], classifier, device)
+    result["edits"] = edit_section(model, images[perm[:edit_images]], classifier, device, command or command_line())
     result["edits"]["seconds"] = round(time.perf_counter() - start, 1)
     return result
 
@@ -169,9 +172,10 @@ def main(argv=None) -> Path:
         raise SystemExit(f"evaluate: no attribute classifier at {args.classifier} (train it with "
                          "training/configs/celeba_attribute_classifier.yaml, or pass --no-edits)")
     if args.edits_only:
-        result = evaluate_edits_only(args.folder, args.data, args.device, args.classifier, edit_images=args.edit_images)
+        result = evaluate_edits_only(args.folder, args.data, args.device, args.classifier, edit_images=args.edit_images,
+                                     command=command_line(argv))  # fmt: skip
     else:
-        result = evaluate(args.folder, args.data, args.fid_images, args.device,
+        result = evaluate(args.folder, args.data, args.fid_images, args.device, command=command_line(argv),
                           classifier=None if args.no_edits else args.classifier, edit_images=args.edit_images)
     path = args.folder / EVALUATION_NAME
     path.write_text(json.dumps(result, indent=1))
@@ -179,6 +183,13 @@ def main(argv=None) -> Path:
         from model_card import write_model_card  # training/model_card.py, beside this script
 
         write_model_card(args.folder)
+    if args.edits_only:
+        from latentlab.evaluation import edit_summary
+
+        summary = edit_summary(result["edits"], 1.0)
+        print(f"{args.folder.name}: edit success {summary['edit_success']:.3f}, other attributes flipped "
+              f"{summary['others_flip_rate']:.3f} at strength 1 ({result['edits']['images']} test faces) → {path}")  # fmt: skip
+        return path
     r = result["reconstruction"]
     f = result["fid"]
     print(f"{args.folder.name}: MSE {r['mse']:.5f}, PSNR {r['psnr_db']:.2f} dB, FID recon {f['reconstructions']:.1f}, "
