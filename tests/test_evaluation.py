@@ -297,6 +297,15 @@ def test_compare_directions_measures_each_estimator_on_validation_faces(tmp_path
     assert rows["regression@norm"]["length_over_mean_difference"] == pytest.approx(1.0, rel=1e-4)
     assert rows["regression"]["length_over_mean_difference"] > 1.0  # |m|/cos: longer, to cover the same gap
     assert "--faces 12 --train-images 3000" in report["command"]
+    # the picture: 3 faces × 2 attributes rows, 2 estimators × 3 strengths columns, 64-px faces at scale 2
+    from PIL import Image
+
+    main([str(REPO / "pretrained" / "celeba-vae-64-book"), "mean_difference", "regression", "--data", str(celeba_dir),
+          "--faces", "3", "--train-images", "3000", "--picture", str(tmp_path / "d.png"), "--picture-only",
+          "--picture-attributes", "Smiling", "Male"])  # fmt: skip
+    with Image.open(tmp_path / "d.png") as picture:
+        columns, rows = picture.size
+        assert columns > 6 * 128 and columns < 6 * 140 and rows > 6 * 128 and rows < 6 * 140
 
 
 def test_evaluate_edits_only_replaces_the_edits_and_keeps_the_rest(tmp_path, celeba_dir):

@@ -9,6 +9,10 @@ the judge reads the attribute as absent on the reconstruction, removed where pre
 :func:`latentlab.evaluation.edit_effects` does), and the mean over attributes and both ways of the edit success and
 of the other attributes' flip rate is written to ``--out`` (JSON) and printed.
 
+``--picture PATH`` also draws, for the first three validation faces and each ``--picture-attributes`` attribute, one
+row per face and attribute: every estimator's edit at strengths 0, 1 and 2, side by side (``--picture-only`` skips
+the measurement).
+
 This is where an estimator is chosen: on validation faces, so the test split stays for ``training/evaluate.py``.
 """
 
@@ -49,7 +53,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--faces", type=int, default=500, help="validation faces edited (the first N)")
     parser.add_argument("--train-images", type=int, help="estimate from the first N training faces (default: all)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks") / "directions.json")
+    parser.add_argument("--picture", type=Path, help="also draw the estimators' edits side by side into this PNG")
+    parser.add_argument("--picture-attributes", nargs="+", default=["Goatee", "Eyeglasses", "Smiling"])
+    parser.add_argument("--picture-only", action="store_true", help="draw --picture, measure nothing")
     args = parser.parse_args(argv)
+    if args.picture_only and not args.picture:
+        parser.error("--picture-only needs --picture")
     estimators = [parse_estimator(s) for s in args.estimators]
 
     model = load_autoencoder(str(args.folder)).eval()
@@ -62,14 +71,26 @@ def main(argv=None) -> dict:
     means = posterior_means(model, train)
     with torch.no_grad():
         z = model.encode(faces).mean.float()
-    base = _decode_and_judge(model, judge, z, 256)
     plain = attribute_directions(means, train.attributes)[0]
-    rows = []
-    for (method, shrinkage, norm), spec in zip(estimators, args.estimators):
-        start = time.time()
+
+    def directions(method, shrinkage, norm):
         vectors = attribute_directions(means, train.attributes, method, shrinkage)[0]
         if norm:
             vectors = vectors * (plain.norm(dim=1, keepdim=True) / vectors.norm(dim=1, keepdim=True).clamp_min(1e-12))
+        return vectors
+
+    if args.picture:
+        draw(model, z[:3], [directions(*e) for e in estimators], [names.index(a) for a in args.picture_attributes],
+             args.picture)  # fmt: skip
+        print(f"wrote {args.picture}: rows {len(args.picture_attributes)} attributes × 3 faces; per row "
+              f"{', '.join(args.estimators)} at strengths 0, 1, 2")  # fmt: skip
+        if args.picture_only:
+            return {}
+    base = _decode_and_judge(model, judge, z, 256)
+    rows = []
+    for (method, shrinkage, norm), spec in zip(estimators, args.estimators):
+        start = time.time()
+        vectors = directions(method, shrinkage, norm)
         success, others = [], []
         for k, name in enumerate(names):
             result = edit_effects(model, judge, z, name, vectors[k], strengths=(1.0,), base=base)
@@ -90,6 +111,17 @@ def main(argv=None) -> dict:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     return report
+
+
+@torch.no_grad()
+def draw(model, z: torch.Tensor, estimators: list[torch.Tensor], attributes: list[int], path: Path) -> None:
+    """One row per face and attribute: each estimator's ``z + s·d`` for s = 0, 1, 2, decoded, as a PNG grid."""
+    from latentlab.images import grid_image
+
+    rows = [model.decode(torch.stack([face + s * vectors[k] for s in (0.0, 1.0, 2.0)]))
+            for face in z for k in attributes for vectors in estimators]  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    grid_image(torch.cat(rows), nrow=3 * len(estimators), scale=2).save(path)
 
 
 if __name__ == "__main__":
