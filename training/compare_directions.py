@@ -7,7 +7,8 @@ every row to the mean-difference direction's norm (equal displacement) instead o
 each, every one of the 40 directions is applied at strength 1 to the first ``--faces`` validation faces (added where
 the judge reads the attribute as absent on the reconstruction, removed where present, as
 :func:`latentlab.evaluation.edit_effects` does), and the mean over attributes and both ways of the edit success and
-of the other attributes' flip rate is written to ``--out`` (JSON) and printed.
+of the other attributes' flip rate (:func:`latentlab.evaluation.mean_edit_effects`, as in ``evaluate.py``'s summary)
+is written to ``--out`` (JSON) and printed.
 
 ``--picture PATH`` also draws, for the first three validation faces and each ``--picture-attributes`` attribute, one
 row per face and attribute: every estimator's edit at strengths 0, 1 and 2, side by side (``--picture-only`` skips
@@ -23,13 +24,12 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from latentlab import AttributeClassifier, load_autoencoder
 from latentlab.data import DEFAULT_CELEBA_SOURCE, load_celeba
 from latentlab.directions import posterior_means
-from latentlab.evaluation import _decode_and_judge, edit_effects
+from latentlab.evaluation import _decode_and_judge, edit_effects, mean_edit_effects
 from latentlab.latent import attribute_directions
 
 DEFAULT_CLASSIFIER = Path(__file__).resolve().parents[1] / "pretrained" / "celeba-attribute-classifier"
@@ -91,15 +91,10 @@ def main(argv=None) -> dict:
     for (method, shrinkage, norm), spec in zip(estimators, args.estimators):
         start = time.time()
         vectors = directions(method, shrinkage, norm)
-        success, others = [], []
-        for k, name in enumerate(names):
-            result = edit_effects(model, judge, z, name, vectors[k], strengths=(1.0,), base=base)
-            for row in result["rows"]:
-                if row["faces"]:
-                    success.append(row["success"])
-                    others.append(row["others_flip_rate"])
+        success, others = mean_edit_effects(edit_effects(model, judge, z, name, vectors[k], strengths=(1.0,), base=base)
+                                            for k, name in enumerate(names))  # fmt: skip
         rows.append({"estimator": spec, "method": method, "shrinkage": shrinkage, "length": "mean-difference norm" if norm
-                     else "own", "edit_success": float(np.mean(success)), "others_flip_rate": float(np.mean(others)),
+                     else "own", "edit_success": success, "others_flip_rate": others,
                      "length_over_mean_difference": float((vectors.norm(dim=1) / plain.norm(dim=1).clamp_min(1e-12)).mean()),
                      "seconds": round(time.time() - start, 1)})  # fmt: skip
         print(json.dumps(rows[-1]), flush=True)

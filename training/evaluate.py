@@ -67,6 +67,7 @@ def decode_all(model, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
 def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed: int = 0,
              classifier: Path | None = None, edit_images: int = 500, command: str | None = None) -> dict:  # fmt: skip
     start = time.perf_counter()
+    command = command or command_line()
     model = load_autoencoder(str(folder)).to(device, memory_format=torch.channels_last).eval()
     test = load_celeba(data, "test", image_size=model.image_size)
     images = test.images
@@ -74,7 +75,7 @@ def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed:
     result = {
         "model": folder.name,
         "weights_fingerprint": model.weights_fingerprint(),
-        "command": command or command_line(),
+        "command": command,
         "data": {"source": str(data), "split": "test", "images": len(images)},
         "reconstruction": {k: v for k, v in reconstruction_metrics(model, images).items() if k != "mse_per_image"},
         "latent": latent_statistics(model, images),
@@ -104,7 +105,7 @@ def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed:
     else:
         result["fid"].update(samples=result["fid"]["samples_normal"], samples_from=f"z ~ N(0, I), temperature 1, seed {seed}")
     if classifier is not None:
-        result["edits"] = edit_section(model, images[perm[:edit_images]], classifier, device, command or command_line())
+        result["edits"] = edit_section(model, images[perm[:edit_images]], classifier, device, command)
     result["hardware"] = {"device": device, "cpu": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
                           "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
                           "torch": torch.__version__}  # fmt: skip

@@ -343,6 +343,13 @@ def attribute_edit_report(model: Autoencoder, classifier, images: torch.Tensor, 
             "attributes": {n: results[(n, ())] for n in directions.names}, "decorrelation": decorrelation}  # fmt: skip
 
 
+def mean_edit_effects(results, strength: float = 1.0) -> tuple[float, float]:
+    """``(edit success, others' flip rate)``: the means over the rows at ``strength`` (both ways) of several
+    :func:`edit_effects` results, e.g. one per attribute; rows without faces are left out."""
+    rows = [r for res in results for r in res["rows"] if r["strength"] == strength and r["faces"]]
+    return float(np.mean([r["success"] for r in rows])), float(np.mean([r["others_flip_rate"] for r in rows]))
+
+
 def edit_summary(edits: dict, strength: float = 1.0) -> dict:
     """Summary of an :func:`attribute_edit_report` at one ``strength``: the mean over all attributes and both ways of
     the edit success and of the other attributes' flip rate, and, over the decorrelation cases, the kept attributes'
@@ -358,11 +365,11 @@ def edit_summary(edits: dict, strength: float = 1.0) -> dict:
     def target(kind):
         return float(np.mean([r["success"] for r in rows(c[kind] for c in edits["decorrelation"])]))
 
-    attribute_rows = rows(edits["attributes"].values())
+    success, others = mean_edit_effects(edits["attributes"].values(), strength)
     return {
         "strength": strength,
-        "edit_success": float(np.mean([r["success"] for r in attribute_rows])),
-        "others_flip_rate": float(np.mean([r["others_flip_rate"] for r in attribute_rows])),
+        "edit_success": success,
+        "others_flip_rate": others,
         "decorrelation": {"kept_flip_rate_plain": kept("plain"), "kept_flip_rate_decorrelated": kept("decorrelated"),
                           "target_success_plain": target("plain"), "target_success_decorrelated": target("decorrelated")},
     }  # fmt: skip
