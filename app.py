@@ -35,6 +35,7 @@ from latentlab.alignment import FaceAligner  # noqa: E402
 from latentlab.digits import DigitLab  # noqa: E402
 from latentlab.faces import FaceLab  # noqa: E402
 from latentlab.models import parse_model_ref  # noqa: E402
+from latentlab.runtime import retain_freed_memory  # noqa: E402
 from latentlab.ui import CSS, build_demo, example_face_paths  # noqa: E402
 
 FACE_MODEL_NAMES = ("celeba-vae-64", "celeba-vae-64-book")  # ours (the default), the book's recipe to compare
@@ -62,6 +63,7 @@ DIGIT_MODELS = [r.strip() for r in os.environ.get("LATENTLAB_DIGIT_MODELS", "").
 EXAMPLE_FACES = example_face_paths(HERE / "assets" / "faces")  # held-out CelebA-HQ test faces
 DIGIT_SAMPLES = {name: HERE / "assets" / "digits" / f"{name}-test-1000.safetensors" for name in ("mnist", "fashion-mnist")}
 
+retain_freed_memory()  # freed activations stay in the process: no page faults on every morph (latentlab.runtime)
 ALIGNER = FaceAligner()  # uploads are found and cropped as CelebA-HQ was (MediaPipe; models inside its wheel)
 demo = build_demo({model_name(ref): FaceLab.from_pretrained(ref, aligner=ALIGNER) for ref in FACE_MODELS}, EXAMPLE_FACES,
                   DigitLab.from_pretrained(DIGIT_MODELS, DIGIT_SAMPLES),

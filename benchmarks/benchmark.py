@@ -423,12 +423,15 @@ def time_ops(ops: dict, repeats: int, warmup: int, precision: str) -> list[dict]
 
 def latency(model_ids: list[str], repeats: int) -> list[dict]:
     """Model time of the face operations for each face model folder, at the precision the app picks (``auto``:
-    bf16 only where the CPU has bf16 units) and, on such a CPU, fp32 too."""
+    bf16 only where the CPU has bf16 units) and, on such a CPU, fp32 too; with freed memory kept for reuse, as the
+    app starts (:func:`latentlab.runtime.retain_freed_memory`)."""
     import torch
     from PIL import Image
 
     from latentlab.faces import FaceLab, bf16_is_fast
+    from latentlab.runtime import retain_freed_memory
 
+    retained = retain_freed_memory()
     faces = sorted((REPO / "assets" / "faces").glob("*.png"))
     a, b = Image.open(faces[0]).convert("RGB"), Image.open(faces[3]).convert("RGB")
     rows = []
@@ -441,7 +444,8 @@ def latency(model_ids: list[str], repeats: int) -> list[dict]:
                 "sample (36 faces)": lambda: lab.sample(36, seed=0),
             }
             rows += [{"model": Path(model_id).name, **r} for r in time_ops(ops, repeats, 5, lab.precision)]
-    rows.append({"torch_threads": torch.get_num_threads(), "bf16_units": bf16_is_fast(torch.device("cpu"))})
+    rows.append({"torch_threads": torch.get_num_threads(), "bf16_units": bf16_is_fast(torch.device("cpu")),
+                 "freed_memory_retained": retained})  # fmt: skip
     return rows
 
 
