@@ -105,6 +105,27 @@ def test_gif_has_forward_and_back_frames(lab, tmp_path):
     assert np.abs(first - expected).mean() < 0.02  # the shared palette keeps the colours
 
 
+def test_keep_unchanged_holds_the_kept_mean_differences_still_for_regression_directions(tiny_vae):
+    g = torch.Generator().manual_seed(1)
+    vectors, mean_differences = torch.randn(40, tiny_vae.z_dim, generator=g), torch.randn(40, tiny_vae.z_dim, generator=g)
+    counts = torch.ones(40, dtype=torch.long)
+    directions = AttributeDirections(CELEBA_ATTRIBUTES, vectors, counts, counts, tiny_vae.weights_fingerprint(),
+                                     "regression", 0.0, mean_differences)  # fmt: skip
+    tiny_vae.set_attribute_directions(directions)
+    lab = FaceLab(tiny_vae, precision="fp32")
+    face = Image.open(FACES[0])
+    original, decoded = lab.edit(face, "Goatee", [1.0], keep=["Male"])
+    z = lab.encode(original[None])
+    goatee, male = (CELEBA_ATTRIBUTES.index(n) for n in ("Goatee", "Male"))
+    expected = latent.project_out(vectors[goatee], mean_differences[male])
+    torch.testing.assert_close(decoded, lab.decode(latent.edit(z, expected, [1.0])), atol=1e-5, rtol=0)
+    edits = {"Goatee": 1.0, "Smiling": 0.5}
+    _, _, edited = lab.edit_many(face, edits, keep=["Male"])
+    rows = [CELEBA_ATTRIBUTES.index(n) for n in edits]
+    moved = latent.independent_directions(vectors[rows], mean_differences[[male]], axes=mean_differences[rows])
+    torch.testing.assert_close(edited, lab.decode(latent.edit(z, moved, list(edits.values())))[0], atol=1e-5, rtol=0)
+
+
 def test_edit_many_adds_every_edit_to_one_face(lab):
     face = Image.open(FACES[3])
     edits = {"Smiling": 1.0, "Young": -0.5, "Eyeglasses": 1.5}

@@ -183,6 +183,18 @@ def test_independent_directions_are_orthogonal_to_the_others_and_the_kept():
     assert (latent.independent_directions(directions, keep, rescale=False).norm(dim=1) < directions.norm(dim=1)).all()
 
 
+def test_independent_directions_keep_the_other_rows_axes_still():
+    g = torch.Generator().manual_seed(4)
+    directions, axes, keep = torch.randn(3, 16, generator=g), torch.randn(3, 16, generator=g), torch.randn(1, 16, generator=g)
+    moved = latent.independent_directions(directions, keep, axes=axes)
+    for i in range(3):
+        others = torch.cat([axes[torch.arange(3) != i], keep])
+        assert (others @ moved[i]).abs().max() < 1e-4 * moved[i].norm()  # nothing along the other rows' axes
+        assert (directions[torch.arange(3) != i] @ moved[i]).abs().max() > 1e-2  # the directions themselves: not asked
+    with pytest.raises(ValueError, match="one axis per direction"):
+        latent.independent_directions(directions, keep, axes=axes[:2])
+
+
 def test_independent_directions_refuse_a_direction_inside_the_others():
     a, b = torch.randn(2, 8, generator=torch.Generator().manual_seed(0))
     with pytest.raises(ValueError, match="inside the span"):

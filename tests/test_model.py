@@ -134,10 +134,30 @@ def test_directions_files_record_their_estimator(tiny_vae, tmp_path):
     plain = _directions_for(tiny_vae)
     z, labels = torch.randn(50, tiny_vae.z_dim, generator=torch.Generator().manual_seed(3)), torch.randint(0, 2, (50, 2))
     vectors, n_pos, n_neg = latent.attribute_directions(z, labels, "regression", 0.5)
-    ridge = AttributeDirections(plain.names, vectors, n_pos, n_neg, plain.model_fingerprint, "regression", 0.5)
+    mean_differences = latent.attribute_directions(z, labels)[0]
+    ridge = AttributeDirections(plain.names, vectors, n_pos, n_neg, plain.model_fingerprint, "regression", 0.5,
+                                mean_differences)  # fmt: skip
     ridge.save(tmp_path / "ridge.safetensors")
     loaded = AttributeDirections.load(tmp_path / "ridge.safetensors", expected_fingerprint=plain.model_fingerprint)
     assert (loaded.method, loaded.shrinkage) == ("regression", 0.5) and torch.equal(loaded.vectors, vectors)
+    assert torch.equal(loaded.mean_differences, mean_differences)
+    assert AttributeDirections.read_estimator(tmp_path / "ridge.safetensors") == ("regression", 0.5)
+    # mean-difference files store their vectors once; the vectors are their own mean differences
+    plain.save(tmp_path / "plain.safetensors")
+    assert "mean_differences" not in safetensors.torch.load_file(str(tmp_path / "plain.safetensors"))
+    assert torch.equal(AttributeDirections.load(tmp_path / "plain.safetensors").mean_differences, plain.vectors)
+    # regression directions without their mean differences cannot decorrelate: refused when built and when loaded
+    with pytest.raises(ValueError, match="need the attributes' mean differences"):
+        AttributeDirections(plain.names, vectors, n_pos, n_neg, plain.model_fingerprint, "regression", 0.5)
+    with pytest.raises(ValueError, match="mean_differences must have the vectors' shape"):
+        AttributeDirections(plain.names, vectors, n_pos, n_neg, plain.model_fingerprint, "regression", 0.5,
+                            mean_differences[:1])  # fmt: skip
+    with safetensors.safe_open(str(tmp_path / "ridge.safetensors"), framework="pt") as f:
+        meta, tensors = dict(f.metadata()), {k: f.get_tensor(k) for k in f.keys() if k != "mean_differences"}
+    safetensors.torch.save_file(tensors, str(tmp_path / "older.safetensors"), metadata=meta)
+    with pytest.raises(ValueError, match="not a valid attribute-directions file"):
+        AttributeDirections.load(tmp_path / "older.safetensors")
+    assert AttributeDirections.read_estimator(tmp_path / "older.safetensors") == ("regression", 0.5)  # to recompute it
     with pytest.raises(ValueError, match="unknown direction method 'lda'"):
         AttributeDirections(plain.names, vectors, n_pos, n_neg, plain.model_fingerprint, "lda")
     # a file whose metadata names no known estimator is refused as a whole, not loaded with a guess
@@ -229,3 +249,20 @@ def test_a_narrower_decoder_is_a_config(tmp_path):
     torch.testing.assert_close(ResNetAutoencoder.from_pretrained(tmp_path).eval().decode(z), narrow.eval().decode(z))
     with pytest.raises(ValueError, match="decoder_widths"):
         ResNetAutoencoder(image_size=32, widths=[8, 16, 32], decoder_widths=[8, 16], stem_stride=2)
+
+
+def test_conditional_projects_out_the_kept_attributes_mean_differences():
+    """'Keep unchanged' holds the kept attribute's whole data axis (its mean difference) still, also for regression
+    directions, whose own row of that attribute leaves part of the axis open."""
+    g = torch.Generator().manual_seed(5)
+    vectors, mean_differences = torch.randn(3, 8, generator=g), torch.randn(3, 8, generator=g)
+    counts = torch.ones(3, dtype=torch.long)
+    directions = AttributeDirections(("A", "B", "C"), vectors, counts, counts, "fp", "regression", 0.0, mean_differences)
+    d = directions.conditional("A", ["B", "C"])
+    assert (mean_differences[1:] @ d).abs().max() < 1e-5 * d.norm()
+    assert (vectors[1:] @ d).abs().max() > 1e-2
+    torch.testing.assert_close(d, latent.project_out(vectors[0], mean_differences[1:]))
+    torch.testing.assert_close(directions.stack_mean_differences(["C", "A"]), mean_differences[[2, 0]])
+    assert torch.equal(directions.conditional("A"), vectors[0])
+    book = AttributeDirections(("A", "B", "C"), vectors, counts, counts, "fp")  # the mean difference: its own axes
+    torch.testing.assert_close(book.conditional("A", ["B"]), latent.project_out(vectors[0], vectors[1]))

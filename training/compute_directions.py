@@ -29,9 +29,9 @@ def main(argv=None) -> None:
     parser.add_argument("--shrinkage", type=float, help="ridge λ of the regression estimator (default: the folder's, else 0)")
     args = parser.parse_args(argv)
     target = args.folder / DIRECTIONS_NAME
-    current = AttributeDirections.load(target) if args.method is None and target.is_file() else None
-    method = args.method or (current.method if current else "mean_difference")
-    shrinkage = args.shrinkage if args.shrinkage is not None else (current.shrinkage if current else 0.0)
+    current = AttributeDirections.read_estimator(target) if target.is_file() else ("mean_difference", 0.0)
+    method = args.method or current[0]
+    shrinkage = args.shrinkage if args.shrinkage is not None else current[1]
     stale = target.with_suffix(".previous")
     if target.exists():  # directions of other weights would refuse to load; keep them until the new ones exist
         target.rename(stale)

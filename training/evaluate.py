@@ -65,7 +65,7 @@ def decode_all(model, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
 
 
 def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed: int = 0,
-             classifier: Path | None = None, edit_images: int = 500, command: str | None = None) -> dict:  # fmt: skip
+             classifier: Path | None = None, edit_images: int | None = None, command: str | None = None) -> dict:  # fmt: skip
     start = time.perf_counter()
     command = command or command_line()
     model = load_autoencoder(str(folder)).to(device, memory_format=torch.channels_last).eval()
@@ -130,7 +130,7 @@ def edit_section(model, faces: torch.Tensor, classifier: Path, device: str, comm
             **attribute_edit_report(model, judge, faces, progress=True)}  # fmt: skip
 
 
-def evaluate_edits_only(folder: Path, data: str, device: str, classifier: Path, seed: int = 0, edit_images: int = 500,
+def evaluate_edits_only(folder: Path, data: str, device: str, classifier: Path, seed: int = 0, edit_images: int | None = None,
                         command: str | None = None) -> dict:  # fmt: skip
     """The folder's ``evaluation.json`` with its ``edits`` measured again (the same test faces as a full run).
 
@@ -162,7 +162,8 @@ def main(argv=None) -> Path:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--classifier", type=Path, default=DEFAULT_CLASSIFIER,
                         help="attribute classifier folder judging the edits (default: the bundled one)")
-    parser.add_argument("--edit-images", type=int, default=500, help="test faces for the edit measurements")
+    parser.add_argument("--edit-images", type=int, help="test faces for the edit measurements (default: the whole "
+                        "test split)")  # fmt: skip
     parser.add_argument("--no-edits", action="store_true", help="skip the attribute-edit measurements")
     parser.add_argument("--edits-only", action="store_true",
                         help="measure only the edits again, into the folder's existing evaluation.json")  # fmt: skip

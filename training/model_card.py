@@ -420,8 +420,8 @@ def directions_method(folder: Path) -> dict | None:
     path = folder / DIRECTIONS_NAME
     if not path.is_file():
         return None
-    directions = AttributeDirections.load(path)
-    return {"method": directions.method, "shrinkage": directions.shrinkage}
+    method, shrinkage = AttributeDirections.read_estimator(path)
+    return {"method": method, "shrinkage": shrinkage}
 
 
 def render_classifier_card(folder: Path, record: dict, config: dict, repo_id: str) -> ModelCard:

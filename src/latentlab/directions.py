@@ -41,6 +41,9 @@ class AttributeDirections:
         model_fingerprint: :meth:`HubModel.weights_fingerprint` of the model the directions belong to.
         method: the estimator, one of :data:`latentlab.latent.DIRECTION_METHODS`.
         shrinkage: the ridge λ of ``"regression"`` (0 for plain least squares and for ``"mean_difference"``).
+        mean_differences: float32 tensor (K, z_dim), each attribute's mean difference: the axis along which it varies
+            in the data, correlates included, which :meth:`conditional` keeps still. ``None`` (the default) for
+            ``"mean_difference"`` directions, which are their own mean differences; required for other methods.
     """
 
     names: tuple[str, ...]
@@ -50,12 +53,20 @@ class AttributeDirections:
     model_fingerprint: str
     method: str = "mean_difference"
     shrinkage: float = 0.0
+    mean_differences: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         if self.method not in DIRECTION_METHODS:
             raise ValueError(f"unknown direction method {self.method!r}; known: {', '.join(DIRECTION_METHODS)}")
         if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.names):
             raise ValueError(f"vectors must be (len(names), z_dim); got {tuple(self.vectors.shape)} for {len(self.names)} names")
+        if self.mean_differences is None:
+            if self.method != "mean_difference":
+                raise ValueError(f"{self.method!r} directions need the attributes' mean differences (mean_differences)")
+            object.__setattr__(self, "mean_differences", self.vectors)
+        elif self.mean_differences.shape != self.vectors.shape:
+            raise ValueError(f"mean_differences must have the vectors' shape {tuple(self.vectors.shape)}, "
+                             f"got {tuple(self.mean_differences.shape)}")  # fmt: skip
 
     @property
     def z_dim(self) -> int:
@@ -76,27 +87,43 @@ class AttributeDirections:
         """The (len(names), z_dim) directions of several attributes, in the given order."""
         return self.vectors[[self.index(n) for n in names]]
 
+    def stack_mean_differences(self, names: list[str] | tuple[str, ...]) -> torch.Tensor:
+        """The (len(names), z_dim) mean differences of several attributes, in the given order: the axes that
+        :meth:`conditional` keeps still."""
+        return self.mean_differences[[self.index(n) for n in names]]
+
     def conditional(self, name: str, keep: list[str] | tuple[str, ...] = (), *, rescale: bool = True) -> torch.Tensor:
         """The (z_dim,) direction of ``name`` decorrelated from the attributes in ``keep``: its component along their
-        directions projected out (InterFaceGAN's conditional manipulation, :func:`latentlab.latent.project_out`),
+        mean differences projected out (InterFaceGAN's conditional manipulation, :func:`latentlab.latent.project_out`),
         rescaled to the original norm unless ``rescale=False``. ``keep=()`` gives the plain direction.
+
+        The kept attributes' *mean differences* are projected out, whatever the estimator of the edited direction:
+        a kept attribute should not move along the whole axis on which it varies in the data. A regression direction
+        of a kept attribute (its effect with the other labels held fixed) leaves that axis partly open: for the
+        shipped model, projecting out the regression direction of Male let a Goatee edit still flip Male.
 
         Raises:
             KeyError: an unknown name. ValueError: ``name`` is itself in ``keep``, or nothing is left after projection.
         """
         if name in keep:
             raise ValueError(f"{name!r} cannot be both the attribute to edit and an attribute to keep")
-        return project_out(self[name], self.stack(list(keep)), rescale=rescale) if keep else self[name].clone()
+        if not keep:
+            return self[name].clone()
+        return project_out(self[name], self.stack_mean_differences(list(keep)), rescale=rescale)
 
     # --- file I/O ---------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
-        """Write a safetensors file (no pickle) with the vectors, counts and names/fingerprint as metadata."""
+        """Write a safetensors file (no pickle) with the vectors, counts and names/fingerprint as metadata; the mean
+        differences too, unless the vectors are them (``"mean_difference"``)."""
+        tensors = {
+            "directions": self.vectors.detach().to("cpu", torch.float32).contiguous(),
+            "positive_count": self.positive_count.to("cpu", torch.int64).contiguous(),
+            "negative_count": self.negative_count.to("cpu", torch.int64).contiguous(),
+        }
+        if self.method != "mean_difference":
+            tensors["mean_differences"] = self.mean_differences.detach().to("cpu", torch.float32).contiguous()
         safetensors.torch.save_file(
-            {
-                "directions": self.vectors.detach().to("cpu", torch.float32).contiguous(),
-                "positive_count": self.positive_count.to("cpu", torch.int64).contiguous(),
-                "negative_count": self.negative_count.to("cpu", torch.int64).contiguous(),
-            },
+            tensors,
             str(path),
             metadata={
                 "names": json.dumps(list(self.names)),
@@ -106,12 +133,28 @@ class AttributeDirections:
             },
         )
 
+    @staticmethod
+    def read_estimator(path: str | Path) -> tuple[str, float]:
+        """``(method, shrinkage)`` recorded in a file written by :meth:`save`, from its metadata alone (also for a file
+        that :meth:`load` refuses, e.g. to recompute it with the same estimator).
+
+        Raises:
+            ValueError: no readable safetensors file, or no estimator in its metadata.
+        """
+        try:
+            with safetensors.safe_open(str(path), framework="pt") as f:
+                meta = f.metadata() or {}
+            return meta["method"], float(meta["shrinkage"])
+        except (KeyError, ValueError, OSError, safetensors.SafetensorError) as err:
+            raise ValueError(f"{path}: no attribute-directions estimator recorded ({err!r})") from err
+
     @classmethod
     def load(cls, path: str | Path, *, expected_fingerprint: str | None = None) -> "AttributeDirections":
         """Read a file written by :meth:`save`.
 
         Raises:
-            ValueError: the file is not a directions file (missing tensors or metadata, unreadable).
+            ValueError: the file is not a directions file (missing tensors or metadata, unreadable, or a
+                ``"regression"`` file without its mean differences: recompute it with compute_directions.py).
             DirectionsMismatchError: ``expected_fingerprint`` is given and differs from the file's.
         """
         try:
@@ -127,6 +170,7 @@ class AttributeDirections:
                 model_fingerprint=meta["model_fingerprint"],
                 method=meta["method"],
                 shrinkage=float(meta["shrinkage"]),
+                mean_differences=tensors["mean_differences"].float() if "mean_differences" in tensors else None,
             )
         except (KeyError, ValueError, OSError, safetensors.SafetensorError) as err:
             raise ValueError(f"{path}: not a valid attribute-directions file ({err!r})") from err
@@ -170,5 +214,6 @@ def compute_attribute_directions(model, data, batch_size: int = 512, means: torc
     """
     means = posterior_means(model, data, batch_size) if means is None else means
     vectors, n_pos, n_neg = attribute_directions(means, data.attributes, method, shrinkage)
+    mean_differences = None if method == "mean_difference" else attribute_directions(means, data.attributes)[0]
     return AttributeDirections(tuple(data.attribute_names), vectors, n_pos, n_neg, model.weights_fingerprint(),
-                               method, float(shrinkage))  # fmt: skip
+                               method, float(shrinkage), mean_differences)  # fmt: skip

@@ -135,9 +135,9 @@ class FaceLab:
             face: any PIL image (through :meth:`prepare`; pass ``prepare(photo, k).crop`` for another face).
             attribute: one of :attr:`attribute_names`.
             strengths: a float or a list of floats (multiples of the direction vector; negative removes).
-            keep: attribute names whose directions are projected out of ``attribute``'s (InterFaceGAN's conditional
-                manipulation, :meth:`AttributeDirections.conditional`), e.g. ``("Male",)`` for blond hair without a
-                change of gender; empty for the plain direction.
+            keep: attribute names whose mean differences are projected out of ``attribute``'s direction
+                (InterFaceGAN's conditional manipulation, :meth:`AttributeDirections.conditional`), e.g. ``("Male",)``
+                for blond hair without a change of gender; empty for the plain direction.
 
         Returns:
             ``(original, decoded)``: the (3, S, S) cropped input, and (len(strengths), 3, S, S) decoded edits —
@@ -166,9 +166,9 @@ class FaceLab:
             edits: attribute name → strength (multiples of its direction; 0 entries are dropped), e.g.
                 ``{"Smiling": 1.0, "Young": -1.0, "Eyeglasses": 1.5}``.
             keep: attribute names to keep unchanged (not among ``edits``).
-            independent: decorrelate each edited direction from the other edited ones and the kept ones
-                (:func:`latentlab.latent.independent_directions`), so each strength moves only its own attribute;
-                ``False`` adds the plain directions (only ``keep`` projected out).
+            independent: decorrelate each edited direction from the mean differences of the other edited and of the
+                kept attributes (:func:`latentlab.latent.independent_directions`), so each strength moves only its
+                own attribute; ``False`` adds the plain directions (only the kept mean differences projected out).
 
         Returns:
             ``(original, reconstruction, edited)``: three (3, S, S) tensors in [0, 1].
@@ -188,9 +188,10 @@ class FaceLab:
         original = self.to_tensor([face])
         z = self.encode(original)
         if edits:
-            vectors, kept = directions.stack(list(edits)), directions.stack(list(keep)) if keep else None
-            moved = latent.independent_directions(vectors, kept) if independent else (
-                latent.project_out(vectors, kept) if kept is not None else vectors)  # fmt: skip
+            vectors = directions.stack(list(edits))
+            kept = directions.stack_mean_differences(list(keep)) if keep else None
+            moved = latent.independent_directions(vectors, kept, axes=directions.stack_mean_differences(list(edits))) \
+                if independent else (latent.project_out(vectors, kept) if kept is not None else vectors)  # fmt: skip
             z = torch.cat([z, latent.edit(z, moved.to(self.device), list(edits.values()))])
         decoded = self.decode(z)
         return original[0], decoded[0], decoded[-1]

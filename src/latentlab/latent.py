@@ -139,9 +139,10 @@ def project_out(direction: torch.Tensor, keep: torch.Tensor, *, rescale: bool = 
     return residual.to(direction.dtype).reshape(direction.shape)
 
 
-def independent_directions(directions: torch.Tensor, keep: torch.Tensor | None = None, *, rescale: bool = True,
-                           rtol: float = 1e-6) -> torch.Tensor:  # fmt: skip
-    """Directions that move independently: each row with the span of the other rows and of ``keep`` projected out.
+def independent_directions(directions: torch.Tensor, keep: torch.Tensor | None = None, *, axes: torch.Tensor | None = None,
+                           rescale: bool = True, rtol: float = 1e-6) -> torch.Tensor:  # fmt: skip
+    """Directions that move independently: each row with the span of the other rows' ``axes`` and of ``keep``
+    projected out.
 
     For several attribute sliders applied together (InterFaceGAN's conditional manipulation, Shen et al. 2020,
     applied to each direction in turn, :func:`project_out`): moving along row i then leaves, to first order, every
@@ -150,20 +151,26 @@ def independent_directions(directions: torch.Tensor, keep: torch.Tensor | None =
     Args:
         directions: (K, D) directions to edit along (K ≥ 1).
         keep: (M, D) directions of attributes to keep unchanged, or None / M = 0.
+        axes: (K, D) what moving along another row must leave still for each edited attribute, e.g. their mean
+            differences (:meth:`AttributeDirections.conditional`); default ``directions`` itself.
         rescale: give each result its input's norm (see :func:`project_out`).
         rtol: relative rank tolerance (see :func:`project_out`).
 
     Returns:
-        (K, D) tensor of ``directions``' dtype; row i is orthogonal to every other row *of the input* and of ``keep``.
+        (K, D) tensor of ``directions``' dtype; row i is orthogonal to every other row of ``axes`` and of ``keep``.
 
     Raises:
-        ValueError: a direction lies (almost) inside the span of the others and the kept ones.
+        ValueError: a direction lies (almost) inside the span of the others and the kept ones, or ``axes`` is not
+            one row per direction.
     """
     directions = directions.reshape(-1, directions.shape[-1])
     keep = directions.new_zeros(0, directions.shape[-1]) if keep is None else keep.reshape(-1, directions.shape[-1]).to(directions)
+    axes = directions if axes is None else axes.reshape(-1, axes.shape[-1]).to(directions)
+    if axes.shape != directions.shape:
+        raise ValueError(f"expected one axis per direction, {tuple(directions.shape)}; got {tuple(axes.shape)}")
     rows = []
     for i in range(directions.shape[0]):
-        others = torch.cat([directions[:i], directions[i + 1 :], keep])
+        others = torch.cat([axes[:i], axes[i + 1 :], keep])
         rows.append(project_out(directions[i], others, rescale=rescale, rtol=rtol))
     return torch.stack(rows)
 

@@ -234,7 +234,8 @@ def face_tabs(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles) -
                 keep = gr.Dropdown(attributes, value=[], multiselect=True,
                                    label="Keep unchanged (decorrelate the direction from these)",
                                    info="CelebA's labels are correlated (blond hair with women, eyeglasses "
-                                        "with age): their directions are projected out, as in "
+                                        "with age): the axes along which the kept attributes vary in the data "
+                                        "(their mean differences) are projected out of the direction, as in "
                                         "InterFaceGAN's conditional editing.")  # fmt: skip
                 edit_button = gr.Button("Edit", variant="primary")
         comparison = gr.Image(label="Original | reconstruction | edit", type="pil", format="png",
@@ -254,8 +255,8 @@ def face_tabs(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles) -
 
         gr.Markdown("### Several attributes at once\nMove the sliders (or add any of the 40), then "
                     "**Apply all**: every edit is added to the same face. With *independent sliders*, each "
-                    "direction has the others' (and the kept attributes') projected out, so one slider "
-                    "does not drag the others' attributes along.")  # fmt: skip
+                    "direction has the other edited and the kept attributes' mean differences projected out, "
+                    "so one slider does not drag the others' attributes along.")  # fmt: skip
         with gr.Row():
             sliders = {a: gr.Slider(-3, 3, value=0, step=0.25, label=a, min_width=120)
                        for a in SLIDER_ATTRIBUTES if a in attributes}  # fmt: skip
