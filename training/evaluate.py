@@ -81,7 +81,7 @@ def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed:
         "latent": latent_statistics(model, images),
     }
     inception = InceptionFeatures(device)
-    perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))  # FID and edit subsets
+    perm = shuffled_test_indices(len(images), seed)  # FID and edit subsets
     idx = perm[:n_fid]
     real = reference_features(inception, images[idx])
     z = latent_codes(model, images[idx].float().div(255).to(device), batch=256).to(device)
@@ -111,6 +111,12 @@ def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed:
                           "torch": torch.__version__}  # fmt: skip
     result["seconds"] = round(time.perf_counter() - start, 1)
     return result
+
+
+def shuffled_test_indices(n: int, seed: int) -> torch.Tensor:
+    """The seeded order (a permutation of ``range(n)``) whose prefixes are the FID and edit subsets of the test split,
+    shared by :func:`evaluate` and :func:`evaluate_edits_only` so both measure the same faces."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))
 
 
 def command_line(argv: list[str] | None = None) -> str:
@@ -147,7 +153,7 @@ def evaluate_edits_only(folder: Path, data: str, device: str, classifier: Path, 
         raise SystemExit(f"evaluate: {path} was measured on other weights ({recorded[:12]}…, the folder's are "
                          f"{model.weights_fingerprint()[:12]}…); run the full evaluation")  # fmt: skip
     images = load_celeba(data, "test", image_size=model.image_size).images
-    perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))  # as evaluate(): same faces
+    perm = shuffled_test_indices(len(images), seed)  # as evaluate(): the same faces
     start = time.perf_counter()
     result["edits"] = edit_section(model, images[perm[:edit_images]], classifier, device, command or command_line())
     result["edits"]["seconds"] = round(time.perf_counter() - start, 1)

@@ -190,8 +190,10 @@ class FaceLab:
         if edits:
             vectors = directions.stack(list(edits))
             kept = directions.stack_mean_differences(list(keep)) if keep else None
-            moved = latent.independent_directions(vectors, kept, axes=directions.stack_mean_differences(list(edits))) \
-                if independent else (latent.project_out(vectors, kept) if kept is not None else vectors)  # fmt: skip
+            if independent:
+                moved = latent.independent_directions(vectors, kept, axes=directions.stack_mean_differences(list(edits)))
+            else:
+                moved = latent.project_out(vectors, kept) if kept is not None else vectors
             z = torch.cat([z, latent.edit(z, moved.to(self.device), list(edits.values()))])
         decoded = self.decode(z)
         return original[0], decoded[0], decoded[-1]
