@@ -42,11 +42,47 @@ def test_residual_vae_shapes_and_the_sigma_vae_loss(tiny_resnet):
     torch.testing.assert_close(recon.grad, expected)
 
 
+def test_sharpness_terms_add_calibrated_log_distances():
+    """ssim_weight / focal_frequency_weight add w · D/2 · log d to the σ-VAE loss, d measured by the maintained
+    packages (pytorch_msssim, focal_frequency_loss); off (0) the loss is the negative ELBO alone."""
+    from focal_frequency_loss import FocalFrequencyLoss
+    from pytorch_msssim import ssim
+
+    torch.manual_seed(0)
+    x = torch.rand(4, 3, 16, 16)
+    d = 3 * 16 * 16
+    plain = ResNetAutoencoder(image_size=16, widths=[8, 16], stem_stride=2, z_dim=6).eval()
+    sharp = ResNetAutoencoder(image_size=16, widths=[8, 16], stem_stride=2, z_dim=6, ssim_weight=0.5,
+                              focal_frequency_weight=2.0).eval()  # fmt: skip
+    sharp.load_state_dict(plain.state_dict())
+    base = plain.compute_loss({"image": x}, generator=torch.Generator().manual_seed(1))
+    losses = sharp.compute_loss({"image": x}, generator=torch.Generator().manual_seed(1))
+    assert "ssim_distance" not in base and "focal_frequency" not in base
+    recon = sharp(x, generator=torch.Generator().manual_seed(1)).reconstruction
+    ssim_distance = 1 - ssim(recon, x, data_range=1.0)
+    ffl = FocalFrequencyLoss()(recon, x)
+    torch.testing.assert_close(losses["ssim_distance"], ssim_distance)
+    torch.testing.assert_close(losses["focal_frequency"], ffl)
+    assert 0 < ffl <= ((recon - x) ** 2).mean()  # a spectrally weighted MSE (weights ≤ 1, orthonormal DFT)
+    expected = base["loss"] + 0.5 * d * (0.5 * ssim_distance.log() + 2.0 * ffl.log())
+    torch.testing.assert_close(losses["loss"], expected, rtol=1e-5, atol=1e-2)
+    losses["loss"].backward()  # differentiable through both packages
+    assert all(p.grad is not None for p in sharp.decoder.parameters())
+    # the same face twice is at distance 0 under both
+    assert float(1 - ssim(x, x, data_range=1.0)) == pytest.approx(0, abs=1e-6) and float(FocalFrequencyLoss()(x, x)) == 0
+    # config.json records the weights of the terms
+    assert sharp._hub_mixin_config["ssim_weight"] == 0.5 and sharp._hub_mixin_config["focal_frequency_weight"] == 2.0
+
+
 def test_bad_residual_configs_raise():
     with pytest.raises(ValueError, match="not divisible"):
         ResNetAutoencoder(image_size=20, widths=[8, 16, 16], stem_stride=2)
     with pytest.raises(ValueError, match="stem_stride"):
         ResNetAutoencoder(stem_stride=3)
+    with pytest.raises(ValueError, match="need decoder_variance='optimal'"):
+        ResNetAutoencoder(decoder_variance="fixed", ssim_weight=1.0)
+    with pytest.raises(ValueError, match="≥ 0"):
+        ResNetAutoencoder(focal_frequency_weight=-1.0)
     with pytest.raises(ValueError, match="decoder_variance"):
         ResNetAutoencoder(decoder_variance="learned")
 

@@ -124,6 +124,24 @@ def test_a_decoder_trained_under_a_frozen_encoder_keeps_its_latent_space(tmp_pat
     torch.testing.assert_close(narrow_model.attribute_directions.vectors, wide_model.attribute_directions.vectors)
     torch.testing.assert_close(narrow_model.prior.means, wide_model.prior.means)
 
+    # train.init loads a decoder to fine-tune (trainable), and --set overrides config values (read as YAML): at
+    # learning rate 0 the exported decoder is the source's, and config.json records the sharpness term asked for
+    narrow_dir = tmp_path / "narrow" / "run" / "model"
+    init = {"from": str(narrow_dir), "modules": ["decoder_input", "decoder"]}
+    out = train("--config", write_config(tmp_path / "tune", celeba_dir, max_epochs=1, model=narrow, frozen=frozen, init=init),
+                "--set", "train.learning_rate=0", "--set", "train.weight_decay=0", "--set", "model.ssim_weight=1")  # fmt: skip
+    tuned_dir = tmp_path / "tune" / "run" / "model"
+    c = safetensors.torch.load_file(str(tuned_dir / "model.safetensors"))
+    assert c.keys() == b.keys() and all(torch.equal(b[k], c[k]) for k in b)
+    assert json.loads((tuned_dir / "config.json").read_text())["ssim_weight"] == 1
+    record = json.loads((tuned_dir / "training_log.json").read_text())
+    assert record["initialized_from"]["folder"] == str(narrow_dir) and "--set model.ssim_weight=1" in record["command"]
+    assert "ssim_distance" in record["history"][-1]["validation"], out[-2000:]
+    proc = subprocess.run([sys.executable, str(REPO / "training" / "train.py"), "--config",
+                           str(tmp_path / "tune" / "config.yaml"), "--set", "nosuch.key=1"],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode != 0 and "--set nosuch.key=1" in proc.stderr
+
     # a source whose encoder does not fit is refused with the tensor named, before any step
     other = {**narrow, "widths": [8, 16, 16, 16]}
     proc = subprocess.run([sys.executable, str(REPO / "training" / "train.py"), "--config",

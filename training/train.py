@@ -74,6 +74,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="continue from a checkpoint folder, or from the latest one in <output_dir>/checkpoints",
     )
     p.add_argument("--skip-directions", action="store_true", help="do not compute attribute directions (nor the prior) at the end")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="overrides",
+                   help="override one config value (VALUE read as YAML), e.g. --set model.ssim_weight=1; repeatable")
     p.add_argument("--push-to-hub", metavar="OWNER/NAME",
                    help="publish the exported model folder to this Hub repo (training/push_to_hub.py)")  # fmt: skip
     return p.parse_args(argv)
@@ -89,6 +91,13 @@ def load_config(args: argparse.Namespace) -> dict:
         if value is not None:
             section, _, name = key.rpartition(".")
             (cfg[section] if section else cfg)[name] = str(value) if isinstance(value, Path) else value
+    for override in args.overrides:
+        key, sep, value = override.partition("=")
+        section, _, name = key.rpartition(".")
+        if not sep or not name or (section and not isinstance(cfg.get(section), dict)):
+            raise SystemExit(f"--set {override}: expected SECTION.KEY=VALUE with a section of {args.config} "
+                             f"({', '.join(k for k, v in cfg.items() if isinstance(v, dict))})")  # fmt: skip
+        (cfg[section] if section else cfg)[name] = yaml.safe_load(value)
     return cfg
 
 
@@ -128,8 +137,9 @@ def build_run(cfg: dict, accelerator: Accelerator) -> tuple[HubModel, torch.opti
     mcfg = dict(cfg["model"])
     model = model_class(mcfg.pop("type", "conv"))(**mcfg)
     tcfg = cfg["train"]
-    if tcfg.get("frozen"):
-        load_frozen_modules(model, Path(tcfg["frozen"]["from"]), list(tcfg["frozen"]["modules"]))
+    for key, freeze in (("init", False), ("frozen", True)):  # frozen last: it wins where both name a module
+        if tcfg.get(key):
+            load_modules(model, Path(tcfg[key]["from"]), list(tcfg[key]["modules"]), freeze=freeze, key=f"train.{key}")
     if tcfg.get("channels_last", False):
         model = model.to(memory_format=torch.channels_last)
     kind = tcfg.get("optimizer", "adam")
@@ -141,10 +151,11 @@ def build_run(cfg: dict, accelerator: Accelerator) -> tuple[HubModel, torch.opti
     return model, optimizer
 
 
-def load_frozen_modules(model: torch.nn.Module, folder: Path, modules: list[str]) -> None:
-    """Copy the named submodules' weights from a model folder's ``model.safetensors`` into ``model`` and freeze them
-    (``train.frozen: {from: FOLDER, modules: [encoder, mean_head, logvar_head]}``): e.g. a cheaper decoder trained
-    under a shipped encoder, so the latent space — and its directions and prior — stays that model's.
+def load_modules(model: torch.nn.Module, folder: Path, modules: list[str], freeze: bool, key: str = "train.frozen") -> None:
+    """Copy the named submodules' weights from a model folder's ``model.safetensors`` into ``model``, and freeze them
+    if asked. ``train.frozen: {from: FOLDER, modules: [encoder, mean_head, logvar_head]}`` freezes: e.g. a cheaper
+    decoder trained under a shipped encoder, so the latent space — and its directions and prior — stays that model's.
+    ``train.init: {from: FOLDER, modules: [decoder_input, decoder]}`` only initialises: fine-tuning a shipped decoder.
 
     Strict: every tensor of those modules must be in the file with the same shape, and the file may hold no other
     tensor under those names. Read with safetensors (no unpickling); cast to the model's dtype.
@@ -155,25 +166,26 @@ def load_frozen_modules(model: torch.nn.Module, folder: Path, modules: list[str]
     """
     weights = folder / WEIGHTS_NAME
     if not weights.is_file():
-        raise SystemExit(f"train.frozen.from: no {WEIGHTS_NAME} in {folder}")
+        raise SystemExit(f"{key}.from: no {WEIGHTS_NAME} in {folder}")
     names = dict(model.named_modules())
     unknown = [m for m in modules if m not in names or not m]
     if unknown:
-        raise ValueError(f"train.frozen.modules: {type(model).__name__} has no module {unknown}")
+        raise ValueError(f"{key}.modules: {type(model).__name__} has no module {unknown}")
     ours = {k: v for k, v in model.state_dict().items() if any(k.startswith(m + ".") for m in modules)}
     with safetensors.safe_open(str(weights), framework="pt") as f:
         theirs = [k for k in f.keys() if any(k.startswith(m + ".") for m in modules)]
         missing, extra = sorted(set(ours) - set(theirs)), sorted(set(theirs) - set(ours))
         if missing or extra:
-            raise ValueError(f"train.frozen: {weights} does not match {modules}: missing {missing}, unexpected {extra}")
+            raise ValueError(f"{key}: {weights} does not match {modules}: missing {missing}, unexpected {extra}")
         with torch.no_grad():
             for k, target in ours.items():
                 t = f.get_tensor(k)
                 if t.shape != target.shape:
-                    raise ValueError(f"train.frozen: {k} is {tuple(t.shape)} in {weights}, {tuple(target.shape)} here")
+                    raise ValueError(f"{key}: {k} is {tuple(t.shape)} in {weights}, {tuple(target.shape)} here")
                 target.copy_(t.to(target.dtype))
-    for m in modules:
-        names[m].requires_grad_(False)
+    if freeze:
+        for m in modules:
+            names[m].requires_grad_(False)
 
 
 def lr_scheduler(optimizer: torch.optim.Optimizer, tcfg: dict, steps_per_epoch: int) -> torch.optim.lr_scheduler.LRScheduler:
@@ -410,7 +422,7 @@ def main(argv=None) -> Path:
 
 
 def frozen_source(frozen: dict | None) -> dict | None:
-    """Where ``train.frozen``'s modules came from, kept in the run's record (the source folder may be replaced later,
+    """Where ``train.frozen``'s (or ``train.init``'s) modules came from, kept in the run's record (the source folder may be replaced later,
     e.g. by this model when it ships): that folder's name, training command, epochs and time, from its record."""
     if not frozen:
         return None
@@ -478,6 +490,7 @@ def export(cfg, state, args, unwrapped, train_data, preview, prior_z, best_dir, 
         "test_metrics": test_metrics,
         "train_seconds": round(state["train_seconds"], 1),
         "frozen_from": frozen_source(cfg["train"].get("frozen")),
+        **({"initialized_from": frozen_source(cfg["train"]["init"])} if cfg["train"].get("init") else {}),
         "parameters": final.num_parameters(),
         "hardware": {
             "device": str(accelerator.device),

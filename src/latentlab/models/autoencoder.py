@@ -23,6 +23,13 @@ Losses (the reconstruction term is a mean over pixels and channels, as Keras' lo
   likelihood value, the batch's MSE, at every step. The loss is the negative ELBO in nats per image,
   ``D/2 · (log(2π σ²) + 1) + KL``, with no β to tune: as reconstructions improve σ shrinks and the reconstruction
   term's weight grows with them.
+* optional **sharpness terms** of the σ-VAE (issue 12), each calibrated the same way: a distance ``d`` weighted by
+  ``w`` adds ``w · D/2 · log d`` to the loss, the σ-VAE's term for ``d`` with its own optimal scale, so its gradient
+  ``w · D/2 · ∇d / d`` keeps the same weight relative to the MSE's however small the errors get (the per-term scales
+  of Kendall, Gal & Cipolla, CVPR 2018). ``ssim_weight``: d = 1 − SSIM (Wang et al. 2004; ``pytorch_msssim``, an
+  11-px Gaussian window); ``focal_frequency_weight``: d = the focal frequency loss (Jiang et al., ICCV 2021; the
+  authors' ``focal_frequency_loss`` package), a squared spectral error that weights the frequencies the decoder gets
+  most wrong. With either, the loss is no longer the negative ELBO alone; ``compute_loss`` reports each distance.
 """
 
 from __future__ import annotations
@@ -147,6 +154,8 @@ class Autoencoder(nn.Module, HubModel):
         num_classes: int,
         reconstruction_loss: str,
         decoder_variance: str = "fixed",
+        ssim_weight: float = 0.0,
+        focal_frequency_weight: float = 0.0,
     ) -> None:
         if z_dim <= 0 or min(image_shape) <= 0:
             raise ValueError("z_dim and the image shape must be positive")
@@ -159,6 +168,12 @@ class Autoencoder(nn.Module, HubModel):
         if decoder_variance == "optimal" and (reconstruction_loss != "mse" or not variational):
             raise ValueError("decoder_variance='optimal' (σ-VAE) is a Gaussian decoder: it needs a VAE with "
                              "reconstruction_loss='mse'")  # fmt: skip
+        if not (ssim_weight >= 0 and focal_frequency_weight >= 0):
+            raise ValueError(f"ssim_weight and focal_frequency_weight must be ≥ 0, got {ssim_weight}, {focal_frequency_weight}")
+        if (ssim_weight or focal_frequency_weight) and decoder_variance != "optimal":
+            raise ValueError("the sharpness terms (ssim_weight, focal_frequency_weight) are calibrated like the σ-VAE's "
+                             "MSE term: they need decoder_variance='optimal'")  # fmt: skip
+        self.ssim_weight, self.focal_frequency_weight = float(ssim_weight), float(focal_frequency_weight)
         self.image_shape = tuple(image_shape)
         self.in_channels, self.image_size = image_shape[0], image_shape[1]
         self.z_dim, self.variational, self.beta = z_dim, bool(variational), float(beta)
@@ -285,7 +300,9 @@ class Autoencoder(nn.Module, HubModel):
             dict of scalar float32 tensors: ``loss`` (what the optimiser minimises), the reconstruction term under
             its name (``mse`` or ``bce``, mean over pixels) and, for a VAE, ``kl`` (summed over z, mean over the
             batch, nats) with ``loss = β · reconstruction + kl`` (``decoder_variance="fixed"``) or, for the σ-VAE,
-            ``loss = D/2 · (log(2π σ²) + 1) + kl`` (nats per image) and ``sigma``, the decoder's σ = √MSE.
+            ``loss = D/2 · (log(2π σ²) + 1) + kl`` (nats per image) and ``sigma``, the decoder's σ = √MSE; with
+            sharpness terms (module docstring) also ``ssim_distance`` (1 − SSIM) and/or ``focal_frequency``, each
+            a batch mean, and their ``w · D/2 · log d`` in ``loss``.
         """
         x = batch["image"]
         labels = batch.get("label") if self.conditional else None
@@ -304,7 +321,14 @@ class Autoencoder(nn.Module, HubModel):
         log_sigma = (0.5 * recon.clamp_min(1e-12).log()).clamp_min(MIN_LOG_SIGMA)
         d = x[0].numel()
         nll = d * (log_sigma + 0.5 * math.log(2 * math.pi)) + 0.5 * d * recon / torch.exp(2 * log_sigma)
-        return {"loss": nll + kl, self.reconstruction_loss: recon, "kl": kl, "sigma": log_sigma.exp().detach()}
+        losses = {"loss": nll + kl, self.reconstruction_loss: recon, "kl": kl, "sigma": log_sigma.exp().detach()}
+        for name, weight, distance in (("ssim_distance", self.ssim_weight, _ssim_distance),
+                                       ("focal_frequency", self.focal_frequency_weight, _focal_frequency)):  # fmt: skip
+            if weight:
+                value = distance(out.reconstruction.float(), x.float())
+                losses[name] = value
+                losses["loss"] = losses["loss"] + weight * 0.5 * d * value.clamp_min(1e-12).log()
+        return losses
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -363,6 +387,21 @@ class Autoencoder(nn.Module, HubModel):
                                           fingerprint=fingerprint)  # fmt: skip
         if prior is not None:
             self.set_prior(GaussianMixturePrior.load(prior, expected_fingerprint=fingerprint), fingerprint=fingerprint)
+
+
+def _ssim_distance(reconstruction: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """1 − SSIM of two (B, C, H, W) batches in [0, 1], a scalar (batch mean; ``pytorch_msssim``, 11-px window)."""
+    from pytorch_msssim import ssim
+
+    return 1.0 - ssim(reconstruction, x, data_range=1.0, size_average=True)
+
+
+def _focal_frequency(reconstruction: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """The focal frequency loss (Jiang et al., ICCV 2021) of two (B, C, H, W) batches, a scalar (the authors' package,
+    its defaults: α = 1, the whole image, per-image spectrum weights)."""
+    from focal_frequency_loss import FocalFrequencyLoss
+
+    return FocalFrequencyLoss()(reconstruction.contiguous(), x.contiguous())
 
 
 class SpatialAutoencoder(Autoencoder):
