@@ -232,6 +232,18 @@ def test_edit_effects_known_case():
     assert row["most_moved"][0][0] == "B"
 
 
+def test_mean_edit_effects_per_row_and_per_face():
+    from latentlab.evaluation import mean_edit_effects
+
+    # one attribute: added on 98 faces (success 0.1, others 0.02), removed from its 2 faces (success 1, others 0.5)
+    rows = [{"strength": 1.0, "way": "add", "faces": 98, "success": 0.1, "others_flip_rate": 0.02},
+            {"strength": 1.0, "way": "remove", "faces": 2, "success": 1.0, "others_flip_rate": 0.5},
+            {"strength": 1.0, "way": "remove", "faces": 0, "success": float("nan")},
+            {"strength": 2.0, "way": "add", "faces": 98, "success": 0.9, "others_flip_rate": 0.3}]  # fmt: skip
+    assert mean_edit_effects([{"rows": rows}]) == pytest.approx((0.55, 0.26))
+    assert mean_edit_effects([{"rows": rows}], per_face=True) == pytest.approx(((9.8 + 2) / 100, (1.96 + 1) / 100))
+
+
 def test_decorrelated_directions_remove_the_side_effect():
     """The whole report on the toy: A's direction is entangled with B's; keeping B removes B's flips."""
     from latentlab import AttributeDirections

@@ -257,6 +257,8 @@ def edit_table_rows(edits: dict) -> dict:
         "command": edits.get("command"),
         "attributes": attributes, "cases": cases,
         "mean_success": summary["edit_success"], "mean_others_flip_rate": summary["others_flip_rate"],
+        "per_face_success": summary["per_face"]["edit_success"],
+        "per_face_others_flip_rate": summary["per_face"]["others_flip_rate"],
     }  # fmt: skip
 
 

@@ -343,16 +343,21 @@ def attribute_edit_report(model: Autoencoder, classifier, images: torch.Tensor, 
             "attributes": {n: results[(n, ())] for n in directions.names}, "decorrelation": decorrelation}  # fmt: skip
 
 
-def mean_edit_effects(results, strength: float = 1.0) -> tuple[float, float]:
+def mean_edit_effects(results, strength: float = 1.0, per_face: bool = False) -> tuple[float, float]:
     """``(edit success, others' flip rate)``: the means over the rows at ``strength`` (both ways) of several
-    :func:`edit_effects` results, e.g. one per attribute; rows without faces are left out."""
+    :func:`edit_effects` results, e.g. one per attribute; rows without faces are left out. ``per_face=True`` weighs
+    each row by its number of faces instead: the share of all edited faces (of all their other decisions) that
+    flipped, where removing a rare attribute from its few faces counts for those few."""
     rows = [r for res in results for r in res["rows"] if r["strength"] == strength and r["faces"]]
-    return float(np.mean([r["success"] for r in rows])), float(np.mean([r["others_flip_rate"] for r in rows]))
+    weights = [r["faces"] for r in rows] if per_face else None
+    return (float(np.average([r["success"] for r in rows], weights=weights)),
+            float(np.average([r["others_flip_rate"] for r in rows], weights=weights)))  # fmt: skip
 
 
 def edit_summary(edits: dict, strength: float = 1.0) -> dict:
     """Summary of an :func:`attribute_edit_report` at one ``strength``: the mean over all attributes and both ways of
-    the edit success and of the other attributes' flip rate, and, over the decorrelation cases, the kept attributes'
+    the edit success and of the other attributes' flip rate (and the same pooled over the edited faces, ``per_face``:
+    :func:`mean_edit_effects`), and, over the decorrelation cases, the kept attributes'
     mean flip rate and the target's mean success with the plain and with the decorrelated direction (all in [0, 1];
     groups without faces are left out)."""
     def rows(results):
@@ -366,10 +371,12 @@ def edit_summary(edits: dict, strength: float = 1.0) -> dict:
         return float(np.mean([r["success"] for r in rows(c[kind] for c in edits["decorrelation"])]))
 
     success, others = mean_edit_effects(edits["attributes"].values(), strength)
+    success_per_face, others_per_face = mean_edit_effects(edits["attributes"].values(), strength, per_face=True)
     return {
         "strength": strength,
         "edit_success": success,
         "others_flip_rate": others,
+        "per_face": {"edit_success": success_per_face, "others_flip_rate": others_per_face},
         "decorrelation": {"kept_flip_rate_plain": kept("plain"), "kept_flip_rate_decorrelated": kept("decorrelated"),
                           "target_success_plain": target("plain"), "target_success_decorrelated": target("decorrelated")},
     }  # fmt: skip
