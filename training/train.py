@@ -5,11 +5,14 @@
     python training/train.py --config … --resume                                      # continue the latest checkpoint
     python training/train.py --config training/configs/mnist_dense_ae_digit0.yaml    # the digit models alike
     python training/train.py --config … --push-to-hub OWNER/NAME                      # then publish the folder
+    python training/train.py --config … --set model.ssim_weight=1 --output-dir runs/x  # one config value changed
 
 The config names the model (``model.type``: ``conv``, ``dense`` or ``attribute-classifier``, the rest are its
 ``__init__`` arguments) and the data (``data.name``: ``celeba``, ``mnist`` or ``fashion-mnist``); the loop calls
 ``model.compute_loss(batch)`` with ``batch = {"image": …, "label": …}`` (digits) or ``{"image": …, "attributes": …}``
 (CelebA) and knows nothing else about the model. ``train.lr_schedule`` is ``constant`` (the book's) or ``cosine``.
+``train.frozen: {from: FOLDER, modules: […]}`` loads those modules from a model folder and keeps them fixed (a decoder
+trained under a shipped encoder); ``train.init`` (same form) loads them to fine-tune.
 
 Each epoch: tqdm progress with images/s, the validation loss, ``images/epoch_NNN_reconstructions.png`` and
 ``images/epoch_NNN_samples.png``; ``accelerator.save_state`` checkpoints every ``checkpoint_every_steps`` steps and
@@ -421,13 +424,14 @@ def main(argv=None) -> Path:
     return export(cfg, state, args, unwrapped, train_data, preview, prior_z, best_dir, output_dir, accelerator, argv)
 
 
-def frozen_source(frozen: dict | None) -> dict | None:
-    """Where ``train.frozen``'s (or ``train.init``'s) modules came from, kept in the run's record (the source folder may be replaced later,
-    e.g. by this model when it ships): that folder's name, training command, epochs and time, from its record."""
-    if not frozen:
+def module_source(section: dict | None) -> dict | None:
+    """Where the modules of ``train.frozen`` or ``train.init`` came from, kept in the run's record (the source folder
+    may be replaced later, e.g. by this model when it ships): that folder's name, training command, epochs and time,
+    from its record."""
+    if not section:
         return None
-    source = {"folder": str(frozen["from"]), "modules": list(frozen["modules"])}
-    log_file = Path(frozen["from"]) / "training_log.json"
+    source = {"folder": str(section["from"]), "modules": list(section["modules"])}
+    log_file = Path(section["from"]) / "training_log.json"
     if log_file.is_file():
         record = json.loads(log_file.read_text())
         source.update({k: record.get(k) for k in ("name", "command", "epochs", "steps", "train_seconds")})
@@ -489,8 +493,8 @@ def export(cfg, state, args, unwrapped, train_data, preview, prior_z, best_dir, 
         "train_images": len(train_data),
         "test_metrics": test_metrics,
         "train_seconds": round(state["train_seconds"], 1),
-        "frozen_from": frozen_source(cfg["train"].get("frozen")),
-        **({"initialized_from": frozen_source(cfg["train"]["init"])} if cfg["train"].get("init") else {}),
+        "frozen_from": module_source(cfg["train"].get("frozen")),
+        **({"initialized_from": module_source(cfg["train"]["init"])} if cfg["train"].get("init") else {}),
         "parameters": final.num_parameters(),
         "hardware": {
             "device": str(accelerator.device),
