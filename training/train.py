@@ -7,7 +7,7 @@
     python training/train.py --config … --push-to-hub OWNER/NAME                      # then publish the folder
     python training/train.py --config … --set model.ssim_weight=1 --output-dir runs/x  # one config value changed
 
-The config names the model (``model.type``: ``conv``, ``dense`` or ``attribute-classifier``, the rest are its
+The config names the model (``model.type``: ``resnet``, ``conv``, ``dense`` or ``attribute-classifier``, the rest are its
 ``__init__`` arguments) and the data (``data.name``: ``celeba``, ``mnist`` or ``fashion-mnist``); the loop calls
 ``model.compute_loss(batch)`` with ``batch = {"image": …, "label": …}`` (digits) or ``{"image": …, "attributes": …}``
 (CelebA) and knows nothing else about the model. ``train.lr_schedule`` is ``constant`` (the book's) or ``cosine``.
