@@ -83,6 +83,12 @@ def test_reconstruction_metrics_match_the_novelty_score_and_psnr(faces):
     assert m["psnr_db"] == pytest.approx(float(np.mean([10 * math.log10(1 / e) for e in errors.tolist()])), rel=1e-5)
     u8 = reconstruction_metrics(vae, (faces * 255).round().to(torch.uint8))
     assert u8["mse"] == pytest.approx(m["mse"], rel=0.05)
+    from pytorch_msssim import ssim
+
+    with torch.no_grad():
+        recon = vae.decode(vae.encode(faces).mode())
+    assert m["ssim"] == pytest.approx(float(ssim(recon, faces, data_range=1.0)), rel=1e-5)
+    assert 0 < m["ssim"] < 1
 
 
 def test_latent_statistics(faces, tiny_vae):

@@ -40,6 +40,7 @@ def model_row(folder: Path, name: str | None = None) -> dict:
         "hardware": record["hardware"],
         "test_mse": ev["reconstruction"]["mse"],
         "test_psnr_db": ev["reconstruction"]["psnr_db"],
+        "test_ssim": ev["reconstruction"].get("ssim"),  # measured since the sharpness terms (absent before)
         "fid_reconstructions": ev["fid"]["reconstructions"],
         "fid_samples": ev["fid"]["samples"],
         "fid_samples_normal": ev["fid"].get("samples_normal", ev["fid"]["samples"]),

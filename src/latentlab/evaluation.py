@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from .analysis import latent_codes, reconstruction_errors
+from .analysis import latent_codes, novelty_scores
 from .models import Autoencoder
 
 FID_FEATURES = 2048
@@ -42,14 +42,25 @@ def reconstruction_metrics(model: Autoencoder, images: torch.Tensor, batch_size:
 
     Returns:
         ``{"images": N, "mse": mean squared error per pixel and channel (images in [0, 1]), "psnr_db": mean over
-        images of 10·log10(1 / MSE_image), "mse_per_image": (N,) list}``.
+        images of 10·log10(1 / MSE_image), "ssim": mean over images of their SSIM (Wang et al. 2004; 11-px Gaussian
+        window, ``pytorch_msssim``; 1 = identical), "mse_per_image": (N,) list}``.
     """
+    from pytorch_msssim import ssim
+
+    model.eval()
     device = next(model.parameters()).device
-    per_image = reconstruction_errors(model, as_float(images).to(device), batch=batch_size).double()
+    errors, similarities = [], []
+    for x in _batches(images, batch_size):
+        x = as_float(x).to(device)
+        reconstructions = model.decode(model.encode(x).mode())
+        errors.append(novelty_scores(model, x, reconstructions).cpu())  # the novelty score: the per-image MSE
+        similarities.append(ssim(reconstructions.float(), x, data_range=1.0, size_average=False).cpu())
+    per_image, similarity = torch.cat(errors).double(), torch.cat(similarities).double()
     return {
         "images": len(per_image),
         "mse": float(per_image.mean()),
         "psnr_db": float((10 * torch.log10(1 / per_image.clamp_min(1e-12))).mean()),
+        "ssim": float(similarity.mean()),
         "mse_per_image": per_image.float().tolist(),
     }
 
