@@ -88,19 +88,20 @@ def load_config(args: argparse.Namespace) -> dict:
     if not args.config.is_file():
         raise SystemExit(f"config file not found: {args.config}")
     cfg = yaml.safe_load(args.config.read_text())
-    for key, value in [("output_dir", args.output_dir), ("data.source", args.data), ("data.limit", args.limit),
-                       ("data.eval_limit", args.eval_limit), ("train.max_epochs", args.max_epochs),
-                       ("train.max_steps", args.max_steps), ("train.mixed_precision", args.mixed_precision)]:  # fmt: skip
-        if value is not None:
-            section, _, name = key.rpartition(".")
-            (cfg[section] if section else cfg)[name] = str(value) if isinstance(value, Path) else value
-    for override in args.overrides:
+    flags = [("output_dir", args.output_dir), ("data.source", args.data), ("data.limit", args.limit),
+             ("data.eval_limit", args.eval_limit), ("train.max_epochs", args.max_epochs),
+             ("train.max_steps", args.max_steps), ("train.mixed_precision", args.mixed_precision)]  # fmt: skip
+    overrides = [(key, value) for key, value in flags if value is not None]  # a flag not given changes nothing
+    for override in args.overrides:  # --set SECTION.KEY=VALUE, after the named flags
         key, sep, value = override.partition("=")
         section, _, name = key.rpartition(".")
         if not sep or not name or (section and not isinstance(cfg.get(section), dict)):
             raise SystemExit(f"--set {override}: expected SECTION.KEY=VALUE with a section of {args.config} "
                              f"({', '.join(k for k, v in cfg.items() if isinstance(v, dict))})")  # fmt: skip
-        (cfg[section] if section else cfg)[name] = yaml.safe_load(value)
+        overrides.append((key, yaml.safe_load(value)))
+    for key, value in overrides:
+        section, _, name = key.rpartition(".")
+        (cfg[section] if section else cfg)[name] = str(value) if isinstance(value, Path) else value
     return cfg
 
 
@@ -154,11 +155,12 @@ def build_run(cfg: dict, accelerator: Accelerator) -> tuple[HubModel, torch.opti
     return model, optimizer
 
 
-def load_modules(model: torch.nn.Module, folder: Path, modules: list[str], freeze: bool, key: str = "train.frozen") -> None:
+def load_modules(model: torch.nn.Module, folder: Path, modules: list[str], freeze: bool, key: str) -> None:
     """Copy the named submodules' weights from a model folder's ``model.safetensors`` into ``model``, and freeze them
     if asked. ``train.frozen: {from: FOLDER, modules: [encoder, mean_head, logvar_head]}`` freezes: e.g. a cheaper
     decoder trained under a shipped encoder, so the latent space — and its directions and prior — stays that model's.
     ``train.init: {from: FOLDER, modules: [decoder_input, decoder]}`` only initialises: fine-tuning a shipped decoder.
+    ``key`` (``"train.frozen"`` or ``"train.init"``) names the config section in error messages.
 
     Strict: every tensor of those modules must be in the file with the same shape, and the file may hold no other
     tensor under those names. Read with safetensors (no unpickling); cast to the model's dtype.
