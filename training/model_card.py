@@ -369,7 +369,7 @@ def render_face_model_card(folder: Path, record: dict, config: dict, repo_id: st
                                      ("fid", f"FID of samples from {'its prior' if 'samples_prior' in fids else 'N(0, I)'} "
                                              f"({fids['images']} images)", fids["samples"]),
                                      *([("fid", f"FID of samples from N(0, I) ({fids['images']} images)",
-                                         fids["samples_normal"])] if "samples_prior" in fids else []),
+                                         fids["samples_normal"])] if "samples_prior" in fids and "samples_normal" in fids else []),
                                      *([("fid", f"FID of morph midpoints ({fids['images']} images)", fids["interpolations"])]
                                        if "interpolations" in fids else []),
                                      ("kl", "test KL (nats)", lat["kl"]),
