@@ -98,10 +98,9 @@ def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed:
         "samples_normal": lambda: decode_all(model, latent.sample(n_fid, model.z_dim, seed=seed).to(device)),
         "interpolations": lambda: decode_all(model, midpoints),
     }
-    names = [n for n in FID_SETS if n in fid_sets]
-    if model.prior is None:  # no prior of its own: its samples are N(0, I)'s
-        names = [n for n in FID_SETS if n in {"samples_normal" if n == "samples_prior" else n for n in names}]
-    fids = {name: fid(real, inception(decoded[name](), progress=True)) for name in names}
+    wanted = set(fid_sets) if model.prior is not None else {  # no prior of its own: its samples are N(0, I)'s
+        "samples_normal" if name == "samples_prior" else name for name in fid_sets}
+    fids = {name: fid(real, inception(decoded[name](), progress=True)) for name in FID_SETS if name in wanted}
     result["fid"] = {
         "images": n_fid,
         "reference": f"{n_fid} CelebA-HQ 64-px test faces (random subset, seed {seed})" if n_fid < len(images)
@@ -111,7 +110,7 @@ def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed:
     }
     if "interpolations" in fids:
         result["fid"]["interpolations_from"] = "decoded midpoints ½(z_a + z_b) of posterior means, each test face paired with the next"
-    skipped = [name for name in FID_SETS if name not in fid_sets and (name != "samples_prior" or model.prior is not None)]
+    skipped = [name for name in FID_SETS if name not in wanted and (name != "samples_prior" or model.prior is not None)]
     if skipped:
         result["fid"]["not_measured"] = skipped
     # "samples": the FID of the folder's own prior (what the app samples from), N(0, I) when it has none
