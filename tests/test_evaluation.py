@@ -359,7 +359,8 @@ def test_evaluate_edits_only_replaces_the_edits_and_keeps_the_rest(tmp_path, cel
 def test_evaluate_fid_sets_measures_only_those_and_says_which_were_not(tmp_path, celeba_dir):
     """``evaluate.py --fid-sets reconstructions samples_prior``: two Inception passes instead of four; the others are
     listed as not measured (not copied from anywhere), the card and the comparison show a dash for them; a set list
-    without the two the card needs is refused."""
+    without the two the card needs is refused. ``--add-fid-sets`` measures the others later into the same file, and
+    they equal what one run of all four sets measures."""
     import shutil
     import sys
 
@@ -384,3 +385,24 @@ def test_evaluate_fid_sets_measures_only_those_and_says_which_were_not(tmp_path,
     assert f"| {row['fid_samples']:.1f} | — | — |" in markdown([row], None)
     with pytest.raises(SystemExit):  # argparse: the card needs reconstructions and samples_prior
         evaluate_main([*base, "--fid-sets", "reconstructions"])
+    # --add-fid-sets: the two left out, later, on the same faces; the rest of the file as it was
+    before = json.loads((folder / "evaluation.json").read_text())
+    add = [str(folder), "--data", str(celeba_dir), "--device", "cpu", "--add-fid-sets", "samples_normal", "interpolations"]
+    evaluate_main(add)
+    after = json.loads((folder / "evaluation.json").read_text())
+    assert {k: v for k, v in after.items() if k != "fid"} == {k: v for k, v in before.items() if k != "fid"}
+    added = after["fid"]
+    assert "not_measured" not in added and added["images"] == 16
+    assert {k: added[k] for k in fids if k != "not_measured"} == {k: v for k, v in fids.items() if k != "not_measured"}
+    assert set(added["added_by"]) == {"samples_normal", "interpolations"} and "--add-fid-sets" in added["added_by"]["interpolations"]
+    assert "FID sets not measured" not in render_model_card(folder)
+    # the same numbers as one run of all four sets on these faces
+    whole = tmp_path / "whole"
+    shutil.copytree(BUNDLED, whole)
+    evaluate_main([str(whole), *base[1:]])
+    full = json.loads((whole / "evaluation.json").read_text())["fid"]
+    for name in ("reconstructions", "samples_prior", "samples_normal", "interpolations"):
+        assert added[name] == pytest.approx(full[name], rel=1e-4), name
+    (folder / "evaluation.json").write_text(json.dumps({**after, "weights_fingerprint": "0" * 64}))
+    with pytest.raises(SystemExit, match="other weights"):
+        evaluate_main(add)

