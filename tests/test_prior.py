@@ -8,7 +8,7 @@ import torch
 
 from latentlab import GaussianMixturePrior, PriorMismatchError, ResNetAutoencoder, load_autoencoder
 from latentlab.faces import FaceLab
-from latentlab.prior import PRIOR_NAME, fit_gaussian_mixture
+from latentlab.prior import PRIOR_NAME, fit_gaussian_mixture, select_gaussian_mixture
 
 
 @pytest.fixture
@@ -131,6 +131,20 @@ def test_the_mixture_finds_known_clusters_and_samples_them():
         prior.sample(2, temperature=-1)
     with pytest.raises(ValueError, match="at least 2 codes"):
         fit_gaussian_mixture(torch.zeros(1, 3), "f" * 64, components=2)
+
+
+def test_the_number_of_components_is_chosen_by_held_out_likelihood():
+    """Two clusters: one component underfits them and many overfit the training codes; the held-out codes choose."""
+    codes, held_out = two_clusters(n=400, seed=0), two_clusters(n=400, seed=1)
+    prior, table = select_gaussian_mixture(codes, held_out, "f" * 64, components=(1, 2, 60), fitted_on="a toy")
+    assert [row["components"] for row in table] == [1, 2, 60] and prior.components == 2
+    by_k = {row["components"]: row for row in table}
+    assert by_k[2]["held_out_log_likelihood"] > by_k[1]["held_out_log_likelihood"]
+    assert by_k[2]["held_out_log_likelihood"] > by_k[60]["held_out_log_likelihood"]
+    assert by_k[60]["train_log_likelihood"] > by_k[2]["train_log_likelihood"]  # what training codes alone would pick
+    assert prior.fitted_on == "a toy" and prior.model_fingerprint == "f" * 64
+    with pytest.raises(ValueError, match="no candidate"):
+        select_gaussian_mixture(codes, held_out, "f" * 64, components=())
 
 
 def test_the_prior_travels_with_its_weights_and_refuses_others(tiny_resnet, tmp_path):

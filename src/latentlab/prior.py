@@ -161,3 +161,44 @@ def fit_gaussian_mixture(codes: torch.Tensor, model_fingerprint: str, *, compone
     tril = np.linalg.cholesky(gmm.covariances_)
     return GaussianMixturePrior(torch.from_numpy(gmm.weights_ / gmm.weights_.sum()), torch.from_numpy(gmm.means_),
                                 torch.from_numpy(tril), model_fingerprint, fitted_on)  # fmt: skip
+
+
+def select_gaussian_mixture(codes: torch.Tensor, held_out: torch.Tensor, model_fingerprint: str, *,
+                            components=(5, 10, 20, 40), seed: int = 0, fitted_on: str = "",
+                            progress: bool = False) -> tuple[GaussianMixturePrior, list[dict]]:  # fmt: skip
+    """Fit a mixture for each number of components on ``codes`` and keep the one under which the ``held_out`` codes
+    are most likely: the number of components chosen by held-out log-likelihood, a criterion that looks at no
+    decoded image (more components follow the aggregate posterior more closely until they start to fit the training
+    faces one by one).
+
+    Args:
+        codes: (N, z_dim) posterior means of the training split.
+        held_out: (M, z_dim) posterior means of faces not in ``codes`` (the validation split).
+        model_fingerprint, seed, fitted_on: as :func:`fit_gaussian_mixture`.
+        components: the candidate K.
+        progress: a tqdm bar over the candidates.
+
+    Returns:
+        ``(prior, table)``: the chosen :class:`GaussianMixturePrior`, and one row per candidate with ``components``,
+        ``train_log_likelihood`` and ``held_out_log_likelihood`` (mean nats per code) and ``seconds``.
+
+    Raises:
+        ValueError: no candidates, or fewer codes than a candidate's components.
+    """
+    import time
+
+    from tqdm.auto import tqdm
+
+    if not components:
+        raise ValueError("no candidate numbers of components")
+    table, best = [], None
+    for k in tqdm(components, desc="mixture components", disable=not progress):
+        start = time.perf_counter()
+        prior = fit_gaussian_mixture(codes, model_fingerprint, components=int(k), seed=seed, fitted_on=fitted_on)
+        row = {"components": int(k), "train_log_likelihood": float(prior.log_prob(codes).mean()),
+               "held_out_log_likelihood": float(prior.log_prob(held_out).mean()),
+               "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
+        table.append(row)
+        if best is None or row["held_out_log_likelihood"] > best[1]:
+            best = (prior, row["held_out_log_likelihood"])
+    return best[0], table
