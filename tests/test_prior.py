@@ -181,3 +181,37 @@ def test_the_prior_travels_with_its_weights_and_refuses_others(tiny_resnet, tmp_
 def test_mixture_shapes_are_checked():
     with pytest.raises(ValueError, match="inconsistent"):
         GaussianMixturePrior(torch.ones(2) / 2, torch.zeros(2, 3), torch.eye(3).expand(3, 3, 3), "f")
+
+
+def test_the_fit_prior_script_chooses_and_binds_the_prior(tmp_path, celeba_dir):
+    """`training/fit_prior.py` on real faces with two candidates: it writes the held-out choice into the folder, bound to
+    the folder's weights, and a report whose choice is the candidate with the best held-out log-likelihood."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    from .conftest import BUNDLED, REPO
+
+    folder = tmp_path / "celeba-vae-64"
+    shutil.copytree(BUNDLED, folder)
+    before = (folder / PRIOR_NAME).read_bytes()
+    report = tmp_path / "components.json"
+    proc = subprocess.run([sys.executable, str(REPO / "training" / "fit_prior.py"), str(folder), "--data", str(celeba_dir),
+                           "--components", "1", "2", "--limit", "300", "--report", str(report)],
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = json.loads(report.read_text())
+    assert [row["components"] for row in table["candidates"]] == [1, 2]
+    best = max(table["candidates"], key=lambda row: row["held_out_log_likelihood"])
+    assert table["chosen"] == best["components"]
+    assert table["train"] == "300 train posterior means" and table["held_out"] == "300 validation posterior means"
+    assert "fit_prior.py" in table["command"] and "--limit 300" in table["command"]
+    assert (folder / PRIOR_NAME).read_bytes() != before
+    loaded = load_autoencoder(str(folder))  # strictly, the new prior bound to the folder's weights
+    assert table["weights_fingerprint"] == loaded.weights_fingerprint()
+    assert loaded.prior.components == table["chosen"] and "K of 1/2" in loaded.prior.fitted_on
+    # a bad argument is refused before anything is written
+    bad = subprocess.run([sys.executable, str(REPO / "training" / "fit_prior.py"), str(folder), "--components", "0"],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert bad.returncode == 2 and "--components must be ≥ 1" in bad.stderr

@@ -33,21 +33,25 @@ def main(argv=None) -> Path:
                         help="the number of mixture components; several: the one with the best held-out likelihood")
     parser.add_argument("--held-out", default="validation", help="the split that chooses among several --components")
     parser.add_argument("--report", type=Path, help="write the choice among several --components here (JSON)")
+    parser.add_argument("--limit", type=int, help="only the first LIMIT images of each split (a quick run)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if min(args.components) < 1:
         parser.error("--components must be ≥ 1")
+    if args.limit is not None and args.limit < 2:
+        parser.error("--limit must be ≥ 2")
     start = time.perf_counter()
     model = load_autoencoder(str(args.folder))
     if not model.variational:
         raise SystemExit(f"fit_prior: {args.folder} is a plain autoencoder; the prior is for a VAE's latent space")
-    means = posterior_means(model, load_celeba(args.data, args.split, image_size=model.image_size))
+    means = posterior_means(model, load_celeba(args.data, args.split, image_size=model.image_size, limit=args.limit))
     fitted_on = f"the posterior means of {len(means)} celeba {args.split} images"
     if len(args.components) == 1:
         prior = fit_gaussian_mixture(means, model.weights_fingerprint(), components=args.components[0], seed=args.seed,
                                      fitted_on=fitted_on)  # fmt: skip
     else:
-        held_out = posterior_means(model, load_celeba(args.data, args.held_out, image_size=model.image_size))
+        held_out = posterior_means(model, load_celeba(args.data, args.held_out, image_size=model.image_size,
+                                                      limit=args.limit))
         candidates = "/".join(str(k) for k in args.components)
         prior, table = select_gaussian_mixture(
             means, held_out, model.weights_fingerprint(), components=args.components, seed=args.seed, progress=True,
