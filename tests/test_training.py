@@ -136,6 +136,9 @@ def test_a_decoder_trained_under_a_frozen_encoder_keeps_its_latent_space(tmp_pat
     assert json.loads((tuned_dir / "config.json").read_text())["ssim_weight"] == 1
     record = json.loads((tuned_dir / "training_log.json").read_text())
     assert record["initialized_from"]["folder"] == str(narrow_dir) and "--set model.ssim_weight=1" in record["command"]
+    # the decoder's source was itself trained under a frozen encoder: the record keeps that link, the card says both
+    assert record["initialized_from"]["frozen_from"]["folder"] == str(source)
+    assert "fine-tuned here (`train.init`)" in (tuned_dir / "README.md").read_text()
     assert "ssim_distance" in record["history"][-1]["validation"], out[-2000:]
     proc = subprocess.run([sys.executable, str(REPO / "training" / "train.py"), "--config",
                            str(tmp_path / "tune" / "config.yaml"), "--set", "nosuch.key=1"],

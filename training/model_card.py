@@ -411,6 +411,7 @@ def render_face_model_card(folder: Path, record: dict, config: dict, repo_id: st
         smiling=(edits or {}).get("rates", {}).get("Smiling"),
         variant=record.get("variant"),
         frozen=record.get("frozen_from"),
+        init=record.get("initialized_from"),
         evaluation=evaluation,
         edits=edit_tables,
         data_source=cfg["data"]["source"],

@@ -429,7 +429,8 @@ def main(argv=None) -> Path:
 def module_source(section: dict | None) -> dict | None:
     """Where the modules of ``train.frozen`` or ``train.init`` came from, kept in the run's record (the source folder
     may be replaced later, e.g. by this model when it ships): that folder's name, training command, epochs and time,
-    from its record."""
+    from its record, and the source's own ``frozen_from`` when it too was trained under a frozen encoder (so a chain
+    of decoder stages still names the run that trained the encoder)."""
     if not section:
         return None
     source = {"folder": str(section["from"]), "modules": list(section["modules"])}
@@ -439,6 +440,8 @@ def module_source(section: dict | None) -> dict | None:
         source.update({k: record.get(k) for k in ("name", "command", "epochs", "steps", "train_seconds")})
         source["best_validation"] = next((h["validation"] for h in record.get("history", [])
                                           if h["epoch"] == record.get("best_epoch")), None)  # fmt: skip
+        if record.get("frozen_from"):
+            source["frozen_from"] = record["frozen_from"]
     return source
 
 
