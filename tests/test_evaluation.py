@@ -395,6 +395,8 @@ def test_evaluate_fid_sets_measures_only_those_and_says_which_were_not(tmp_path,
     assert "not_measured" not in added and added["images"] == 16
     assert {k: added[k] for k in fids if k != "not_measured"} == {k: v for k, v in fids.items() if k != "not_measured"}
     assert set(added["added_by"]) == {"samples_normal", "interpolations"} and "--add-fid-sets" in added["added_by"]["interpolations"]
+    assert list(added["added_seconds"]) == [added["added_by"]["interpolations"]]  # one run, one time for its sets
+    assert added["added_seconds"][added["added_by"]["interpolations"]] > 0
     assert "FID sets not measured" not in render_model_card(folder)
     # the same numbers as one run of all four sets on these faces
     whole = tmp_path / "whole"
