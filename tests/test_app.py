@@ -38,8 +38,11 @@ def test_bundled_face_models_are_the_trained_ones(folder, monkeypatch):
     sys.path.insert(0, str(REPO / "training"))
     from train import load_config, parse_args
 
-    words = shlex.split(record["command"])
-    args = parse_args(words[words.index("training/train.py") + 1 :])
+    def train_args(command: str):  # a recorded train.py command line, parsed as train.py parses it
+        words = shlex.split(command)
+        return parse_args(words[words.index("training/train.py") + 1 :])
+
+    args = train_args(record["command"])
     monkeypatch.chdir(REPO)
     assert load_config(args) == record["config"]
     saved = json.loads((folder / "config.json").read_text())
@@ -50,8 +53,8 @@ def test_bundled_face_models_are_the_trained_ones(folder, monkeypatch):
     # ours: decoders trained under the frozen encoder of stage 1 (celeba_vae_64.yaml), read from stage 1 itself or from
     # an earlier shipped model whose frozen encoder was stage 1's (celeba_vae_64_fast.yaml, the decoder retrained)
     source = record["frozen_from"]
-    assert source["command"].split("--config ")[1].split()[0] in ("training/configs/celeba_vae_64.yaml",
-                                                                  "training/configs/celeba_vae_64_fast.yaml")
+    stages = ("training/configs/celeba_vae_64.yaml", "training/configs/celeba_vae_64_fast.yaml")
+    assert train_args(source["command"]).config.as_posix() in stages
     assert source["modules"] == record["config"]["train"]["frozen"]["modules"] == ["encoder", "mean_head", "logvar_head"]
     stage1 = yaml.safe_load((REPO / "training" / "configs" / "celeba_vae_64.yaml").read_text())["model"]
     assert all(saved[k] == v for k, v in stage1.items() if k not in ("type", "decoder_widths"))
