@@ -18,6 +18,26 @@ from latentlab.data import load_celeba
 from .conftest import REPO
 
 
+def test_command_line_is_what_to_type_from_the_repository_root():
+    """Every record names the command behind its numbers (model_card.command_line): the script under training/,
+    its arguments shell-quoted so that pasting it runs it again, and the launcher."""
+    import shlex
+
+    sys.path.insert(0, str(REPO / "training"))
+    from model_card import command_line
+
+    argv = ["--config", "my configs/x.yaml", "--set", "name=it's"]
+    line = command_line("/anywhere/training/train.py", argv)
+    assert line.startswith("python training/train.py --config 'my configs/x.yaml'")
+    assert shlex.split(line) == ["python", "training/train.py", *argv]
+    assert command_line("train.py", [], "accelerate launch") == "accelerate launch training/train.py"
+    sys.argv, saved = ["training/fit_prior.py", "pretrained/celeba-vae-64", "--limit", "300"], sys.argv
+    try:  # argv None: what the script was run with
+        assert command_line("fit_prior.py") == "python training/fit_prior.py pretrained/celeba-vae-64 --limit 300"
+    finally:
+        sys.argv = saved
+
+
 def write_config(tmp_path, celeba_dir, limit=256, model=None, **train) -> str:
     cfg = yaml.safe_load((REPO / "training" / "configs" / "celeba_vae_64.yaml").read_text())
     cfg["output_dir"] = str(tmp_path / "run")

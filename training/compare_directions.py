@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -31,6 +32,9 @@ from latentlab.data import DEFAULT_CELEBA_SOURCE, load_celeba
 from latentlab.directions import posterior_means
 from latentlab.evaluation import _decode_and_judge, edit_effects, mean_edit_effects
 from latentlab.latent import attribute_directions
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # training/, for model_card beside this script
+from model_card import command_line  # noqa: E402
 
 DEFAULT_CLASSIFIER = Path(__file__).resolve().parents[1] / "pretrained" / "celeba-attribute-classifier"
 
@@ -99,9 +103,7 @@ def main(argv=None) -> dict:
                      "seconds": round(time.time() - start, 1)})  # fmt: skip
         print(json.dumps(rows[-1]), flush=True)
     report = {"model": str(args.folder), "fingerprint": model.weights_fingerprint(), "split": "validation",
-              "faces": len(z), "train_images": len(train), "strength": 1.0, "command": "python training/compare_directions.py " + " ".join(
-                  [str(args.folder), *args.estimators] + ([f"--faces {args.faces}"] if args.faces != 500 else [])
-                  + ([f"--train-images {args.train_images}"] if args.train_images else [])),
+              "faces": len(z), "train_images": len(train), "strength": 1.0, "command": command_line(__file__, argv),
               "estimators": rows}  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n")

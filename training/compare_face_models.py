@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 from pathlib import Path
 
 from latentlab.evaluation import edit_summary
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # training/, for model_card beside this script
+from model_card import command_line  # noqa: E402
 
 
 def model_row(folder: Path, name: str | None = None) -> dict:
@@ -132,7 +134,7 @@ def main(argv=None) -> dict:
         rows[row["name"]] = row
     ordered = sorted(rows.values(), key=lambda r: ("fid_samples" not in r, r.get("fid_samples", 0)))
     chosen = choose(ordered, args.reference)
-    result = {"command": " ".join(shlex.quote(a) for a in ["python", *sys.argv]), "reference": args.reference,
+    result = {"command": command_line(__file__, argv), "reference": args.reference,
               "chosen": chosen, "rule": "lowest sample FID among models with test MSE <= the reference's",
               "rows": ordered, "markdown": markdown(ordered, chosen)}  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -32,7 +32,6 @@ import hashlib
 import json
 import os
 import platform
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -46,6 +45,9 @@ from latentlab.analysis import latent_codes
 from latentlab.data import DEFAULT_CELEBA_SOURCE, cache_dir, load_celeba
 from latentlab.evaluation import (InceptionFeatures, attribute_edit_report, fid, latent_statistics,
                                   reconstruction_metrics)  # fmt: skip
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # training/, for model_card beside this script
+from model_card import command_line, write_model_card  # noqa: E402
 
 EVALUATION_NAME = "evaluation.json"
 DEFAULT_CLASSIFIER = Path(__file__).resolve().parents[1] / "pretrained" / "celeba-attribute-classifier"
@@ -122,7 +124,7 @@ def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed:
     each an Inception pass of ``fid_images`` images (≈ 13 min for 2,824 on a 2-core CPU); the others are listed under
     ``fid.not_measured``. ``samples_prior`` is the folder's prior, N(0, I) for a folder without one."""
     start = time.perf_counter()
-    command = command or command_line()
+    command = command or command_line(__file__)
     model = load_autoencoder(str(folder)).to(device, memory_format=torch.channels_last).eval()
     test = load_celeba(data, "test", image_size=model.image_size)
     images = test.images
@@ -156,12 +158,6 @@ def shuffled_test_indices(n: int, seed: int) -> torch.Tensor:
     """The seeded order (a permutation of ``range(n)``) whose prefixes are the FID and edit subsets of the test split,
     shared by :func:`evaluate` and :func:`evaluate_edits_only` so both measure the same faces."""
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-
-
-def command_line(argv: list[str] | None = None) -> str:
-    """The command as typed: ``python training/evaluate.py ARGS`` (``sys.argv`` when ``argv`` is None)."""
-    args = sys.argv if argv is None else ["training/evaluate.py", *argv]
-    return " ".join(shlex.quote(a) for a in ["python", *args])
 
 
 def edit_section(model, faces: torch.Tensor, classifier: Path, device: str, command: str) -> dict:
@@ -205,7 +201,7 @@ def evaluate_edits_only(folder: Path, data: str, device: str, classifier: Path, 
     images = load_celeba(data, "test", image_size=model.image_size).images
     perm = shuffled_test_indices(len(images), seed)  # as evaluate(): the same faces
     start = time.perf_counter()
-    result["edits"] = edit_section(model, images[perm[:edit_images]], classifier, device, command or command_line())
+    result["edits"] = edit_section(model, images[perm[:edit_images]], classifier, device, command or command_line(__file__))
     result["edits"]["seconds"] = round(time.perf_counter() - start, 1)
     return result
 
@@ -230,7 +226,7 @@ def evaluate_added_fid_sets(folder: Path, data: str, device: str, fid_sets, seed
     start = time.perf_counter()
     fids = measure_fids(model, images[perm[: section["images"]]], fid_sets, device, seed)
     record_fids(section, model, fids, seed)
-    command = command or command_line()
+    command = command or command_line(__file__)
     section.setdefault("added_by", {}).update({name: command for name in fids})
     section.setdefault("added_seconds", {})[command] = round(time.perf_counter() - start, 1)  # the whole run, its sets together
     return result
@@ -266,19 +262,17 @@ def main(argv=None) -> Path:
                          "training/configs/celeba_attribute_classifier.yaml, or pass --no-edits)")
     if args.add_fid_sets:
         result = evaluate_added_fid_sets(args.folder, args.data, args.device, tuple(args.add_fid_sets),
-                                         command=command_line(argv))  # fmt: skip
+                                         command=command_line(__file__, argv))  # fmt: skip
     elif args.edits_only:
         result = evaluate_edits_only(args.folder, args.data, args.device, args.classifier, edit_images=args.edit_images,
-                                     command=command_line(argv))  # fmt: skip
+                                     command=command_line(__file__, argv))  # fmt: skip
     else:
-        result = evaluate(args.folder, args.data, args.fid_images, args.device, command=command_line(argv),
+        result = evaluate(args.folder, args.data, args.fid_images, args.device, command=command_line(__file__, argv),
                           classifier=None if args.no_edits else args.classifier, edit_images=args.edit_images,
                           fid_sets=tuple(args.fid_sets))  # fmt: skip
     path = args.folder / EVALUATION_NAME
     path.write_text(json.dumps(result, indent=1))
     if (args.folder / "training_log.json").is_file():  # the card shows the numbers: render it again
-        from model_card import write_model_card  # training/model_card.py, beside this script
-
         write_model_card(args.folder)
     if args.edits_only:
         from latentlab.evaluation import edit_summary

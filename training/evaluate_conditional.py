@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from latentlab.data import load_mnist
 from latentlab.models import load_pretrained
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from model_card import write_model_card  # noqa: E402
+from model_card import command_line, write_model_card  # noqa: E402
 
 STYLES = 500
 
@@ -56,7 +55,7 @@ def main() -> None:
     args = parser.parse_args()
     judge, judge_accuracy = train_judge()
     styles = load_mnist("mnist", "test").subset(slice(0, STYLES))
-    command = "python training/evaluate_conditional.py " + " ".join(shlex.quote(str(f)) for f in args.folders)
+    command = command_line(__file__)
     for folder in args.folders:
         model = load_pretrained(str(folder)).eval()
         shares = asked_label_accuracy(model, judge, styles.float_images(), styles.labels)

@@ -13,7 +13,6 @@ posterior means are most likely (:func:`latentlab.prior.select_gaussian_mixture`
 
 import argparse
 import json
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,9 @@ from latentlab import load_autoencoder
 from latentlab.data import DEFAULT_CELEBA_SOURCE, load_celeba
 from latentlab.directions import posterior_means
 from latentlab.prior import PRIOR_NAME, fit_gaussian_mixture, select_gaussian_mixture
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # training/, for model_card beside this script
+from model_card import command_line  # noqa: E402
 
 
 def main(argv=None) -> Path:
@@ -63,7 +65,7 @@ def main(argv=None) -> Path:
             args.report.parent.mkdir(parents=True, exist_ok=True)
             args.report.write_text(json.dumps({
                 "model": args.folder.name, "weights_fingerprint": model.weights_fingerprint(),
-                "command": shlex.join(["python", "training/fit_prior.py", *(sys.argv[1:] if argv is None else argv)]),
+                "command": command_line(__file__, argv),
                 "train": f"{len(means)} {args.split} posterior means", "held_out": f"{len(held_out)} {args.held_out} posterior means",
                 "chosen": prior.components, "candidates": table}, indent=1))  # fmt: skip
     target = args.folder / PRIOR_NAME

@@ -14,6 +14,8 @@ import argparse
 import hashlib
 import json
 import re
+import shlex
+import sys
 from pathlib import Path
 
 import yaml
@@ -21,6 +23,18 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "model_cards"
 STAMP = re.compile(r"\n*<!-- latentlab-card sha256:([0-9a-f]{64}) -->\s*$")
+
+
+def command_line(script: str, argv: list[str] | None = None, launcher: str = "python") -> str:
+    """The command that ran a training script, as typed from the repository root: ``LAUNCHER training/SCRIPT ARGS``,
+    each part shell-quoted. Run records, reports and cards keep it, so every number names the command behind it.
+
+    Args:
+        script: the script's path (its ``__file__``); only the file name is kept (the scripts live in ``training/``).
+        argv: its arguments (default ``sys.argv[1:]``, what it was run with; a ``main(argv)`` call passes its own).
+        launcher: ``"python"``, or ``"accelerate launch"`` for a run started by accelerate.
+    """
+    return f"{launcher} {shlex.join([f'training/{Path(script).name}', *(sys.argv[1:] if argv is None else argv)])}"
 
 
 def _card_digest(body: str) -> str:

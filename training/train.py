@@ -31,7 +31,6 @@ import json
 import math
 import os
 import platform
-import shlex
 import shutil
 import signal
 import sys
@@ -54,6 +53,9 @@ from latentlab.prior import fit_gaussian_mixture
 from latentlab.images import grid_image
 from latentlab.models import Autoencoder, HubModel, model_class
 from latentlab.models.base import WEIGHTS_NAME
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # training/, for model_card beside this script
+from model_card import command_line, write_model_card  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 STATE_FILE = "trainer_state.json"
@@ -484,12 +486,11 @@ def export(cfg, state, args, unwrapped, train_data, preview, prior_z, best_dir, 
 
         test_metrics = analyse_digit_model(final.cpu(), load_data(cfg, "test"), model_dir,
                                            trained_classes=cfg["data"].get("classes"))  # fmt: skip
-    command = " ".join(shlex.quote(a) for a in ([Path(sys.argv[0]).as_posix()] + (sys.argv[1:] if argv is None else list(argv))))
     launcher = "accelerate launch" if os.environ.get("ACCELERATE_MIXED_PRECISION") or os.environ.get("LOCAL_RANK") else "python"
     record = {
         "name": cfg.get("name"),
         "config": cfg,
-        "command": f"{launcher} {command}",
+        "command": command_line(__file__, None if argv is None else list(argv), launcher),
         "epochs": state["epoch"],
         "steps": state["step"],
         "best_epoch": state["best_epoch"],
@@ -512,8 +513,6 @@ def export(cfg, state, args, unwrapped, train_data, preview, prior_z, best_dir, 
         },
     }
     (model_dir / "training_log.json").write_text(json.dumps(record, indent=1))
-    from model_card import write_model_card  # training/model_card.py, beside this script
-
     write_model_card(model_dir)
     accelerator.print(f"model folder: {model_dir}")
     if args.push_to_hub:
