@@ -74,6 +74,27 @@ def test_sharpness_terms_add_calibrated_log_distances():
     assert sharp._hub_mixin_config["ssim_weight"] == 0.5 and sharp._hub_mixin_config["focal_frequency_weight"] == 2.0
 
 
+def test_kl_weight_scales_only_the_kl_term_of_the_sigma_vae():
+    """kl_weight multiplies the σ-VAE's KL term (a β-VAE's β); at 1 the loss is the negative ELBO, and the
+    reconstruction term, the KL and config.json say the same as without it."""
+    torch.manual_seed(0)
+    x = torch.rand(4, 3, 16, 16)
+    plain = ResNetAutoencoder(image_size=16, widths=[8, 16], stem_stride=2, z_dim=6).eval()
+    compressed = ResNetAutoencoder(image_size=16, widths=[8, 16], stem_stride=2, z_dim=6, kl_weight=2.5).eval()
+    compressed.load_state_dict(plain.state_dict())
+    base = plain.compute_loss({"image": x}, generator=torch.Generator().manual_seed(1))
+    losses = compressed.compute_loss({"image": x}, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(losses["kl"], base["kl"])
+    torch.testing.assert_close(losses["mse"], base["mse"])
+    assert float(base["kl"]) > 0
+    torch.testing.assert_close(losses["loss"], base["loss"] + 1.5 * base["kl"], rtol=1e-5, atol=1e-3)
+    assert compressed._hub_mixin_config["kl_weight"] == 2.5 and plain._hub_mixin_config.get("kl_weight", 1.0) == 1.0
+    with pytest.raises(ValueError, match="kl_weight must be > 0"):
+        ResNetAutoencoder(kl_weight=0.0)
+    with pytest.raises(ValueError, match="β already sets"):
+        ResNetAutoencoder(decoder_variance="fixed", kl_weight=2.0)
+
+
 def test_bad_residual_configs_raise():
     with pytest.raises(ValueError, match="not divisible"):
         ResNetAutoencoder(image_size=20, widths=[8, 16, 16], stem_stride=2)

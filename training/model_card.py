@@ -313,6 +313,9 @@ def face_architecture(config: dict) -> str:
                  ("focal frequency loss", config.get("focal_frequency_weight", 0), "Jiang et al., ICCV 2021")) if w]  # fmt: skip
         if terms:
             text += f" Sharpness terms added to it, each calibrated like the MSE term: {' + '.join(terms)}."
+        if config.get("kl_weight", 1) != 1:
+            text += (f" The KL term is weighted **{config['kl_weight']:g}** (a β-VAE's β, Higgins et al., ICLR 2017), "
+                     "asking for a more compressed latent, so the loss is no longer the negative ELBO.")  # fmt: skip
     else:
         text += f" Loss = β · MSE + KL with β = {config['beta']:g}."
     return text

@@ -22,7 +22,8 @@ Losses (the reconstruction term is a mean over pixels and channels, as Keras' lo
   Calibrated Decoders", ICML 2021): a Gaussian decoder N(x̂, σ² I) whose one shared variance is set to its maximum-
   likelihood value, the batch's MSE, at every step. The loss is the negative ELBO in nats per image,
   ``D/2 · (log(2π σ²) + 1) + KL``, with no β to tune: as reconstructions improve σ shrinks and the reconstruction
-  term's weight grows with them.
+  term's weight grows with them. ``kl_weight`` (default 1: the ELBO) multiplies the KL term as in the β-VAE
+  (Higgins et al., ICLR 2017): above 1 it asks for a more compressed latent at some cost in reconstruction.
 * optional **sharpness terms** of the σ-VAE (issue 12), each calibrated the same way: a distance ``d`` weighted by
   ``w`` adds ``w · D/2 · log d`` to the loss, the σ-VAE's term for ``d`` with its own optimal scale, so its gradient
   ``w · D/2 · ∇d / d`` keeps the same weight relative to the MSE's however small the errors get (the per-term scales
@@ -156,6 +157,7 @@ class Autoencoder(nn.Module, HubModel):
         decoder_variance: str = "fixed",
         ssim_weight: float = 0.0,
         focal_frequency_weight: float = 0.0,
+        kl_weight: float = 1.0,
     ) -> None:
         if z_dim <= 0 or min(image_shape) <= 0:
             raise ValueError("z_dim and the image shape must be positive")
@@ -173,7 +175,13 @@ class Autoencoder(nn.Module, HubModel):
         if (ssim_weight or focal_frequency_weight) and decoder_variance != "optimal":
             raise ValueError("the sharpness terms (ssim_weight, focal_frequency_weight) are calibrated like the σ-VAE's "
                              "MSE term: they need decoder_variance='optimal'")  # fmt: skip
+        if not kl_weight > 0:
+            raise ValueError(f"kl_weight must be > 0, got {kl_weight}")
+        if kl_weight != 1 and decoder_variance != "optimal":
+            raise ValueError("kl_weight weighs the σ-VAE's KL term; with decoder_variance='fixed' β already sets the "
+                             "balance of reconstruction and KL")  # fmt: skip
         self.ssim_weight, self.focal_frequency_weight = float(ssim_weight), float(focal_frequency_weight)
+        self.kl_weight = float(kl_weight)
         self.image_shape = tuple(image_shape)
         self.in_channels, self.image_size = image_shape[0], image_shape[1]
         self.z_dim, self.variational, self.beta = z_dim, bool(variational), float(beta)
@@ -300,7 +308,8 @@ class Autoencoder(nn.Module, HubModel):
             dict of scalar float32 tensors: ``loss`` (what the optimiser minimises), the reconstruction term under
             its name (``mse`` or ``bce``, mean over pixels) and, for a VAE, ``kl`` (summed over z, mean over the
             batch, nats) with ``loss = β · reconstruction + kl`` (``decoder_variance="fixed"``) or, for the σ-VAE,
-            ``loss = D/2 · (log(2π σ²) + 1) + kl`` (nats per image) and ``sigma``, the decoder's σ = √MSE; with
+            ``loss = D/2 · (log(2π σ²) + 1) + kl_weight · kl`` (nats per image; the negative ELBO at the default
+            ``kl_weight`` 1) and ``sigma``, the decoder's σ = √MSE; with
             sharpness terms (module docstring) also ``ssim_distance`` (1 − SSIM) and/or ``focal_frequency``, each
             a batch mean, and their ``w · D/2 · log d`` in ``loss``.
         """
@@ -321,7 +330,7 @@ class Autoencoder(nn.Module, HubModel):
         log_sigma = (0.5 * recon.clamp_min(1e-12).log()).clamp_min(MIN_LOG_SIGMA)
         d = x[0].numel()
         nll = d * (log_sigma + 0.5 * math.log(2 * math.pi)) + 0.5 * d * recon / torch.exp(2 * log_sigma)
-        losses = {"loss": nll + kl, self.reconstruction_loss: recon, "kl": kl, "sigma": log_sigma.exp().detach()}
+        losses = {"loss": nll + self.kl_weight * kl, self.reconstruction_loss: recon, "kl": kl, "sigma": log_sigma.exp().detach()}
         for name, weight, distance in (("ssim_distance", self.ssim_weight, _ssim_distance),
                                        ("focal_frequency", self.focal_frequency_weight, _focal_frequency)):  # fmt: skip
             if weight:

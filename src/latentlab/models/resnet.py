@@ -156,6 +156,8 @@ class ResNetAutoencoder(
         decoder_variance: ``"optimal"`` (σ-VAE, the default here) or ``"fixed"`` (β · MSE + KL, the book's).
         ssim_weight, focal_frequency_weight: optional sharpness terms of the σ-VAE objective, ≥ 0 (0: off; see
             :mod:`~.autoencoder`): 1 − SSIM and the focal frequency loss, each calibrated like the MSE term.
+        kl_weight: weight of the σ-VAE's KL term, > 0 (1: the ELBO; > 1: a β-VAE's more compressed latent,
+            Higgins et al., ICLR 2017); ``decoder_variance="optimal"`` only.
         variational: a VAE (``mean``/``logvar`` heads) or a plain autoencoder.
         num_classes: > 0 makes the model conditional (one-hot label maps beside the image; label joined to ``z``).
 
@@ -186,6 +188,7 @@ class ResNetAutoencoder(
         decoder_variance: str = "optimal",
         ssim_weight: float = 0.0,
         focal_frequency_weight: float = 0.0,
+        kl_weight: float = 1.0,
         variational: bool = True,
         num_classes: int = 0,
     ):
@@ -206,7 +209,7 @@ class ResNetAutoencoder(
             raise ValueError(f"image_size={image_size} is not divisible by 2**{halvings} (one halving per level)")
         self._init_family((in_channels, image_size, image_size), z_dim, variational, beta, num_classes, "mse",
                           decoder_variance=decoder_variance, ssim_weight=ssim_weight,
-                          focal_frequency_weight=focal_frequency_weight)  # fmt: skip
+                          focal_frequency_weight=focal_frequency_weight, kl_weight=kl_weight)  # fmt: skip
 
         layers: list[nn.Module] = [nn.Conv2d(in_channels + num_classes, widths[0], 3, stride=stem_stride, padding=1)]
         prev = widths[0]
