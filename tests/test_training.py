@@ -138,7 +138,7 @@ def test_a_decoder_trained_under_a_frozen_encoder_keeps_its_latent_space(tmp_pat
     assert encoder and all(torch.equal(a[k], b[k]) for k in encoder)
     record = json.loads((tmp_path / "narrow" / "run" / "model" / "training_log.json").read_text())
     assert record["frozen_from"]["folder"] == str(source) and record["frozen_from"]["epochs"] == 1
-    assert "Two stages" in (tmp_path / "narrow" / "run" / "model" / "README.md").read_text()  # the card says so
+    assert "The encoder of an earlier run" in (tmp_path / "narrow" / "run" / "model" / "README.md").read_text()  # the card says so
     assert b["decoder_input.weight"].shape[0] < a["decoder_input.weight"].shape[0]  # 16·4·4 rows instead of 32·4·4
     wide_model, narrow_model = load_autoencoder(str(source)), load_autoencoder(str(tmp_path / "narrow" / "run" / "model"))
     torch.testing.assert_close(narrow_model.attribute_directions.vectors, wide_model.attribute_directions.vectors)
@@ -158,7 +158,20 @@ def test_a_decoder_trained_under_a_frozen_encoder_keeps_its_latent_space(tmp_pat
     assert record["initialized_from"]["folder"] == str(narrow_dir) and "--set model.ssim_weight=1" in record["command"]
     # the decoder's source was itself trained under a frozen encoder: the record keeps that link, the card says both
     assert record["initialized_from"]["frozen_from"]["folder"] == str(source)
-    assert "fine-tuned here (`train.init`)" in (tuned_dir / "README.md").read_text()
+    card = (tuned_dir / "README.md").read_text()
+    assert "trained further here (`train.init`)" in card and "Nothing was kept fixed" not in card
+
+    # train.init alone fine-tunes the whole model (here with the KL weighted 2): nothing frozen, so the card says
+    # the latent space moved, and config.json and the card record the KL weight
+    whole = {"from": str(source), "modules": ["encoder", "mean_head", "logvar_head", "decoder_input", "decoder"]}
+    train("--config", write_config(tmp_path / "whole", celeba_dir, max_epochs=1, init=whole),
+          "--set", "model.kl_weight=2", "--skip-directions")  # fmt: skip
+    whole_dir = tmp_path / "whole" / "run" / "model"
+    assert json.loads((whole_dir / "config.json").read_text())["kl_weight"] == 2
+    card = (whole_dir / "README.md").read_text()
+    assert "Nothing was kept fixed" in card and "The KL term is weighted **2**" in card and "earlier run" not in card
+    d = safetensors.torch.load_file(str(whole_dir / "model.safetensors"))
+    assert any(not torch.equal(d[k], a[k]) for k in encoder)  # the encoder learned
     assert "ssim_distance" in record["history"][-1]["validation"], out[-2000:]
     proc = subprocess.run([sys.executable, str(REPO / "training" / "train.py"), "--config",
                            str(tmp_path / "tune" / "config.yaml"), "--set", "nosuch.key=1"],
