@@ -51,11 +51,20 @@ def test_bundled_face_models_are_the_trained_ones(folder, monkeypatch):
         assert Path(args.config).name == "celeba_vae_64_book.yaml"
         return
     # ours: decoders trained under the frozen encoder of stage 1 (celeba_vae_64.yaml), read from stage 1 itself or from
-    # an earlier shipped model whose frozen encoder was stage 1's (celeba_vae_64_fast.yaml, the decoder retrained)
-    source = record["frozen_from"]
+    # an earlier shipped model whose frozen encoder was stage 1's (celeba_vae_64_fast.yaml, the decoder retrained); or
+    # such a model fine-tuned as a whole (train.init, variants/kl-weight.yaml), whose record keeps the chain
     stages = ("training/configs/celeba_vae_64.yaml", "training/configs/celeba_vae_64_fast.yaml")
+    if record.get("initialized_from"):
+        init = record["initialized_from"]
+        assert args.config.as_posix() == "training/configs/variants/kl-weight.yaml"
+        assert init["modules"] == record["config"]["train"]["init"]["modules"]
+        assert train_args(init["command"]).config.as_posix() in stages
+        source = init["frozen_from"]
+    else:
+        source = record["frozen_from"]
+        assert source["modules"] == record["config"]["train"]["frozen"]["modules"]
     assert train_args(source["command"]).config.as_posix() in stages
-    assert source["modules"] == record["config"]["train"]["frozen"]["modules"] == ["encoder", "mean_head", "logvar_head"]
+    assert source["modules"] == ["encoder", "mean_head", "logvar_head"]
     stage1 = yaml.safe_load((REPO / "training" / "configs" / "celeba_vae_64.yaml").read_text())["model"]
     assert all(saved[k] == v for k, v in stage1.items() if k not in ("type", "decoder_widths"))
 
