@@ -33,7 +33,8 @@ def model_row(folder: Path, name: str | None = None) -> dict:
         "folder": str(folder),
         "architecture": architecture(config),
         "z_dim": config["z_dim"],
-        "beta": config["beta"] if config.get("decoder_variance", "fixed") == "fixed" else "σ-VAE",
+        "beta": config["beta"] if config.get("decoder_variance", "fixed") == "fixed"
+        else "σ-VAE" if config.get("kl_weight", 1) == 1 else f"σ-VAE, KL ×{config['kl_weight']:g}",
         "parameters": record["parameters"],
         "lr_schedule": tcfg.get("lr_schedule", "constant"),
         "epochs": record["epochs"],
