@@ -171,6 +171,8 @@ def test_a_decoder_trained_under_a_frozen_encoder_keeps_its_latent_space(tmp_pat
     card = (whole_dir / "README.md").read_text()
     assert "Nothing was kept fixed" in card and "earlier run" not in card
     assert "the KL term is weighted **2**" in card and "with no β to tune" not in card
+    source_command = json.loads((whole_dir / "training_log.json").read_text())["initialized_from"]["command"]
+    assert f"trained by `{source_command}`" in card  # the card names how the fine-tuned source was trained
     d = safetensors.torch.load_file(str(whole_dir / "model.safetensors"))
     assert any(not torch.equal(d[k], a[k]) for k in encoder)  # the encoder learned
     assert "ssim_distance" in record["history"][-1]["validation"], out[-2000:]
