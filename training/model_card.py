@@ -305,13 +305,12 @@ def face_architecture(config: dict) -> str:
                 f"{'transposed-conv' if config.get('upsampling', 'transposed') == 'transposed' else 'nearest-upsampling + conv'} "
                 "decoder with a sigmoid output.")  # fmt: skip
     if config.get("decoder_variance", "fixed") == "optimal":
+        kl_weight = config.get("kl_weight", 1)
         text += (" **Objective: the σ-VAE** (Rybkin, Daniilidis & Levine, ICML 2021): a Gaussian decoder whose shared "
                  "variance is set to its maximum-likelihood value, the batch MSE, at every step; loss = D/2 · (log 2πσ² + 1) "
-                 "+ KL, the negative ELBO in nats per image, with no β to tune.")  # fmt: skip
-        if config.get("kl_weight", 1) != 1:
-            text = text.removesuffix(", with no β to tune.") + (
-                f"; here the KL term is weighted **{config['kl_weight']:g}** (a β-VAE's β, Higgins et al., ICLR 2017), "
-                "asking for a more compressed latent, so the loss is no longer the negative ELBO.")  # fmt: skip
+                 "+ KL, the negative ELBO in nats per image" + (", with no β to tune." if kl_weight == 1 else
+                 f"; here the KL term is weighted **{kl_weight:g}** (a β-VAE's β, Higgins et al., ICLR 2017), "
+                 "asking for a more compressed latent, so the loss is no longer the negative ELBO."))  # fmt: skip
         terms = [f"{w:g} · D/2 · log({name}) ({source})" for name, w, source in (
                  ("1 − SSIM", config.get("ssim_weight", 0), "Wang et al. 2004"),
                  ("focal frequency loss", config.get("focal_frequency_weight", 0), "Jiang et al., ICCV 2021")) if w]  # fmt: skip
