@@ -52,12 +52,16 @@ def test_bundled_face_models_are_the_trained_ones(folder, monkeypatch):
         return
     # ours: decoders trained under the frozen encoder of stage 1 (celeba_vae_64.yaml), read from stage 1 itself or from
     # an earlier shipped model whose frozen encoder was stage 1's (celeba_vae_64_fast.yaml, the decoder retrained); or
-    # such a model fine-tuned as a whole (train.init, variants/kl-weight.yaml), whose record keeps the chain
+    # such a model fine-tuned as a whole (train.init, variants/kl-weight.yaml), once or more, whose record keeps the chain
     stages = ("training/configs/celeba_vae_64.yaml", "training/configs/celeba_vae_64_fast.yaml")
+    fine_tune = "training/configs/variants/kl-weight.yaml"
     if record.get("initialized_from"):
         init = record["initialized_from"]
-        assert args.config.as_posix() == "training/configs/variants/kl-weight.yaml"
+        assert args.config.as_posix() == fine_tune
         assert init["modules"] == record["config"]["train"]["init"]["modules"]
+        while init.get("initialized_from"):  # a fine-tune of a fine-tune: follow the chain down to the decoder stage
+            assert train_args(init["command"]).config.as_posix() == fine_tune
+            init = init["initialized_from"]
         assert train_args(init["command"]).config.as_posix() in stages
         source = init["frozen_from"]
     else:

@@ -173,6 +173,16 @@ def test_a_decoder_trained_under_a_frozen_encoder_keeps_its_latent_space(tmp_pat
     assert "the KL term is weighted **2**" in card and "with no β to tune" not in card
     source_command = json.loads((whole_dir / "training_log.json").read_text())["initialized_from"]["command"]
     assert f"trained by `{source_command}`" in card  # the card names how the fine-tuned source was trained
+    # fine-tuned again from that fine-tuned folder: the record keeps the whole chain, and the card names each link
+    again = {**whole, "from": str(whole_dir)}
+    train("--config", write_config(tmp_path / "again", celeba_dir, max_epochs=1, init=again),
+          "--set", "model.kl_weight=4", "--max-steps", "2", "--skip-directions")  # fmt: skip
+    again_dir = tmp_path / "again" / "run" / "model"
+    chain = json.loads((again_dir / "training_log.json").read_text())["initialized_from"]
+    assert chain["folder"] == str(whole_dir) and chain["initialized_from"]["folder"] == str(source)
+    whole_command = json.loads((whole_dir / "training_log.json").read_text())["command"]
+    card = (again_dir / "README.md").read_text()
+    assert f"trained by `{whole_command}`, itself fine-tuned from `" in card and f"trained by `{source_command}`" in card
     d = safetensors.torch.load_file(str(whole_dir / "model.safetensors"))
     assert any(not torch.equal(d[k], a[k]) for k in encoder)  # the encoder learned
     assert "ssim_distance" in record["history"][-1]["validation"], out[-2000:]

@@ -431,8 +431,9 @@ def main(argv=None) -> Path:
 def module_source(section: dict | None) -> dict | None:
     """Where the modules of ``train.frozen`` or ``train.init`` came from, kept in the run's record (the source folder
     may be replaced later, e.g. by this model when it ships): that folder's name, training command, epochs and time,
-    from its record, and the source's own ``frozen_from`` when it too was trained under a frozen encoder (so a chain
-    of decoder stages still names the run that trained the encoder)."""
+    from its record, and the source's own ``frozen_from`` and ``initialized_from`` when it too was trained under a
+    frozen encoder or fine-tuned from another folder (so a chain of stages still names the run that trained the
+    encoder)."""
     if not section:
         return None
     source = {"folder": str(section["from"]), "modules": list(section["modules"])}
@@ -442,8 +443,7 @@ def module_source(section: dict | None) -> dict | None:
         source.update({k: record.get(k) for k in ("name", "command", "epochs", "steps", "train_seconds")})
         source["best_validation"] = next((h["validation"] for h in record.get("history", [])
                                           if h["epoch"] == record.get("best_epoch")), None)  # fmt: skip
-        if record.get("frozen_from"):
-            source["frozen_from"] = record["frozen_from"]
+        source.update({k: record[k] for k in ("frozen_from", "initialized_from") if record.get(k)})
     return source
 
 
