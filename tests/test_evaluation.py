@@ -177,6 +177,22 @@ def test_comparison_picks_the_best_sample_fid_at_no_worse_reconstruction():
     assert "| pca | 200 principal components |" in markdown(rows[3:], None)
 
 
+def test_comparison_names_the_residual_blocks_only_where_they_differ_from_one():
+    import sys
+
+    sys.path.insert(0, str(REPO / "training"))
+    from compare_face_models import architecture
+
+    config = json.loads((BUNDLED / "config.json").read_text())
+    shipped = "residual, 4 levels 32/64/128/256, stride-2 stem, upsample+conv decoder 32/32/64/128"
+    assert architecture(config) == shipped  # one block per level, as every row measured before the deeper encoder
+    deeper = architecture({**config, "blocks_per_level": 2, "decoder_blocks_per_level": 1})
+    assert deeper == ("residual, 4 levels 32/64/128/256 × 2 blocks, stride-2 stem, upsample+conv decoder 32/32/64/128"
+                      " × 1 block")  # fmt: skip
+    both = architecture({**config, "blocks_per_level": 2, "decoder_blocks_per_level": None})
+    assert both == "residual, 4 levels 32/64/128/256 × 2 blocks, stride-2 stem, upsample+conv decoder 32/32/64/128"
+
+
 class ToyVAE(torch.nn.Module):
     """A decoder whose image channel c is the constant sigmoid(z_c): what the toy judge reads back exactly."""
 
