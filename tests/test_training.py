@@ -183,6 +183,14 @@ def test_a_decoder_trained_under_a_frozen_encoder_keeps_its_latent_space(tmp_pat
     whole_command = json.loads((whole_dir / "training_log.json").read_text())["command"]
     card = (again_dir / "README.md").read_text()
     assert f"trained by `{whole_command}`, itself fine-tuned from `" in card and f"trained by `{source_command}`" in card
+    # a decoder trained under the frozen encoder of that fine-tuned folder: the frozen-encoder bullet of its card names
+    # the encoder's own chain too (the same lineage macro as a fine-tune's)
+    under = write_config(tmp_path / "under", celeba_dir, max_epochs=1, model=narrow, frozen={**frozen, "from": str(again_dir)})
+    train("--config", under, "--max-steps", "2", "--skip-directions")
+    under_record = json.loads((tmp_path / "under" / "run" / "model" / "training_log.json").read_text())
+    assert under_record["frozen_from"]["initialized_from"]["folder"] == str(whole_dir)
+    card = (tmp_path / "under" / "run" / "model" / "README.md").read_text()
+    assert "The encoder of an earlier run" in card and f"trained by `{whole_command}`, itself fine-tuned from `" in card
     d = safetensors.torch.load_file(str(whole_dir / "model.safetensors"))
     assert any(not torch.equal(d[k], a[k]) for k in encoder)  # the encoder learned
     assert "ssim_distance" in record["history"][-1]["validation"], out[-2000:]
