@@ -64,11 +64,12 @@ def architecture(config: dict) -> str:
         decoder = config.get("decoder_widths") or config["widths"]
         blocks = config.get("blocks_per_level", 1)
         decoder_blocks = config.get("decoder_blocks_per_level") or blocks
-        return (f"residual, {len(config['widths'])} levels {'/'.join(map(str, config['widths']))}"
-                f"{f' × {blocks} blocks' if blocks != 1 else ''}"
+        # blocks per level are named only where they differ from the one block of every row measured before
+        encoder_depth = f" × {blocks} blocks" if blocks != 1 else ""
+        decoder_depth = f" × {decoder_blocks} block{'s' if decoder_blocks > 1 else ''}" if decoder_blocks != blocks else ""
+        return (f"residual, {len(config['widths'])} levels {'/'.join(map(str, config['widths']))}{encoder_depth}"
                 f"{', stride-2 stem' if config.get('stem_stride', 1) == 2 else ''}, upsample+conv decoder"
-                f"{'' if decoder == config['widths'] else ' ' + '/'.join(map(str, decoder))}"
-                f"{f' × {decoder_blocks} block' + ('s' if decoder_blocks > 1 else '') if decoder_blocks != blocks else ''}")  # fmt: skip
+                f"{'' if decoder == config['widths'] else ' ' + '/'.join(map(str, decoder))}{decoder_depth}")  # fmt: skip
     return (f"{len(config['hidden_channels'])} convs {'/'.join(map(str, config['hidden_channels']))}, "
             + ("upsample+conv decoder" if config.get("upsampling") == "nearest" else "transposed-conv decoder"))
 
