@@ -20,7 +20,7 @@ def lab(tiny_vae):
         torch.randn(40, tiny_vae.z_dim, generator=torch.Generator().manual_seed(0)),
         torch.ones(40, dtype=torch.long),
         torch.ones(40, dtype=torch.long),
-        tiny_vae.weights_fingerprint(),
+        tiny_vae.latent_fingerprint(),
     )
     tiny_vae.set_attribute_directions(directions)
     return FaceLab(tiny_vae, precision="fp32")
@@ -109,7 +109,7 @@ def test_keep_unchanged_holds_the_kept_mean_differences_still_for_regression_dir
     g = torch.Generator().manual_seed(1)
     vectors, mean_differences = torch.randn(40, tiny_vae.z_dim, generator=g), torch.randn(40, tiny_vae.z_dim, generator=g)
     counts = torch.ones(40, dtype=torch.long)
-    directions = AttributeDirections(CELEBA_ATTRIBUTES, vectors, counts, counts, tiny_vae.weights_fingerprint(),
+    directions = AttributeDirections(CELEBA_ATTRIBUTES, vectors, counts, counts, tiny_vae.latent_fingerprint(),
                                      "regression", 0.0, mean_differences)  # fmt: skip
     tiny_vae.set_attribute_directions(directions)
     lab = FaceLab(tiny_vae, precision="fp32")

@@ -6,7 +6,7 @@ import safetensors
 import safetensors.torch
 import torch
 
-from latentlab import AttributeDirections, CheckpointError, ConvVAE, DirectionsMismatchError, latent
+from latentlab import AttributeDirections, CheckpointError, ConvVAE, DirectionsMismatchError, LatentMismatchError, latent
 from latentlab.directions import DIRECTIONS_NAME
 
 
@@ -112,7 +112,7 @@ def _directions_for(model: ConvVAE, names=("Smiling", "Male")) -> AttributeDirec
     z = torch.randn(50, model.z_dim)
     labels = torch.randint(0, 2, (50, len(names)))
     vectors, n_pos, n_neg = latent.attribute_directions(z, labels)
-    return AttributeDirections(tuple(names), vectors, n_pos, n_neg, model.weights_fingerprint())
+    return AttributeDirections(tuple(names), vectors, n_pos, n_neg, model.latent_fingerprint())
 
 
 def test_directions_survive_the_round_trip(tiny_vae, tmp_path):
@@ -135,10 +135,10 @@ def test_directions_files_record_their_estimator(tiny_vae, tmp_path):
     z, labels = torch.randn(50, tiny_vae.z_dim, generator=torch.Generator().manual_seed(3)), torch.randint(0, 2, (50, 2))
     vectors, n_pos, n_neg = latent.attribute_directions(z, labels, "regression", 0.5)
     mean_differences = latent.attribute_directions(z, labels)[0]
-    ridge = AttributeDirections(plain.names, vectors, n_pos, n_neg, plain.model_fingerprint, "regression", 0.5,
+    ridge = AttributeDirections(plain.names, vectors, n_pos, n_neg, plain.latent_fingerprint, "regression", 0.5,
                                 mean_differences)  # fmt: skip
     ridge.save(tmp_path / "ridge.safetensors")
-    loaded = AttributeDirections.load(tmp_path / "ridge.safetensors", expected_fingerprint=plain.model_fingerprint)
+    loaded = AttributeDirections.load(tmp_path / "ridge.safetensors", expected_fingerprint=plain.latent_fingerprint)
     assert (loaded.method, loaded.shrinkage) == ("regression", 0.5) and torch.equal(loaded.vectors, vectors)
     assert torch.equal(loaded.mean_differences, mean_differences)
     assert AttributeDirections.read_estimator(tmp_path / "ridge.safetensors") == ("regression", 0.5)
@@ -148,9 +148,9 @@ def test_directions_files_record_their_estimator(tiny_vae, tmp_path):
     assert torch.equal(AttributeDirections.load(tmp_path / "plain.safetensors").mean_differences, plain.vectors)
     # regression directions without their mean differences cannot decorrelate: refused when built and when loaded
     with pytest.raises(ValueError, match="need the attributes' mean differences"):
-        AttributeDirections(plain.names, vectors, n_pos, n_neg, plain.model_fingerprint, "regression", 0.5)
+        AttributeDirections(plain.names, vectors, n_pos, n_neg, plain.latent_fingerprint, "regression", 0.5)
     with pytest.raises(ValueError, match="mean_differences must have the vectors' shape"):
-        AttributeDirections(plain.names, vectors, n_pos, n_neg, plain.model_fingerprint, "regression", 0.5,
+        AttributeDirections(plain.names, vectors, n_pos, n_neg, plain.latent_fingerprint, "regression", 0.5,
                             mean_differences[:1])  # fmt: skip
     with safetensors.safe_open(str(tmp_path / "ridge.safetensors"), framework="pt") as f:
         meta, tensors = dict(f.metadata()), {k: f.get_tensor(k) for k in f.keys() if k != "mean_differences"}
@@ -159,7 +159,7 @@ def test_directions_files_record_their_estimator(tiny_vae, tmp_path):
         AttributeDirections.load(tmp_path / "older.safetensors")
     assert AttributeDirections.read_estimator(tmp_path / "older.safetensors") == ("regression", 0.5)  # to recompute it
     with pytest.raises(ValueError, match="unknown direction method 'lda'"):
-        AttributeDirections(plain.names, vectors, n_pos, n_neg, plain.model_fingerprint, "lda")
+        AttributeDirections(plain.names, vectors, n_pos, n_neg, plain.latent_fingerprint, "lda")
     # a file whose metadata names no known estimator is refused as a whole, not loaded with a guess
     tensors = safetensors.torch.load_file(str(tmp_path / "ridge.safetensors"))
     with safetensors.safe_open(str(tmp_path / "ridge.safetensors"), framework="pt") as f:
@@ -185,6 +185,25 @@ def test_directions_never_attach_to_other_weights(tiny_vae, tmp_path):
         tiny_vae.mean_head.bias.add_(0.01)
     with pytest.raises(DirectionsMismatchError):
         tiny_vae.save_pretrained(tmp_path / "c")
+
+
+def test_extras_are_bound_to_the_encoder_not_the_decoder(tiny_vae, tmp_path):
+    """Directions and the prior come from posterior codes: a retrained decoder under the same encoder keeps them (the
+    latent fingerprint covers the encoder side only), while any change to the encoder side refuses them."""
+    tiny_vae.set_attribute_directions(_directions_for(tiny_vae))
+    before = tiny_vae.latent_fingerprint(), tiny_vae.weights_fingerprint()
+    with torch.no_grad():
+        for p in tiny_vae.decoder.parameters():
+            p.add_(0.01)
+    assert tiny_vae.latent_fingerprint() == before[0] and tiny_vae.weights_fingerprint() != before[1]
+    tiny_vae.save_pretrained(tmp_path / "new-decoder")  # still bound: saves, and loads strictly with its directions
+    loaded = ConvVAE.from_pretrained(str(tmp_path / "new-decoder"))
+    assert torch.equal(loaded.attribute_directions.vectors, tiny_vae.attribute_directions.vectors)
+    with torch.no_grad():
+        next(tiny_vae.mean_head.parameters()).add_(0.01)
+    assert tiny_vae.latent_fingerprint() != before[0]
+    with pytest.raises(LatentMismatchError, match="another encoder"):
+        tiny_vae.save_pretrained(tmp_path / "new-encoder")
 
 
 @pytest.mark.parametrize("channels_last", [False, True])

@@ -163,14 +163,14 @@ def test_the_number_of_components_is_chosen_by_held_out_likelihood():
     assert by_k[2]["held_out_log_likelihood"] > by_k[1]["held_out_log_likelihood"]
     assert by_k[2]["held_out_log_likelihood"] > by_k[60]["held_out_log_likelihood"]
     assert by_k[60]["train_log_likelihood"] > by_k[2]["train_log_likelihood"]  # what training codes alone would pick
-    assert prior.fitted_on == "a toy" and prior.model_fingerprint == "f" * 64
+    assert prior.fitted_on == "a toy" and prior.latent_fingerprint == "f" * 64
     with pytest.raises(ValueError, match="no candidate"):
         select_gaussian_mixture(codes, held_out, "f" * 64, components=())
 
 
 def test_the_prior_travels_with_its_weights_and_refuses_others(tiny_resnet, tmp_path):
     codes = tiny_resnet.encode(torch.rand(64, 3, 16, 16)).mean.detach()
-    prior = fit_gaussian_mixture(codes, tiny_resnet.weights_fingerprint(), components=3, seed=0)
+    prior = fit_gaussian_mixture(codes, tiny_resnet.latent_fingerprint(), components=3, seed=0)
     tiny_resnet.set_prior(prior)
     tiny_resnet.save_pretrained(tmp_path / "m")
     assert (tmp_path / "m" / PRIOR_NAME).is_file()

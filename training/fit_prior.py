@@ -49,14 +49,14 @@ def main(argv=None) -> Path:
     means = posterior_means(model, load_celeba(args.data, args.split, image_size=model.image_size, limit=args.limit))
     fitted_on = f"the posterior means of {len(means)} celeba {args.split} images"
     if len(args.components) == 1:
-        prior = fit_gaussian_mixture(means, model.weights_fingerprint(), components=args.components[0], seed=args.seed,
+        prior = fit_gaussian_mixture(means, model.latent_fingerprint(), components=args.components[0], seed=args.seed,
                                      fitted_on=fitted_on)  # fmt: skip
     else:
         held_out = posterior_means(model, load_celeba(args.data, args.held_out, image_size=model.image_size,
                                                       limit=args.limit))
         candidates = "/".join(str(k) for k in args.components)
         prior, table = select_gaussian_mixture(
-            means, held_out, model.weights_fingerprint(), components=args.components, seed=args.seed, progress=True,
+            means, held_out, model.latent_fingerprint(), components=args.components, seed=args.seed, progress=True,
             fitted_on=f"{fitted_on} (K of {candidates} by the log-likelihood of {len(held_out)} {args.held_out} means)")
         for row in table:
             print(f"K = {row['components']:>3}: log-likelihood per code {row['train_log_likelihood']:.1f} ({args.split}), "

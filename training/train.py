@@ -35,6 +35,7 @@ import shutil
 import signal
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import safetensors
@@ -53,6 +54,7 @@ from latentlab.prior import fit_gaussian_mixture
 from latentlab.images import grid_image
 from latentlab.models import Autoencoder, HubModel, model_class
 from latentlab.models.base import WEIGHTS_NAME
+from latentlab.models.discriminator import AdversarialObjective, PatchDiscriminator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # training/, for model_card beside this script
 from model_card import command_line, write_model_card  # noqa: E402
@@ -105,6 +107,40 @@ def load_config(args: argparse.Namespace) -> dict:
         section, _, name = key.rpartition(".")
         (cfg[section] if section else cfg)[name] = str(value) if isinstance(value, Path) else value
     return cfg
+
+
+@dataclass
+class Adversary:
+    """What adversarial training adds to a run (the config's ``adversarial`` section): the discriminator, its
+    optimiser and the objective; all three live in the run's checkpoints, none in the exported model folder."""
+
+    discriminator: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    objective: AdversarialObjective
+
+
+def build_adversary(cfg: dict, model: HubModel) -> Adversary | None:
+    """The ``adversarial`` section as an :class:`Adversary`, or None without one. The section holds the
+    :class:`AdversarialObjective` fields, ``discriminator`` (:class:`PatchDiscriminator` arguments) and the
+    discriminator's Adam ``learning_rate`` (default 2e-4) and ``betas`` (default [0.5, 0.9], VQGAN's). The decoder is
+    the only part it trains: ``train.frozen`` must hold the encoder and the posterior heads, so the latent space, its
+    attribute directions and its prior stay the source model's."""
+    acfg = dict(cfg.get("adversarial") or {})
+    if not acfg:
+        return None
+    frozen = set((cfg["train"].get("frozen") or {}).get("modules", []))
+    if not isinstance(model, Autoencoder) or not {"encoder", "mean_head", "logvar_head"} <= frozen:
+        raise SystemExit("adversarial: trains a VAE's decoder only; train.frozen.modules must list encoder, "
+                         "mean_head and logvar_head")  # fmt: skip
+    discriminator = PatchDiscriminator(model.in_channels, **(acfg.pop("discriminator", None) or {}))
+    lr, betas = float(acfg.pop("learning_rate", 2e-4)), tuple(acfg.pop("betas", (0.5, 0.9)))
+    try:
+        objective = AdversarialObjective(**acfg)
+    except TypeError as err:
+        raise SystemExit(f"adversarial: {err}") from err
+    if cfg["train"].get("channels_last", False):
+        discriminator = discriminator.to(memory_format=torch.channels_last)
+    return Adversary(discriminator, torch.optim.Adam(discriminator.parameters(), lr=lr, betas=betas), objective)
 
 
 def checkpoint_dirs(output_dir: Path) -> list[Path]:
@@ -225,21 +261,45 @@ def to_batch(images_u8: torch.Tensor, targets: torch.Tensor, channels_last: bool
 
 
 def train_step(accelerator, model, optimizer, images_u8, targets, channels_last: bool, noise,
-               hflip: bool = False, corruption: list[dict] | None = None) -> dict[str, torch.Tensor]:  # fmt: skip
+               hflip: bool = False, corruption: list[dict] | None = None,
+               adversary: Adversary | None = None, step: int = 0) -> dict[str, torch.Tensor]:  # fmt: skip
     """One optimiser step on a uint8 batch: the project's training path (also timed by benchmarks/benchmark.py).
     ``hflip``: mirror a random half of the images (faces are left-right symmetric); ``corruption``: encode a
     corrupted copy and score against the clean images (a denoising autoencoder; :func:`latentlab.analysis.corrupt`).
-    Both draw from ``noise``, the run's checkpointed generator, so a resumed run draws the same."""
+    Both draw from ``noise``, the run's checkpointed generator, so a resumed run draws the same.
+    With an ``adversary`` the decoder minimises its :class:`AdversarialObjective` instead of the model's loss (not
+    before ``adversary.objective.start_step``, while the discriminator trains alone), and the discriminator takes
+    one step on the same batch; ``step`` is the number of optimiser steps taken so far."""
     if hflip:
         flip = torch.rand(images_u8.shape[0], generator=noise, device=noise.device) < 0.5
         images_u8 = torch.where(flip.to(images_u8.device)[:, None, None, None], images_u8.flip(-1), images_u8)
     batch = to_batch(images_u8, targets, channels_last)
     if corruption:
         batch["input"] = corrupt(batch["image"], corruption, noise)
-    losses = accelerator.unwrap_model(model).compute_loss(batch, forward=model, generator=noise)
-    accelerator.backward(losses["loss"])
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
+    unwrapped = accelerator.unwrap_model(model)
+    if adversary is None:
+        losses = unwrapped.compute_loss(batch, forward=model, generator=noise)
+        accelerator.backward(losses["loss"])
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        return losses
+    losses, reconstruction = unwrapped.compute_loss(batch, forward=model, generator=noise, return_reconstruction=True)
+    losses = {k: v.detach() for k, v in losses.items()}  # the model's own terms, reported only
+    objective, discriminator = adversary.objective, adversary.discriminator
+    if step >= objective.start_step:
+        with accelerator.autocast():
+            decoder = objective.decoder_losses(discriminator, batch["image"], reconstruction, unwrapped.last_decoder_weight())
+        accelerator.backward(decoder["loss"])
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        losses.update({k: v.detach() for k, v in decoder.items() if k != "loss"}, loss=decoder["objective"].detach())
+    adversary.optimizer.zero_grad(set_to_none=True)  # drop what the decoder's loss left on the discriminator
+    with accelerator.autocast():
+        critic = objective.discriminator_losses(discriminator, batch["image"], reconstruction)
+    accelerator.backward(critic["discriminator_loss"])
+    adversary.optimizer.step()
+    adversary.optimizer.zero_grad(set_to_none=True)
+    losses.update({k: v.detach() for k, v in critic.items()})
     return losses
 
 
@@ -312,6 +372,9 @@ def main(argv=None) -> Path:
     scheduler = lr_scheduler(optimizer, tcfg, len(train_loader))  # the prepared scheduler steps once per process
     model, optimizer, train_loader, eval_loader, scheduler = accelerator.prepare(model, optimizer, train_loader,
                                                                                  eval_loader, scheduler)  # fmt: skip
+    adversary = build_adversary(cfg, accelerator.unwrap_model(model))
+    if adversary is not None:  # prepared after the model, so save_state / load_state hold both pairs in order
+        adversary.discriminator, adversary.optimizer = accelerator.prepare(adversary.discriminator, adversary.optimizer)
     unwrapped: HubModel = accelerator.unwrap_model(model)
     generative = isinstance(unwrapped, Autoencoder)  # previews, prior samples and directions are for autoencoders
     # The posterior noise has its own generator, checkpointed with the run, so a resumed run draws exactly the
@@ -373,7 +436,8 @@ def main(argv=None) -> Path:
         t0, running = time.perf_counter(), {}
         for images_u8, targets in loader:
             losses = train_step(accelerator, model, optimizer, images_u8, targets, channels_last, noise,
-                                hflip=bool(tcfg.get("hflip", False)), corruption=tcfg.get("corruption"))  # fmt: skip
+                                hflip=bool(tcfg.get("hflip", False)), corruption=tcfg.get("corruption"),
+                                adversary=adversary, step=state["step"])  # fmt: skip
             scheduler.step()
             state["step"] += 1
             for k, v in losses.items():
@@ -398,7 +462,12 @@ def main(argv=None) -> Path:
         record = {"epoch": epoch + 1, "step": state["step"], "train": running, "validation": val,
                   "train_seconds": round(state["train_seconds"], 1)}  # fmt: skip
         state["history"].append(record)
-        improved = val["loss"] < state["best_val_loss"] - tcfg.get("min_delta", 0.0)
+        # train.keep: "best" (the lowest validation loss; early stopping) or "last" (an adversarial run, whose
+        # validation loss — the model's own objective — is not what the adversarial term improves)
+        keep = tcfg.get("keep", "best")
+        if keep not in ("best", "last"):
+            raise SystemExit(f"train.keep must be 'best' or 'last', not {keep!r}")
+        improved = keep == "last" or val["loss"] < state["best_val_loss"] - tcfg.get("min_delta", 0.0)
         terms = ", ".join(f"{k} {v:.5g}" for k, v in val.items() if k != "loss")
         log(f"epoch {epoch + 1}: train loss {running['loss']:.5g} | {eval_split} loss {val['loss']:.5g} "
             f"({terms}){' *best*' if improved else ''}")  # fmt: skip
@@ -472,7 +541,7 @@ def export(cfg, state, args, unwrapped, train_data, preview, prior_z, best_dir, 
                                                                     method=dcfg.get("method", "mean_difference"),
                                                                     shrinkage=float(dcfg.get("shrinkage", 0.0))))  # fmt: skip
         if final.variational and cfg.get("prior", {}).get("components"):  # the ex-post prior of the Sample tab
-            final.set_prior(fit_gaussian_mixture(means, final.weights_fingerprint(), **prior_options(cfg, len(means))))
+            final.set_prior(fit_gaussian_mixture(means, final.latent_fingerprint(), **prior_options(cfg, len(means))))
     final.save_pretrained(model_dir)
     test_metrics = None
     if generative:

@@ -8,6 +8,7 @@
 
 from . import latent
 from .directions import AttributeDirections, DirectionsMismatchError
+from .extras import LatentMismatchError
 from .prior import GaussianMixturePrior, PriorMismatchError
 from .models import (
     AttributeClassifier,
@@ -35,6 +36,7 @@ __all__ = [
     "DenseAutoencoder",
     "DiagonalGaussian",
     "DirectionsMismatchError",
+    "LatentMismatchError",
     "GaussianMixturePrior",
     "ModelNotFoundError",
     "PointPosterior",

@@ -4,8 +4,9 @@ An attribute direction is a latent vector that adds an attribute to a face. The 
 between the mean posterior mean ``z`` of faces that have the attribute and of faces that do not (*Generative Deep
 Learning*, 2nd ed., ch. 3, "Latent space arithmetic"; White, 2016, "Sampling Generative Networks"); ``"regression"``
 holds the other labels fixed (:func:`latentlab.latent.attribute_directions`). Directions are only meaningful for the
-weights they were computed with, so the file records a fingerprint of those weights and refuses to attach to any
-other model; it also records the estimator.
+encoder whose codes they were computed from, so the file records that encoder's latent fingerprint and refuses to
+attach to a model with another (:mod:`latentlab.extras`); a new decoder under the same encoder keeps them. The file
+also records the estimator.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ import safetensors.torch
 import torch
 from tqdm.auto import tqdm
 
+from .extras import LatentMismatchError, load_extra
 from .latent import DIRECTION_METHODS, attribute_directions, project_out
 
 DIRECTIONS_NAME = "attribute_directions.safetensors"
+DIRECTIONS_FIX = "recompute them for this model (training/compute_directions.py)"
 
 
-class DirectionsMismatchError(ValueError):
-    """Attribute directions were computed for other weights (or another latent size) than the model's."""
+DirectionsMismatchError = LatentMismatchError  # the name this module's callers know; one error type for all extras
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class AttributeDirections:
             mean-difference axis by the average gap between faces without and with it (``"mean_difference"``:
             mean(z_mean | attr = 1) − mean(z_mean | attr = 0) itself).
         positive_count / negative_count: int64 tensors (K,): how many images have / lack each attribute.
-        model_fingerprint: :meth:`HubModel.weights_fingerprint` of the model the directions belong to.
+        latent_fingerprint: :meth:`HubModel.latent_fingerprint` of the encoder whose codes the directions come from.
         method: the estimator, one of :data:`latentlab.latent.DIRECTION_METHODS`.
         shrinkage: the ridge λ of ``"regression"`` (0 for plain least squares and for ``"mean_difference"``).
         mean_differences: float32 tensor (K, z_dim), each attribute's mean difference: the axis along which it varies
@@ -50,7 +52,7 @@ class AttributeDirections:
     vectors: torch.Tensor
     positive_count: torch.Tensor
     negative_count: torch.Tensor
-    model_fingerprint: str
+    latent_fingerprint: str
     method: str = "mean_difference"
     shrinkage: float = 0.0
     mean_differences: torch.Tensor | None = None
@@ -127,7 +129,7 @@ class AttributeDirections:
             str(path),
             metadata={
                 "names": json.dumps(list(self.names)),
-                "model_fingerprint": self.model_fingerprint,
+                "latent_fingerprint": self.latent_fingerprint,
                 "method": self.method,
                 "shrinkage": repr(float(self.shrinkage)),
             },
@@ -150,37 +152,35 @@ class AttributeDirections:
 
     @classmethod
     def load(cls, path: str | Path, *, expected_fingerprint: str | None = None) -> "AttributeDirections":
-        """Read a file written by :meth:`save`.
+        """Read a file written by :meth:`save`, checked against ``expected_fingerprint`` (a model's
+        :meth:`~latentlab.models.HubModel.latent_fingerprint`) when given.
 
         Raises:
             ValueError: the file is not a directions file (missing tensors or metadata, unreadable, or a
                 ``"regression"`` file without its mean differences: recompute it with compute_directions.py).
             DirectionsMismatchError: ``expected_fingerprint`` is given and differs from the file's.
         """
+        return load_extra(cls, path, expected_fingerprint, fix=DIRECTIONS_FIX)
+
+    @classmethod
+    def read(cls, path: str | Path) -> "AttributeDirections":
+        """Read a file written by :meth:`save`, unchecked. Raises ValueError as :meth:`load`."""
         try:
             with safetensors.safe_open(str(path), framework="pt") as f:
                 meta = f.metadata() or {}
                 tensors = {k: f.get_tensor(k) for k in f.keys()}
-            names = tuple(json.loads(meta["names"]))
-            directions = cls(
-                names=names,
+            return cls(
+                names=tuple(json.loads(meta["names"])),
                 vectors=tensors["directions"].float(),
                 positive_count=tensors["positive_count"],
                 negative_count=tensors["negative_count"],
-                model_fingerprint=meta["model_fingerprint"],
+                latent_fingerprint=meta["latent_fingerprint"],
                 method=meta["method"],
                 shrinkage=float(meta["shrinkage"]),
                 mean_differences=tensors["mean_differences"].float() if "mean_differences" in tensors else None,
             )
         except (KeyError, ValueError, OSError, safetensors.SafetensorError) as err:
             raise ValueError(f"{path}: not a valid attribute-directions file ({err!r})") from err
-        if expected_fingerprint is not None and directions.model_fingerprint != expected_fingerprint:
-            raise DirectionsMismatchError(
-                f"{path}: these attribute directions were computed for other weights "
-                f"(fingerprint {directions.model_fingerprint[:12]}…, model {expected_fingerprint[:12]}…); "
-                "recompute them for this model (training/compute_directions.py)."
-            )
-        return directions
 
 
 @torch.no_grad()
@@ -197,7 +197,7 @@ def posterior_means(model, data, batch_size: int = 512) -> torch.Tensor:
 
 def compute_attribute_directions(model, data, batch_size: int = 512, means: torch.Tensor | None = None,
                                  method: str = "mean_difference", shrinkage: float = 0.0) -> AttributeDirections:  # fmt: skip
-    """Directions of every labelled attribute of ``data`` for ``model``, bound to its current weights.
+    """Directions of every labelled attribute of ``data`` for ``model``, bound to its encoder (latent fingerprint).
 
     Args:
         model: a trained VAE with ``encode(x).mean`` (e.g. :class:`~latentlab.models.ResNetAutoencoder`).
@@ -215,5 +215,5 @@ def compute_attribute_directions(model, data, batch_size: int = 512, means: torc
     means = posterior_means(model, data, batch_size) if means is None else means
     vectors, n_pos, n_neg = attribute_directions(means, data.attributes, method, shrinkage)
     mean_differences = None if method == "mean_difference" else attribute_directions(means, data.attributes)[0]
-    return AttributeDirections(tuple(data.attribute_names), vectors, n_pos, n_neg, model.weights_fingerprint(),
+    return AttributeDirections(tuple(data.attribute_names), vectors, n_pos, n_neg, model.latent_fingerprint(),
                                method, float(shrinkage), mean_differences)  # fmt: skip

@@ -6,8 +6,8 @@ decoder never saw and decode to implausible faces. Ghosh et al., "From Variation
 (ICLR 2020, sec. 4, "ex-post density estimation") fit a density to the training codes after training instead — here,
 as they did, a Gaussian mixture with full covariances on the posterior means (scikit-learn's ``GaussianMixture``).
 
-The mixture is only meaningful for the weights it was fitted on, so the file records those weights' fingerprint
-and refuses to attach to any other model (as :mod:`latentlab.directions` does).
+The mixture is only meaningful for the encoder whose codes it was fitted on, so the file records that encoder's
+latent fingerprint and refuses to attach to a model with another (:mod:`latentlab.extras`).
 """
 
 from __future__ import annotations
@@ -21,14 +21,15 @@ import safetensors
 import safetensors.torch
 import torch
 
+from .extras import LatentMismatchError, load_extra
 from .latent import check_sample_args, seeded_generator
 
 PRIOR_NAME = "prior.safetensors"
 PRIOR_KINDS = ("mixture", "normal")  # the folder's fitted mixture, or the VAE's own N(0, I)
 
 
-class PriorMismatchError(ValueError):
-    """A prior was fitted for other weights (or another latent size) than the model's."""
+PriorMismatchError = LatentMismatchError  # the name this module's callers know; one error type for all extras
+PRIOR_FIX = "fit it again for this model (training/fit_prior.py)"
 
 
 @dataclass(frozen=True)
@@ -39,14 +40,14 @@ class GaussianMixturePrior:
         weights: float64 (K,) mixture weights π_k, summing to 1 (stored as float32, renormalised on load).
         means: float64 (K, z_dim) component means μ_k.
         scale_tril: float64 (K, z_dim, z_dim) lower-triangular Cholesky factors L_k of the covariances.
-        model_fingerprint: :meth:`HubModel.weights_fingerprint` of the model whose posterior means were fitted.
+        latent_fingerprint: :meth:`HubModel.latent_fingerprint` of the encoder whose posterior means were fitted.
         fitted_on: what the mixture was fitted on (e.g. ``"24183 posterior means of the celeba train split"``).
     """
 
     weights: torch.Tensor
     means: torch.Tensor
     scale_tril: torch.Tensor
-    model_fingerprint: str
+    latent_fingerprint: str
     fitted_on: str = ""
 
     def __post_init__(self) -> None:
@@ -105,42 +106,42 @@ class GaussianMixturePrior:
         safetensors.torch.save_file(
             {k: getattr(self, k).detach().to("cpu", torch.float32).contiguous() for k in ("weights", "means", "scale_tril")},
             str(path),
-            metadata={"model_fingerprint": self.model_fingerprint, "fitted_on": self.fitted_on,
+            metadata={"latent_fingerprint": self.latent_fingerprint, "fitted_on": self.fitted_on,
                       "kind": "gaussian_mixture", "method": json.dumps("Ghosh et al. 2020, ex-post density estimation")},
         )  # fmt: skip
 
     @classmethod
     def load(cls, path: str | Path, *, expected_fingerprint: str | None = None) -> "GaussianMixturePrior":
-        """Read a file written by :meth:`save`.
+        """Read a file written by :meth:`save`, checked against ``expected_fingerprint`` (a model's
+        :meth:`~latentlab.models.HubModel.latent_fingerprint`) when given.
 
         Raises:
             ValueError: not a prior file (missing tensors or metadata, inconsistent shapes, unreadable).
             PriorMismatchError: ``expected_fingerprint`` is given and differs from the file's.
         """
+        return load_extra(cls, path, expected_fingerprint, fix=PRIOR_FIX)
+
+    @classmethod
+    def read(cls, path: str | Path) -> "GaussianMixturePrior":
+        """Read a file written by :meth:`save`, unchecked. Raises ValueError as :meth:`load`."""
         try:
             with safetensors.safe_open(str(path), framework="pt") as f:
                 meta = f.metadata() or {}
                 tensors = {k: f.get_tensor(k) for k in f.keys()}
             t = {k: tensors[k].double() for k in ("weights", "means", "scale_tril")}
-            prior = cls(t["weights"] / t["weights"].sum(), t["means"], t["scale_tril"], meta["model_fingerprint"],
-                        meta.get("fitted_on", ""))  # fmt: skip
+            return cls(t["weights"] / t["weights"].sum(), t["means"], t["scale_tril"], meta["latent_fingerprint"],
+                       meta.get("fitted_on", ""))  # fmt: skip
         except (KeyError, ValueError, OSError, safetensors.SafetensorError) as err:
             raise ValueError(f"{path}: not a valid prior file ({err!r})") from err
-        if expected_fingerprint is not None and prior.model_fingerprint != expected_fingerprint:
-            raise PriorMismatchError(
-                f"{path}: this prior was fitted for other weights (fingerprint {prior.model_fingerprint[:12]}…, "
-                f"model {expected_fingerprint[:12]}…); fit it again for this model (training/fit_prior.py)."
-            )
-        return prior
 
 
-def fit_gaussian_mixture(codes: torch.Tensor, model_fingerprint: str, *, components: int = 10, seed: int = 0,
+def fit_gaussian_mixture(codes: torch.Tensor, latent_fingerprint: str, *, components: int = 10, seed: int = 0,
                          fitted_on: str = "", max_iter: int = 200) -> GaussianMixturePrior:  # fmt: skip
     """Fit a full-covariance Gaussian mixture to latent codes with scikit-learn's EM (k-means initialisation).
 
     Args:
         codes: (N, z_dim) float posterior means of the training split.
-        model_fingerprint: the weights the codes came from.
+        latent_fingerprint: the latent fingerprint of the encoder the codes came from.
         components: K (Ghosh et al. use 10).
         seed: ``random_state`` of the initialisation.
         fitted_on: provenance recorded in the file.
@@ -160,10 +161,10 @@ def fit_gaussian_mixture(codes: torch.Tensor, model_fingerprint: str, *, compone
     gmm.fit(x)
     tril = np.linalg.cholesky(gmm.covariances_)
     return GaussianMixturePrior(torch.from_numpy(gmm.weights_ / gmm.weights_.sum()), torch.from_numpy(gmm.means_),
-                                torch.from_numpy(tril), model_fingerprint, fitted_on)  # fmt: skip
+                                torch.from_numpy(tril), latent_fingerprint, fitted_on)  # fmt: skip
 
 
-def select_gaussian_mixture(codes: torch.Tensor, held_out: torch.Tensor, model_fingerprint: str, *,
+def select_gaussian_mixture(codes: torch.Tensor, held_out: torch.Tensor, latent_fingerprint: str, *,
                             components=(5, 10, 20, 40), seed: int = 0, fitted_on: str = "",
                             progress: bool = False) -> tuple[GaussianMixturePrior, list[dict]]:  # fmt: skip
     """Fit a mixture for each number of components on ``codes`` and keep the one under which the ``held_out`` codes
@@ -174,7 +175,7 @@ def select_gaussian_mixture(codes: torch.Tensor, held_out: torch.Tensor, model_f
     Args:
         codes: (N, z_dim) posterior means of the training split.
         held_out: (M, z_dim) posterior means of faces not in ``codes`` (the validation split).
-        model_fingerprint, seed, fitted_on: as :func:`fit_gaussian_mixture`.
+        latent_fingerprint, seed, fitted_on: as :func:`fit_gaussian_mixture`.
         components: the candidate K.
         progress: a tqdm bar over the candidates.
 
@@ -194,7 +195,7 @@ def select_gaussian_mixture(codes: torch.Tensor, held_out: torch.Tensor, model_f
     table, best = [], None
     for k in tqdm(components, desc="mixture components", disable=not progress):
         start = time.perf_counter()
-        prior = fit_gaussian_mixture(codes, model_fingerprint, components=int(k), seed=seed, fitted_on=fitted_on)
+        prior = fit_gaussian_mixture(codes, latent_fingerprint, components=int(k), seed=seed, fitted_on=fitted_on)
         row = {"components": int(k), "train_log_likelihood": float(prior.log_prob(codes).mean()),
                "held_out_log_likelihood": float(prior.log_prob(held_out).mean()),
                "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip

@@ -43,8 +43,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..directions import DIRECTIONS_NAME, AttributeDirections, DirectionsMismatchError
-from ..prior import PRIOR_NAME, GaussianMixturePrior, PriorMismatchError
+from ..directions import DIRECTIONS_FIX, DIRECTIONS_NAME, AttributeDirections
+from ..extras import check_binding, load_extra
+from ..prior import PRIOR_FIX, PRIOR_NAME, GaussianMixturePrior
 from .base import HubModel, resolve_file
 
 RECONSTRUCTION_LOSSES = ("mse", "bce")
@@ -145,6 +146,7 @@ class Autoencoder(nn.Module, HubModel):
 
     image_shape: tuple[int, int, int]
     z_dim: int
+    decoder_modules = ("decoder_input", "decoder")  # the rest (encoder, heads) defines the latent space
 
     def _init_family(
         self,
@@ -292,8 +294,9 @@ class Autoencoder(nn.Module, HubModel):
         return AutoencoderOutput(torch.sigmoid(logits).float(), posterior, z, logits)
 
     def compute_loss(
-        self, batch: dict[str, torch.Tensor], forward=None, generator: torch.Generator | None = None
-    ) -> dict[str, torch.Tensor]:
+        self, batch: dict[str, torch.Tensor], forward=None, generator: torch.Generator | None = None,
+        return_reconstruction: bool = False,
+    ) -> dict[str, torch.Tensor] | tuple[dict[str, torch.Tensor], torch.Tensor]:
         """The training loss on a batch ``{"image": (B, C, H, W) in [0, 1], "label": (B,) int (conditional)}``.
 
         Args:
@@ -303,6 +306,8 @@ class Autoencoder(nn.Module, HubModel):
             forward: the callable that runs this model (e.g. its DistributedDataParallel wrapper, so gradients are
                 synchronised); defaults to the model itself.
             generator: RNG for the posterior sample (a fixed one makes validation losses comparable).
+            return_reconstruction: also return the decoded batch, (B, C, H, W) float32 in [0, 1], differentiable
+                (the adversarial objective of :mod:`.discriminator` scores it).
 
         Returns:
             dict of scalar float32 tensors: ``loss`` (what the optimiser minimises), the reconstruction term under
@@ -311,8 +316,13 @@ class Autoencoder(nn.Module, HubModel):
             ``loss = D/2 · (log(2π σ²) + 1) + kl_weight · kl`` (nats per image; the negative ELBO at the default
             ``kl_weight`` 1) and ``sigma``, the decoder's σ = √MSE; with
             sharpness terms (module docstring) also ``ssim_distance`` (1 − SSIM) and/or ``focal_frequency``, each
-            a batch mean, and their ``w · D/2 · log d`` in ``loss``.
+            a batch mean, and their ``w · D/2 · log d`` in ``loss``. With ``return_reconstruction``: the pair
+            ``(losses, reconstruction)``.
         """
+        losses, out = self._losses(batch, forward, generator)
+        return (losses, out.reconstruction) if return_reconstruction else losses
+
+    def _losses(self, batch, forward, generator) -> tuple[dict[str, torch.Tensor], AutoencoderOutput]:
         x = batch["image"]
         labels = batch.get("label") if self.conditional else None
         out = (self if forward is None else forward)(batch.get("input", x), labels, generator=generator)
@@ -321,10 +331,10 @@ class Autoencoder(nn.Module, HubModel):
         else:
             recon = F.mse_loss(out.reconstruction.float(), x.float())
         if not self.variational:
-            return {"loss": recon, self.reconstruction_loss: recon}
+            return {"loss": recon, self.reconstruction_loss: recon}, out
         kl = out.posterior.kl().mean()
         if self.decoder_variance == "fixed":
-            return {"loss": self.beta * recon + kl, self.reconstruction_loss: recon, "kl": kl}
+            return {"loss": self.beta * recon + kl, self.reconstruction_loss: recon, "kl": kl}, out
         # σ-VAE with the optimal shared variance σ² = MSE: Σ_pixels (x − x̂)² / (2σ²) = D/2 per image, and the
         # gradient equals that of the NLL with σ held fixed (∂/∂σ vanishes at the optimum).
         log_sigma = (0.5 * recon.clamp_min(1e-12).log()).clamp_min(MIN_LOG_SIGMA)
@@ -337,65 +347,69 @@ class Autoencoder(nn.Module, HubModel):
                 value = distance(out.reconstruction.float(), x.float())
                 losses[name] = value
                 losses["loss"] = losses["loss"] + weight * 0.5 * d * value.clamp_min(1e-12).log()
-        return losses
+        return losses, out
+
+    def last_decoder_weight(self) -> torch.Tensor:
+        """The weight tensor of the decoder's last layer (where VQGAN's adaptive weight compares gradients)."""
+        layers = [m for m in self.decoder.modules() if getattr(m, "weight", None) is not None and m.weight.ndim >= 2]
+        return layers[-1].weight
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    # --- attribute directions and the prior travel with the weights ------------------------------------------
-    def _check_bound(self, extra, error: type[ValueError], what: str, fix: str, fingerprint: str | None) -> None:
-        """Raise ``error`` unless ``extra`` (directions or a prior) has this model's z_dim and weights fingerprint
-        (``fingerprint``: :meth:`weights_fingerprint`, if the caller has it already)."""
-        if extra.z_dim != self.z_dim:
-            raise error(f"{what} has z_dim {extra.z_dim}, model has {self.z_dim}")
-        if extra.model_fingerprint != (fingerprint or self.weights_fingerprint()):
-            raise error(f"{what} was computed for other weights; {fix}")
+    # --- files bound to the latent space travel with the weights (latentlab.extras) -------------------------
+    # attribute name -> (file name in a model folder, class, what to do when it does not match)
+    extras = {
+        "attribute_directions": (DIRECTIONS_NAME, AttributeDirections, DIRECTIONS_FIX),
+        "prior": (PRIOR_NAME, GaussianMixturePrior, PRIOR_FIX),
+    }
+
+    def set_extra(self, name: str, extra, *, fingerprint: str | None = None) -> None:
+        """Attach a latent-bound extra (``name``: a key of :attr:`extras`), or detach it with ``None``.
+
+        Args:
+            fingerprint: this model's :meth:`latent_fingerprint`, if already computed (it hashes the encoder).
+
+        Raises:
+            LatentMismatchError: the extra belongs to another encoder or latent size.
+            KeyError: an unknown name.
+        """
+        file_name, cls, fix = self.extras[name]
+        if extra is not None:
+            check_binding(extra, fingerprint or self.latent_fingerprint(), self.z_dim, f"the {name.replace('_', ' ')}", fix)
+        setattr(self, name, extra)
 
     def set_attribute_directions(self, directions: AttributeDirections | None, *, fingerprint: str | None = None) -> None:
-        """Attach directions computed for these weights (``fingerprint``: these weights' :meth:`weights_fingerprint`,
-        if already computed — it hashes every tensor).
+        """Attach attribute directions computed from this model's encoder (see :meth:`set_extra`).
 
         Raises:
-            DirectionsMismatchError: their fingerprint or z_dim does not match this model's weights.
+            DirectionsMismatchError: they belong to another encoder or latent size.
         """
-        if directions is not None:
-            self._check_bound(directions, DirectionsMismatchError, "the set of attribute directions",
-                              "recompute them for this model", fingerprint)  # fmt: skip
-        self.attribute_directions = directions
+        self.set_extra("attribute_directions", directions, fingerprint=fingerprint)
 
     def set_prior(self, prior: GaussianMixturePrior | None, *, fingerprint: str | None = None) -> None:
-        """Attach an ex-post prior (:mod:`latentlab.prior`) fitted on these weights' posterior means
-        (``fingerprint`` as in :meth:`set_attribute_directions`).
+        """Attach an ex-post prior (:mod:`latentlab.prior`) fitted on this encoder's posterior means (see
+        :meth:`set_extra`).
 
         Raises:
-            PriorMismatchError: its fingerprint or z_dim does not match this model's weights.
+            PriorMismatchError: it belongs to another encoder or latent size.
         """
-        if prior is not None:
-            self._check_bound(prior, PriorMismatchError, "the prior", "fit it again for this model", fingerprint)
-        self.prior = prior
+        self.set_extra("prior", prior, fingerprint=fingerprint)
 
     def _save_extras(self, save_directory: Path) -> None:
-        if self.attribute_directions is None and self.prior is None:
-            return
-        fingerprint = self.weights_fingerprint()  # still these weights? (raises if trained since)
-        if self.attribute_directions is not None:
-            self.set_attribute_directions(self.attribute_directions, fingerprint=fingerprint)
-            self.attribute_directions.save(save_directory / DIRECTIONS_NAME)
-        if self.prior is not None:
-            self.set_prior(self.prior, fingerprint=fingerprint)
-            self.prior.save(save_directory / PRIOR_NAME)
+        attached = {name: getattr(self, name) for name in self.extras if getattr(self, name) is not None}
+        fingerprint = self.latent_fingerprint() if attached else None  # still this encoder? (raises if trained since)
+        for name, extra in attached.items():
+            self.set_extra(name, extra, fingerprint=fingerprint)
+            extra.save(save_directory / self.extras[name][0])
 
     def _load_extras(self, model_id: str, download: dict) -> None:
-        directions = resolve_file(model_id, DIRECTIONS_NAME, **download)
-        prior = resolve_file(model_id, PRIOR_NAME, **download)
-        if directions is None and prior is None:
-            return
-        fingerprint = self.weights_fingerprint()  # hashed once for both files
-        if directions is not None:
-            self.set_attribute_directions(AttributeDirections.load(directions, expected_fingerprint=fingerprint),
-                                          fingerprint=fingerprint)  # fmt: skip
-        if prior is not None:
-            self.set_prior(GaussianMixturePrior.load(prior, expected_fingerprint=fingerprint), fingerprint=fingerprint)
+        files = {name: resolve_file(model_id, file_name, **download) for name, (file_name, _, _) in self.extras.items()}
+        files = {name: path for name, path in files.items() if path is not None}
+        fingerprint = self.latent_fingerprint() if files else None  # hashed once for every file
+        for name, path in files.items():
+            _, cls, fix = self.extras[name]
+            self.set_extra(name, load_extra(cls, path, fingerprint, self.z_dim, fix), fingerprint=fingerprint)
 
 
 def _ssim_distance(reconstruction: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

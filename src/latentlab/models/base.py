@@ -265,15 +265,26 @@ class HubModel(PyTorchModelHubMixin):
         pass
 
     # --- identity -----------------------------------------------------------------------------------------
-    def weights_fingerprint(self) -> str:
-        """SHA-256 over every tensor's name, dtype, shape and bytes (sorted by name): which weights these are.
+    decoder_modules: tuple[str, ...] = ()  # top-level modules that map z to images: outside the latent fingerprint
 
-        Used to bind per-model extras (attribute directions) to the exact weights they were computed from.
-        """
+    def weights_fingerprint(self) -> str:
+        """SHA-256 over every tensor's name, dtype, shape and bytes (sorted by name): which weights these are
+        (64 hex characters). Evaluations record it: their numbers hold for exactly these weights."""
+        return self._fingerprint(lambda name: True)
+
+    def latent_fingerprint(self) -> str:
+        """SHA-256, as :meth:`weights_fingerprint`, over the tensors of the encoder side only (every module but
+        :attr:`decoder_modules`): which latent space this is. Files computed from posterior codes — attribute
+        directions, the prior (:mod:`latentlab.extras`) — are bound to it, so they stay valid under a new decoder."""
+        return self._fingerprint(lambda name: name.split(".", 1)[0] not in self.decoder_modules)
+
+    def _fingerprint(self, include) -> str:
         import hashlib
 
         h = hashlib.sha256()
         for name, tensor in sorted(self.state_dict().items()):
+            if not include(name):
+                continue
             t = tensor.detach().to("cpu").contiguous().reshape(-1)
             h.update(f"{name}|{t.dtype}|{tuple(tensor.shape)}|".encode())
             h.update(t.view(torch.uint8).numpy().tobytes())

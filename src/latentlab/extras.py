@@ -1,0 +1,68 @@
+"""Files bound to a model's latent space: the attribute directions, the prior, and whatever a model folder gains next.
+
+Such a file is computed from posterior codes ``z``, so it is valid for exactly the encoder that produced them — not
+for the decoder, which can be retrained (a sharper decoder under the same frozen encoder) without changing any ``z``.
+Each file records the **latent fingerprint** of that encoder (:meth:`HubModel.latent_fingerprint`, a SHA-256 of
+the encoder's and posterior heads' tensors) and its latent size; a model attaches it only when both match.
+
+Every kind of extra uses this one mechanism: a class with ``z_dim``, ``latent_fingerprint``, ``save(path)`` and a
+``read(path)`` classmethod (no check), registered by file name in the model class's ``extras``; :func:`load_extra`
+reads and checks, :func:`check_binding` checks, and every mismatch raises :class:`LatentMismatchError`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+
+class LatentMismatchError(ValueError):
+    """A file bound to a latent space (attribute directions, a prior) belongs to another encoder or latent size."""
+
+
+class LatentBound(Protocol):
+    """What a latent-bound extra provides (see the module docstring)."""
+
+    latent_fingerprint: str
+
+    @property
+    def z_dim(self) -> int: ...
+
+    def save(self, path: str | Path) -> None: ...
+
+    @classmethod
+    def read(cls, path: str | Path) -> "LatentBound": ...
+
+
+T = TypeVar("T", bound=LatentBound)
+
+
+def check_binding(extra: LatentBound, fingerprint: str, z_dim: int | None, what: str, fix: str) -> None:
+    """Raise :class:`LatentMismatchError` unless ``extra`` was computed for this latent space.
+
+    Args:
+        extra: the directions, prior, … to check.
+        fingerprint: the model's :meth:`~latentlab.models.HubModel.latent_fingerprint` (64 hex characters).
+        z_dim: the model's latent size, or ``None`` to skip that check.
+        what: how the error names the extra (e.g. a file path and its kind).
+        fix: what to do about it (e.g. ``"recompute them (training/compute_directions.py)"``).
+    """
+    if z_dim is not None and extra.z_dim != z_dim:
+        raise LatentMismatchError(f"{what} has z_dim {extra.z_dim}, the model has {z_dim}; {fix}")
+    if extra.latent_fingerprint != fingerprint:
+        raise LatentMismatchError(f"{what} belongs to another encoder (latent fingerprint "
+                                  f"{extra.latent_fingerprint[:12]}…, model {fingerprint[:12]}…); {fix}")  # fmt: skip
+
+
+def load_extra(cls: type[T], path: str | Path, expected_fingerprint: str | None = None,
+               z_dim: int | None = None, fix: str = "") -> T:  # fmt: skip
+    """``cls.read(path)``, checked against ``expected_fingerprint`` / ``z_dim`` when given.
+
+    Raises:
+        ValueError: not a valid file of that kind (from ``cls.read``).
+        LatentMismatchError: it belongs to another encoder or latent size.
+    """
+    extra = cls.read(path)
+    if expected_fingerprint is not None:
+        check_binding(extra, expected_fingerprint, z_dim, f"{path} ({cls.__name__})", fix)
+    return extra
