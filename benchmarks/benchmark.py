@@ -303,8 +303,7 @@ def served(repeats: int, soak_calls: int = 1000) -> dict:
     from gradio_client import Client, handle_file
     from PIL import Image
 
-    sys.path.insert(0, str(REPO))
-    from tests.scenes import place_face
+    from latentlab.scenes import place_face
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -479,8 +478,7 @@ def alignment_latency(repeats: int) -> list[dict]:
 
     from latentlab.alignment import FaceAligner
 
-    sys.path.insert(0, str(REPO))
-    from tests.scenes import place_face
+    from latentlab.scenes import place_face
 
     face = Image.open(sorted((REPO / "assets" / "faces").glob("*.png"))[0]).convert("RGB")
     aligner = FaceAligner(64)

@@ -20,7 +20,7 @@ from latentlab.alignment import (
 )
 from latentlab.images import tensor_to_pil
 
-from .scenes import background, group_photo, place_face, psnr_centre
+from latentlab.scenes import background, group_photo, place_face, psnr_centre
 
 # Five landmarks (image-left eye, right eye, nose, mouth corners) of a 64-px face whose crop square is the whole
 # frame: eyes 16 px apart, mouth 16 px below them, the square's centre (32, 32) = eye midpoint + 0.1 · eye→mouth.

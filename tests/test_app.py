@@ -13,7 +13,7 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from .conftest import BOOK, BUNDLED, FACES, REPO
-from .scenes import background, group_photo, place_face, psnr_centre
+from latentlab.scenes import background, group_photo, place_face, psnr_centre
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from .conftest import FACES
-from .scenes import background, group_photo, place_face
+from latentlab.scenes import background, group_photo, place_face
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not os.path.exists(CHROMIUM):

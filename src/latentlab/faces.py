@@ -103,9 +103,24 @@ class FaceLab:
             return AlignedFace(face_crop(photo, self.image_size), [], None)
         return self.aligner.align(photo, face, size=self.image_size)
 
-    def to_tensor(self, faces: list[Image.Image]) -> torch.Tensor:
-        """(B, 3, S, S) float32 in [0, 1] from any PIL images, each through :meth:`prepare` (its largest face)."""
-        return torch.stack([pil_to_tensor(self.prepare(f).crop) for f in faces]).to(self.device)
+    def to_tensor(self, faces: list[Image.Image | AlignedFace]) -> torch.Tensor:
+        """(B, 3, S, S) float32 in [0, 1] from B faces: a PIL image goes through :meth:`prepare` (its largest face);
+        an :class:`~latentlab.alignment.AlignedFace` (what :meth:`prepare` returns) is taken as the model's input as
+        it is, without another detection.
+
+        Raises:
+            ValueError: an AlignedFace whose crop is not S×S RGB (aligned for a model of another size).
+        """
+        return torch.stack([pil_to_tensor(self._model_input(f)) for f in faces]).to(self.device)
+
+    def _model_input(self, face: Image.Image | AlignedFace) -> Image.Image:
+        """The S×S RGB crop the model encodes for one face (see :meth:`to_tensor`)."""
+        if not isinstance(face, AlignedFace):
+            return self.prepare(face).crop
+        if face.crop.size != (self.image_size, self.image_size) or face.crop.mode != "RGB":
+            raise ValueError(f"an aligned face for this model is a {self.image_size}×{self.image_size} RGB crop, "
+                             f"got {face.crop.width}×{face.crop.height} {face.crop.mode}")  # fmt: skip
+        return face.crop
 
     @torch.inference_mode()
     def encode(self, images: torch.Tensor) -> torch.Tensor:
@@ -120,19 +135,24 @@ class FaceLab:
             return self.model.decode(z.to(self.device)).float()
 
     # --- the three operations of the app ----------------------------------------------------------------------
-    def morph(self, face_a: Image.Image, face_b: Image.Image, frames: int = 8, method: str = "linear") -> torch.Tensor:
+    def morph(self, face_a: Image.Image | AlignedFace, face_b: Image.Image | AlignedFace, frames: int = 8,
+              method: str = "linear") -> torch.Tensor:  # fmt: skip
         """Decoded frames (frames, 3, S, S) of the interpolation between two faces' posterior means.
 
-        Each photo goes through :meth:`prepare` (its largest face). Frame 0 and frame ``frames − 1`` are the reconstructions of ``face_a`` and ``face_b``.
+        Each face is a photo, which goes through :meth:`prepare` (its largest face), or an AlignedFace that
+        :meth:`prepare` made, used as it is (see :meth:`to_tensor`). Frame 0 and frame ``frames − 1`` are the
+        reconstructions of ``face_a`` and ``face_b``.
         """
         z = self.encode(self.to_tensor([face_a, face_b]))
         return self.decode(latent.morph(z[0], z[1], frames, method))
 
-    def edit(self, face: Image.Image, attribute: str, strengths, keep=()) -> tuple[torch.Tensor, torch.Tensor]:
+    def edit(self, face: Image.Image | AlignedFace, attribute: str, strengths, keep=()
+             ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
         """Move a face along one attribute direction, optionally decorrelated from attributes to keep.
 
         Args:
-            face: any PIL image (through :meth:`prepare`; pass ``prepare(photo, k).crop`` for another face).
+            face: any PIL image (through :meth:`prepare`), or an AlignedFace, used as it is (``prepare(photo, k)``
+                for another face than the largest; see :meth:`to_tensor`).
             attribute: one of :attr:`attribute_names`.
             strengths: a float or a list of floats (multiples of the direction vector; negative removes).
             keep: attribute names whose mean differences are projected out of ``attribute``'s direction
@@ -157,12 +177,12 @@ class FaceLab:
         edited = latent.edit(z.expand(s.shape[0], -1), direction, s)
         return original[0], self.decode(edited)
 
-    def edit_many(self, face: Image.Image, edits: dict[str, float], keep=(), independent: bool = True
+    def edit_many(self, face: Image.Image | AlignedFace, edits: dict[str, float], keep=(), independent: bool = True
                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
         """Apply several attribute edits to one face at once: ``z + Σ_a strength_a · direction_a``.
 
         Args:
-            face: any PIL image (through :meth:`prepare`).
+            face: any PIL image (through :meth:`prepare`), or an AlignedFace, used as it is (see :meth:`to_tensor`).
             edits: attribute name → strength (multiples of its direction; 0 entries are dropped), e.g.
                 ``{"Smiling": 1.0, "Young": -1.0, "Eyeglasses": 1.5}``.
             keep: attribute names to keep unchanged (not among ``edits``).

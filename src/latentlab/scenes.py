@@ -1,4 +1,4 @@
-"""Synthetic photos for the alignment tests and benchmark: a real 64×64 test face, enlarged, rotated and placed
+"""Synthetic photos for measuring face alignment (the tests and the benchmark use them): a real 64×64 test face, enlarged, rotated and placed
 anywhere on a larger, smooth random background — with the exact map from the face's pixels to the photo's."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from latentlab.alignment import similarity, transform_points
+from .alignment import similarity, transform_points
 
 
 def background(size: tuple[int, int], seed: int) -> Image.Image:

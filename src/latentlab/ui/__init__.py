@@ -1,11 +1,20 @@
-"""The Gradio app: **Faces** (Morph, Edit, Sample over a :class:`~latentlab.faces.FaceLab`) and **Digits &
-clothes** (Latent plane, Interpolate, Conditional, Novelty over a :class:`~latentlab.digits.DigitLab`).
+"""The Gradio app: **Faces** (Morph, Edit, Align, Sample over one or more :class:`~latentlab.faces.FaceLab`) and
+**Digits & clothes** (Latent plane, Interpolate, Conditional, Novelty over a :class:`~latentlab.digits.DigitLab`).
 
-Callbacks only convert between components and lab calls — no model math here. Every event is an API endpoint
-with a stable name that ``gradio_client`` can call: ``/morph``, ``/edit``, ``/sample``, ``/plane``, ``/plane_click``,
-``/interpolate``, ``/generate``, ``/novelty``; the first output of each is the picture of the whole result. The face
-endpoints take an optional last ``model`` (one of the face models by name, default: the first), ``/sample`` also a
-``prior`` (``"mixture"``, the model's fitted Gaussian mixture, or ``"normal"``, N(0, I)) and says which it used.
+Callbacks only convert between components and lab calls — no model math here. Every event that computes a result
+is an API endpoint with a stable name that ``gradio_client`` can call:
+
+- Faces: ``/morph``, ``/edit``, ``/edit_many``, ``/align``, ``/sample``;
+- Digits & clothes: ``/plane``, ``/interpolate``, ``/generate``, ``/compare_conditional``, ``/novelty``;
+- callable too, though left off the API page (the page's own events): ``/plane_update`` (another model or digit
+  in the Latent plane tab), ``/plane_click`` (a click on its scatter plot) and ``/novelty_1`` (the second Novelty
+  panel).
+
+The first output of each is the picture of the whole result. The face endpoints take an optional ``model`` (one of
+the face models by name, default: the first); those that take photos, an optional face number for each (``face_number``,
+or ``face_a_number`` and ``face_b_number``; 1 = the largest face); ``/sample`` also a ``prior`` (``"mixture"``, the
+model's fitted Gaussian mixture, or ``"normal"``, N(0, I)) and says which it used. Events that only update the page
+(the alignment previews, the Edit tab's sliders) are private.
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""The **Faces** tabs — Morph, Edit, Align, Sample — over one or more :class:`~latentlab.faces.FaceLab` models."""
+"""The **Faces** tabs — Morph, Edit, Align, Sample — over one or more :class:`~latentlab.faces.FaceLab` models.
+
+The callbacks are module functions that take the face models (``labs``: name → FaceLab) and what else they need
+as arguments, so they can be called and tested without the app; :func:`face_tabs` builds the components, one helper
+per tab, and wires each event to its callback with those arguments bound. Each upload is found and aligned once
+(:func:`align_upload`) and handed to the lab as the :class:`~latentlab.alignment.AlignedFace` it became.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,12 @@ from pathlib import Path
 
 import gradio as gr
 import torch
+from PIL import Image
 
-from ..alignment import NoFaceError, annotate
+from ..alignment import AlignedFace, NoFaceError, annotate
 from ..faces import FaceLab, frames_to_gif, frames_to_strip
 from ..images import grid_image
-from .common import ImageUpload, OutputFiles
+from .common import ImageUpload, OutputFiles, _bind
 
 CELEBA_TERMS = (
     "Faces: CelebA-HQ (Liu et al. 2015; Karras et al. 2018), for **non-commercial research and education only**. "
@@ -75,127 +82,202 @@ def _describe_face_model(name: str, lab: FaceLab) -> str:
     return f"{name} ({kind})"
 
 
+# --- the callbacks: plain functions of the face models (``labs``: name → FaceLab, the first the default) -----------
+def get_lab(labs: dict[str, FaceLab], model: str | None = None) -> FaceLab:
+    """The face model named ``model`` (``None`` or ``""``: the first of ``labs``); gr.Error for an unknown name."""
+    default = next(iter(labs))
+    if (model or default) not in labs:
+        raise gr.Error(f"Pick one of the face models: {', '.join(labs)} (got {model!r}).")
+    return labs[model or default]
+
+
+def align_upload(lab: FaceLab, photo: Image.Image | None, number, label: str) -> AlignedFace:
+    """The model's input for one face input: ``photo``'s face ``number`` (1 = the largest), found and aligned once.
+
+    Args:
+        lab: the face model whose :meth:`~latentlab.faces.FaceLab.prepare` aligns (its aligner, its image size S).
+        photo: the upload, any PIL image; ``None`` is refused with a message naming ``label``.
+        number: the face number as the UI / API gives it (an int or float ≥ 1, or ``None`` for 1).
+        label: the input in words for the messages ("face A", "a face").
+
+    Returns:
+        :class:`~latentlab.alignment.AlignedFace` with an S×S RGB crop, to pass on to the lab as it is.
+
+    Raises:
+        gr.Error: no photo, a bad face number, or no such face in the photo.
+    """
+    _require(photo, label)
+    try:
+        return lab.prepare(photo, _face_number(number))
+    except NoFaceError as err:
+        raise gr.Error(f"{label[0].upper()}{label[1:]}: {err}", title="No face found") from None
+
+
+def alignment_views(labs: dict[str, FaceLab], photo: Image.Image, number, model: str | None, label: str
+                    ) -> tuple[AlignedFace, tuple[Image.Image, Image.Image]]:  # fmt: skip
+    """The alignment of ``photo``'s face ``number`` by ``model`` and what is shown of it: ``(aligned, (crop, marked))``,
+    ``marked`` being the photo with the faces found drawn on it (the crop itself when nothing was detected: an
+    already aligned picture, or a lab without an aligner)."""
+    result = align_upload(get_lab(labs, model), photo, number, label)
+    return result, (result.crop, annotate(photo, result.faces, result.index) if result.faces else result.crop)
+
+
+def align(labs: dict[str, FaceLab], photo: Image.Image, face_number=1, model: str | None = None
+          ) -> tuple[Image.Image, Image.Image]:  # fmt: skip
+    """``/align``: the aligned S×S crop of ``photo``'s face ``face_number`` (1 = the largest) and the photo
+    (at most 768 px) with every face found marked."""
+    return alignment_views(labs, photo, face_number, model, "a photo")[1]
+
+
+def preview(labs: dict[str, FaceLab], photo: Image.Image | None, number, model: str | None = None):
+    """A face input's alignment preview for face ``number``: ``(crop, marked)``, or ``(None, None)`` without a photo."""
+    return (None, None) if photo is None else align(labs, photo, number, model)
+
+
+def face_number_box(count: int) -> dict:
+    """The update of the face-number box under a face input for a photo with ``count`` faces: reset to 1, shown
+    when the photo has several faces."""
+    return gr.update(value=1, maximum=max(count, 1), visible=count > 1,
+                     info=f"{count} faces found" if count > 1 else None)  # fmt: skip
+
+
+def preview_upload(labs: dict[str, FaceLab], photo: Image.Image | None, model: str | None = None):
+    """A new photo in a face input: ``(crop, marked, face-number box update)`` for its largest face (one
+    detection); ``(None, None, hidden box)`` when the input was cleared."""
+    if photo is None:
+        return None, None, face_number_box(0)
+    result, shown = alignment_views(labs, photo, 1, model, "a photo")
+    return (*shown, face_number_box(len(result.faces)))
+
+
+def morph(labs: dict[str, FaceLab], out: OutputFiles, face_a: Image.Image, face_b: Image.Image, frames,
+          model: str | None = None, face_a_number=1, face_b_number=1) -> tuple[Image.Image, str]:  # fmt: skip
+    """``/morph``: the interpolation between two uploads' faces, each aligned once.
+
+    Args:
+        out: where the GIF is written.
+        face_a, face_b: photos; ``face_a_number`` / ``face_b_number`` pick their faces (1 = the largest).
+        frames: 2–64 frames, both reconstructions included.
+
+    Returns:
+        ``(strip, gif)``: the frames in one row (PIL, 2× enlarged) and the path of the looping GIF.
+    """
+    lab = get_lab(labs, model)
+    frames = int(frames)
+    if not 2 <= frames <= 64:
+        raise gr.Error(f"frames must be between 2 and 64, got {frames}")
+    a, b = align_upload(lab, face_a, face_a_number, "face A"), align_upload(lab, face_b, face_b_number, "face B")
+    decoded = lab.morph(a, b, frames)
+    buffer = io.BytesIO()
+    frames_to_gif(decoded, buffer)
+    return frames_to_strip(decoded), out.write(buffer.getvalue(), "morph.gif")
+
+
+def edit(labs: dict[str, FaceLab], face: Image.Image, attribute: str, strength, keep: list[str] | None = None,
+         model: str | None = None, face_number=1) -> tuple[Image.Image, Image.Image]:  # fmt: skip
+    """``/edit``: one face (aligned once) moved ``strength`` times along ``attribute``'s direction, decorrelated
+    from the ``keep`` attributes (the edited attribute itself among them is ignored).
+
+    Returns:
+        ``(comparison, sweep)``: original | reconstruction | edit (3× enlarged), and the decoded faces at strengths
+        −2s, −s, 0, +s, +2s (s = |strength|, or 1 for strength 0; 2× enlarged).
+    """
+    lab = get_lab(labs, model)
+    aligned = align_upload(lab, face, face_number, "a face")  # an unknown attribute is refused by the Dropdowns
+    keep = [k for k in (keep or []) if k != attribute]  # keeping the edited attribute itself means nothing
+    strength = float(strength)
+    step = abs(strength) or 1.0
+    # one batch: the edit, then the sweep −2s, −s, 0, +s, +2s (its strength-0 frame is the reconstruction)
+    try:
+        original, decoded = lab.edit(aligned, attribute, [strength, -2 * step, -step, 0.0, step, 2 * step], keep)
+    except ValueError as err:  # the direction lies in the span of the kept ones
+        raise gr.Error(f"{attribute} cannot be decorrelated from {', '.join(keep)}: {err}") from err
+    comparison = grid_image(torch.stack([original, decoded[3], decoded[0]]), nrow=3, scale=3)
+    return comparison, frames_to_strip(decoded[1:], scale=2)
+
+
+def set_edit(mapping: dict | None, name: str, value) -> dict[str, float]:
+    """The Edit tab's edits (attribute → strength) with ``name`` set to ``value``; a 0 strength removes it."""
+    mapping = {k: v for k, v in dict(mapping or {}).items() if k != name}
+    return {**mapping, name: float(value)} if float(value) != 0 else mapping
+
+
+def set_edit_from_menu(mapping: dict | None, name: str | None, value) -> dict[str, float]:
+    """:func:`set_edit` for the "Add another attribute" menu: gr.Error when no attribute is picked."""
+    if not name:
+        raise gr.Error("Pick an attribute to add.")
+    return set_edit(mapping, name, value)
+
+
+def parse_edits(lab: FaceLab, edits, keep: list[str] | None) -> tuple[dict[str, float], list[str]]:
+    """``/edit_many``'s ``edits`` (a mapping attribute → strength, or its JSON text from an API caller) and
+    ``keep`` checked against ``lab``'s attributes: ``(edits, keep)``, ``keep`` without the edited attributes.
+
+    Raises:
+        gr.Error: not a mapping of numbers, an unknown attribute, or no edits.
+    """
+    if isinstance(edits, str):
+        try:
+            edits = json.loads(edits or "{}")
+        except json.JSONDecodeError as err:
+            raise gr.Error(f"edits must be a mapping attribute → strength, e.g. {{\"Smiling\": 1.0}} ({err})") from None
+    if not isinstance(edits, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in edits.values()):
+        raise gr.Error('edits must be a mapping attribute → strength, e.g. {"Smiling": 1.0, "Young": -1.0}')
+    unknown = [a for a in [*edits, *(keep or [])] if a not in lab.attribute_names]
+    if unknown:
+        raise gr.Error(f"Unknown attribute(s): {', '.join(map(str, unknown))}. Use CelebA's 40 names, e.g. Smiling.")
+    if not edits:
+        raise gr.Error("No edits: move a slider or add an attribute first.")
+    return edits, [k for k in (keep or []) if k not in edits]  # an edited attribute cannot also be kept
+
+
+def edit_many(labs: dict[str, FaceLab], face: Image.Image, edits, keep: list[str] | None = None, independent=True,
+              model: str | None = None, face_number=1) -> tuple[Image.Image, Image.Image]:  # fmt: skip
+    """``/edit_many``: several attribute edits (``edits``, see :func:`parse_edits`) added to one face, aligned once.
+
+    Returns:
+        ``(edited, comparison)``: the edited face (3× enlarged), and original | reconstruction | all edits.
+    """
+    lab = get_lab(labs, model)
+    edits, keep = parse_edits(lab, edits, keep)
+    aligned = align_upload(lab, face, face_number, "a face")
+    try:
+        original, reconstruction, edited = lab.edit_many(aligned, edits, keep, independent=bool(independent))
+    except ValueError as err:  # a direction inside the span of the others
+        raise gr.Error(f"These edits cannot be made independent: {err}") from None
+    return (grid_image(edited[None], nrow=1, scale=3, padding=0),
+            grid_image(torch.stack([original, reconstruction, edited]), nrow=3, scale=3))  # fmt: skip
+
+
+def sample(labs: dict[str, FaceLab], seed, count, temperature, model: str | None = None, prior: str | None = None
+           ) -> tuple[Image.Image, str]:  # fmt: skip
+    """``/sample``: ``count`` (1–100) faces decoded from the ``prior`` (``"mixture"`` or ``"normal"``; default: the
+    model's own) at ``temperature`` (0–3), reproducible by ``seed``.
+
+    Returns:
+        ``(grid, said)``: the faces at native size, 6 (up to 36 faces) or 10 a row, and a line naming the prior.
+    """
+    lab = get_lab(labs, model)
+    count = int(count)
+    if not 1 <= count <= 100:
+        raise gr.Error(f"count must be between 1 and 100, got {count}")
+    if not 0 <= float(temperature) <= 3:
+        raise gr.Error(f"temperature must be between 0 and 3, got {temperature}")
+    prior = prior or lab.default_prior
+    try:
+        faces = lab.sample(count, seed=int(seed), temperature=float(temperature), prior=prior)
+    except ValueError as err:  # a folder without a fitted prior
+        raise gr.Error(f"{model or next(iter(labs))}: {err}") from None
+    # native pixels (398 px for 36 faces: a quarter of the pixels of a 2× copy to encode, as lossless WebP);
+    # the page shows it enlarged with crisp pixels (CSS in ui.CSS)
+    grid = grid_image(faces, nrow=min(count, 6 if count <= 36 else 10))
+    return grid, f"Sampled from **{lab.describe_prior(prior)}** at temperature {float(temperature):g}, seed {int(seed)}."
+
+
+# --- the tabs: components, and events wired to the callbacks above -------------------------------------------------
 def face_tabs(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles) -> None:
     """The Faces tabs, inside the caller's Blocks: ``labs`` by name (the first is the default of every endpoint's
     ``model``), ``examples`` the example face paths, ``out`` where the pictures are written."""
-    default_model = next(iter(labs))
-    attributes = list(labs[default_model].attribute_names)
-
-    def get_lab(model) -> FaceLab:
-        if (model or default_model) not in labs:
-            raise gr.Error(f"Pick one of the face models: {', '.join(labs)} (got {model!r}).")
-        return labs[model or default_model]
-
-    def aligned(lab: FaceLab, photo, number, label: str):
-        """The model's input for one face input: ``photo``'s face ``number`` (1 = the largest), aligned."""
-        _require(photo, label)
-        try:
-            return lab.prepare(photo, _face_number(number))
-        except NoFaceError as err:
-            raise gr.Error(f"{label[0].upper()}{label[1:]}: {err}", title="No face found") from None
-
-    def views(photo, number, model, label: str):
-        """The alignment of ``photo``'s face ``number`` and what is shown of it: (crop, the photo marked)."""
-        result = aligned(get_lab(model), photo, number, label)
-        return result, (result.crop, annotate(photo, result.faces, result.index) if result.faces else result.crop)
-
-    def align(photo, face_number=1, model=None):
-        return views(photo, face_number, model, "a photo")[1]
-
-    def preview(photo, number, model=None):
-        return (None, None) if photo is None else align(photo, number, model)
-
-    def number_box(count: int):
-        """The face-number box under a face input: reset to 1, shown when the photo has several faces."""
-        return gr.update(value=1, maximum=max(count, 1), visible=count > 1,
-                         info=f"{count} faces found" if count > 1 else None)  # fmt: skip
-
-    def preview_upload(photo, model=None):
-        """A new photo in a face input: its largest face aligned (one detection), and the face-number box."""
-        if photo is None:
-            return None, None, number_box(0)
-        result, shown = views(photo, 1, model, "a photo")
-        return (*shown, number_box(len(result.faces)))
-
-    def morph(face_a, face_b, frames, model=None, face_a_number=1, face_b_number=1):
-        lab = get_lab(model)
-        frames = int(frames)
-        if not 2 <= frames <= 64:
-            raise gr.Error(f"frames must be between 2 and 64, got {frames}")
-        crop_a, crop_b = aligned(lab, face_a, face_a_number, "face A").crop, aligned(lab, face_b, face_b_number, "face B").crop
-        decoded = lab.morph(crop_a, crop_b, frames)
-        buffer = io.BytesIO()
-        frames_to_gif(decoded, buffer)
-        return frames_to_strip(decoded), out.write(buffer.getvalue(), "morph.gif")
-
-    def edit(face, attribute, strength, keep=None, model=None, face_number=1):
-        lab = get_lab(model)
-        crop = aligned(lab, face, face_number, "a face").crop  # an unknown attribute is refused by the Dropdowns
-        keep = [k for k in (keep or []) if k != attribute]  # keeping the edited attribute itself means nothing
-        strength = float(strength)
-        step = abs(strength) or 1.0
-        # one batch: the edit, then the sweep −2s, −s, 0, +s, +2s (its strength-0 frame is the reconstruction)
-        try:
-            original, decoded = lab.edit(crop, attribute, [strength, -2 * step, -step, 0.0, step, 2 * step], keep)
-        except ValueError as err:  # the direction lies in the span of the kept ones
-            raise gr.Error(f"{attribute} cannot be decorrelated from {', '.join(keep)}: {err}") from err
-        comparison = grid_image(torch.stack([original, decoded[3], decoded[0]]), nrow=3, scale=3)
-        return comparison, frames_to_strip(decoded[1:], scale=2)
-
-    def set_edit(mapping, name, value):
-        mapping = {k: v for k, v in dict(mapping or {}).items() if k != name}
-        return {**mapping, name: float(value)} if float(value) != 0 else mapping
-
-    def set_edit_from_menu(mapping, name, value):
-        if not name:
-            raise gr.Error("Pick an attribute to add.")
-        return set_edit(mapping, name, value)
-
-    def edit_many(face, edits, keep=None, independent=True, model=None, face_number=1):
-        lab = get_lab(model)
-        if isinstance(edits, str):  # a JSON text from an API caller
-            try:
-                edits = json.loads(edits or "{}")
-            except json.JSONDecodeError as err:
-                raise gr.Error(f"edits must be a mapping attribute → strength, e.g. {{\"Smiling\": 1.0}} ({err})") from None
-        if not isinstance(edits, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in edits.values()):
-            raise gr.Error('edits must be a mapping attribute → strength, e.g. {"Smiling": 1.0, "Young": -1.0}')
-        unknown = [a for a in [*edits, *(keep or [])] if a not in lab.attribute_names]
-        if unknown:
-            raise gr.Error(f"Unknown attribute(s): {', '.join(map(str, unknown))}. Use CelebA's 40 names, e.g. Smiling.")
-        if not edits:
-            raise gr.Error("No edits: move a slider or add an attribute first.")
-        keep = [k for k in (keep or []) if k not in edits]  # an edited attribute cannot also be kept
-        crop = aligned(lab, face, face_number, "a face").crop
-        try:
-            original, reconstruction, edited = lab.edit_many(crop, edits, keep, independent=bool(independent))
-        except ValueError as err:  # a direction inside the span of the others
-            raise gr.Error(f"These edits cannot be made independent: {err}") from None
-        return (grid_image(edited[None], nrow=1, scale=3, padding=0),
-                grid_image(torch.stack([original, reconstruction, edited]), nrow=3, scale=3))
-
-    def sample(seed, count, temperature, model=None, prior=None):
-        lab = get_lab(model)
-        count = int(count)
-        if not 1 <= count <= 100:
-            raise gr.Error(f"count must be between 1 and 100, got {count}")
-        if not 0 <= float(temperature) <= 3:
-            raise gr.Error(f"temperature must be between 0 and 3, got {temperature}")
-        prior = prior or lab.default_prior
-        try:
-            faces = lab.sample(count, seed=int(seed), temperature=float(temperature), prior=prior)
-        except ValueError as err:  # a folder without a fitted prior
-            raise gr.Error(f"{model or default_model}: {err}") from None
-        # native pixels (398 px for 36 faces: a quarter of the pixels of a 2× copy to encode, as lossless WebP);
-        # the page shows it enlarged with crisp pixels (CSS in ui.CSS)
-        grid = grid_image(faces, nrow=min(count, 6 if count <= 36 else 10))
-        return grid, f"Sampled from **{lab.describe_prior(prior)}** at temperature {float(temperature):g}, seed {int(seed)}."
-
-    # every callback's pictures go out as files written once, atomically (see OutputFiles)
-    align, preview, preview_upload, morph, edit, edit_many = map(
-        out.files, (align, preview, preview_upload, morph, edit, edit_many))
-    sample = out.files(sample, image_format="webp")
-
     gr.Markdown(
         "Every face is encoded to a 200-number latent `z` (the posterior mean) and decoded back. "
         "**Morph** interpolates between two latents, **Edit** adds an attribute direction "
@@ -205,9 +287,26 @@ def face_tabs(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles) -
         "from the model's prior: a Gaussian mixture fitted to the training faces' latents, or N(0, I).\n\n"
         + CELEBA_TERMS
     )
-    face_model = gr.Radio([(_describe_face_model(n, lab), n) for n, lab in labs.items()], value=default_model,
+    face_model = gr.Radio([(_describe_face_model(n, lab), n) for n, lab in labs.items()], value=next(iter(labs)),
                           label="Face model", info="Switch to the book's model to see what the recipe "
                           "changes do: same latent size, same data.")  # fmt: skip
+    face_a, face_b = _morph_tab(labs, examples, out, face_model)
+    face = _edit_tab(labs, examples, out, face_model)
+    # every face input shows what the alignment made of it (a cleared input clears its preview; a photo
+    # without a face shows the message and hides the face-number box)
+    for fi in (face_a, face_b, face):
+        shown = fi.photo.change(out.files(_bind(preview_upload, labs)), [fi.photo, face_model],
+                                [fi.crop, fi.found, fi.number], api_visibility="private")  # fmt: skip
+        shown.failure(lambda: face_number_box(0), None, [fi.number], api_visibility="private")
+        fi.number.input(out.files(_bind(preview, labs)), [fi.photo, fi.number, face_model], [fi.crop, fi.found],
+                        api_visibility="private")  # fmt: skip
+    _align_tab(labs, out, face_model)
+    _sample_tab(labs, out, face_model)
+
+
+def _morph_tab(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles, face_model: gr.Radio
+               ) -> tuple[FaceInput, FaceInput]:  # fmt: skip
+    """The Morph tab and its ``/morph`` event; returns its two face inputs (A, B)."""
     with gr.Tab("Morph"):
         with gr.Row():
             with gr.Column():
@@ -219,9 +318,15 @@ def face_tabs(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles) -
         strip = gr.Image(label="Frames: reconstruction of A → reconstruction of B", type="pil", format="png",
                          elem_id="morph-frames")  # fmt: skip
         gif = gr.Image(label="Animated GIF", type="filepath", format="gif", height=256, elem_id="morph-gif")
-        morph_button.click(morph, [face_a.photo, face_b.photo, frames, face_model, face_a.number,
-                                   face_b.number], [strip, gif], api_name="morph")  # fmt: skip
+        morph_button.click(out.files(_bind(morph, labs, out)), [face_a.photo, face_b.photo, frames, face_model,
+                           face_a.number, face_b.number], [strip, gif], api_name="morph")  # fmt: skip
+    return face_a, face_b
 
+
+def _edit_tab(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles, face_model: gr.Radio) -> FaceInput:
+    """The Edit tab: one attribute (``/edit``, with example edits), then several at once (``/edit_many``);
+    returns its face input."""
+    attributes = list(labs[next(iter(labs))].attribute_names)
     with gr.Tab("Edit"):
         with gr.Row():
             with gr.Column():
@@ -241,8 +346,8 @@ def face_tabs(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles) -
         comparison = gr.Image(label="Original | reconstruction | edit", type="pil", format="png",
                               elem_id="edit-comparison")  # fmt: skip
         sweep = gr.Image(label="Sweep: −2s, −s, 0, +s, +2s", type="pil", format="png", elem_id="edit-sweep")
-        edit_button.click(edit, [face.photo, attribute, strength, keep, face_model, face.number],
-                          [comparison, sweep], api_name="edit")  # fmt: skip
+        edit_button.click(out.files(_bind(edit, labs)), [face.photo, attribute, strength, keep, face_model,
+                          face.number], [comparison, sweep], api_name="edit")  # fmt: skip
         # (example face, attribute, strength, keep): the Blond_Hair pair shows one face with the plain
         # and with the decorrelated direction
         presets = [(0, "Smiling", 1.5, []), (3, "Blond_Hair", 2.0, []), (3, "Blond_Hair", 2.0, ["Male"]),
@@ -252,49 +357,50 @@ def face_tabs(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles) -
             gr.Examples([[examples[i % len(examples)], a, s, [k for k in kept if k in attributes]]
                          for i, a, s, kept in presets if a in attributes],
                         inputs=[face.photo, attribute, strength, keep], label="Try these edits")  # fmt: skip
+        _edit_many_panel(labs, out, face, keep, attributes, face_model)
+    return face
 
-        gr.Markdown("### Several attributes at once\nMove the sliders (or add any of the 40), then "
-                    "**Apply all**: every edit is added to the same face. With *independent sliders*, each "
-                    "direction has the other edited and the kept attributes' mean differences projected out, "
-                    "so one slider does not drag the others' attributes along.")  # fmt: skip
-        with gr.Row():
-            sliders = {a: gr.Slider(-3, 3, value=0, step=0.25, label=a, min_width=120)
-                       for a in SLIDER_ATTRIBUTES if a in attributes}  # fmt: skip
-        with gr.Row():
-            more_attribute = gr.Dropdown(attributes, value=None, label="Add another attribute")
-            more_strength = gr.Slider(-3, 3, value=1.0, step=0.25, label="Its strength")
-            add_button = gr.Button("Add", size="sm")
-        with gr.Row():
-            edits = gr.JSON(value={}, label="Edits (attribute → strength), applied together",
-                            elem_id="edit-many-edits")  # fmt: skip
-            with gr.Column():
-                independent = gr.Checkbox(value=True, label="Independent sliders (decorrelated directions)")
-                apply_button = gr.Button("Apply all", variant="primary")
-                clear_button = gr.Button("Clear")
-        with gr.Row():
-            many_edited = gr.Image(label="Edited face", type="pil", format="png", height=216,
-                                   elem_id="edit-many-result")  # fmt: skip
-            many_comparison = gr.Image(label="Original | reconstruction | all edits", type="pil",
-                                       format="png", elem_id="edit-many-comparison")  # fmt: skip
-        for name, slider in sliders.items():
-            slider.input(lambda mapping, value, name=name: set_edit(mapping, name, value), [edits, slider],
-                         [edits], api_visibility="private")  # fmt: skip
-        add_button.click(set_edit_from_menu, [edits, more_attribute, more_strength], [edits],
-                         api_visibility="private")  # fmt: skip
-        clear_button.click(lambda: ({}, *[0] * len(sliders)), None, [edits, *sliders.values()],
-                           api_visibility="private")  # fmt: skip
-        apply_button.click(edit_many, [face.photo, edits, keep, independent, face_model, face.number],
-                           [many_edited, many_comparison], api_name="edit_many")  # fmt: skip
 
-    # every face input shows what the alignment made of it (a cleared input clears its preview; a photo
-    # without a face shows the message and hides the face-number box)
-    for fi in (face_a, face_b, face):
-        fi.photo.change(preview_upload, [fi.photo, face_model], [fi.crop, fi.found, fi.number],
-                        api_visibility="private").failure(lambda: number_box(0), None, [fi.number],
-                                                          api_visibility="private")  # fmt: skip
-        fi.number.input(preview, [fi.photo, fi.number, face_model], [fi.crop, fi.found],
-                        api_visibility="private")  # fmt: skip
+def _edit_many_panel(labs: dict[str, FaceLab], out: OutputFiles, face: FaceInput, keep: gr.Dropdown,
+                     attributes: list[str], face_model: gr.Radio) -> None:  # fmt: skip
+    """The Edit tab's "several attributes at once": sliders and a menu filling one mapping of edits, applied to
+    the tab's ``face`` with its ``keep`` choice by ``/edit_many``."""
+    gr.Markdown("### Several attributes at once\nMove the sliders (or add any of the 40), then "
+                "**Apply all**: every edit is added to the same face. With *independent sliders*, each "
+                "direction has the other edited and the kept attributes' mean differences projected out, "
+                "so one slider does not drag the others' attributes along.")  # fmt: skip
+    with gr.Row():
+        sliders = {a: gr.Slider(-3, 3, value=0, step=0.25, label=a, min_width=120)
+                   for a in SLIDER_ATTRIBUTES if a in attributes}  # fmt: skip
+    with gr.Row():
+        more_attribute = gr.Dropdown(attributes, value=None, label="Add another attribute")
+        more_strength = gr.Slider(-3, 3, value=1.0, step=0.25, label="Its strength")
+        add_button = gr.Button("Add", size="sm")
+    with gr.Row():
+        edits = gr.JSON(value={}, label="Edits (attribute → strength), applied together",
+                        elem_id="edit-many-edits")  # fmt: skip
+        with gr.Column():
+            independent = gr.Checkbox(value=True, label="Independent sliders (decorrelated directions)")
+            apply_button = gr.Button("Apply all", variant="primary")
+            clear_button = gr.Button("Clear")
+    with gr.Row():
+        many_edited = gr.Image(label="Edited face", type="pil", format="png", height=216,
+                               elem_id="edit-many-result")  # fmt: skip
+        many_comparison = gr.Image(label="Original | reconstruction | all edits", type="pil",
+                                   format="png", elem_id="edit-many-comparison")  # fmt: skip
+    for name, slider in sliders.items():
+        slider.input(lambda mapping, value, name=name: set_edit(mapping, name, value), [edits, slider],
+                     [edits], api_visibility="private")  # fmt: skip
+    add_button.click(set_edit_from_menu, [edits, more_attribute, more_strength], [edits],
+                     api_visibility="private")  # fmt: skip
+    clear_button.click(lambda: ({}, *[0] * len(sliders)), None, [edits, *sliders.values()],
+                       api_visibility="private")  # fmt: skip
+    apply_button.click(out.files(_bind(edit_many, labs)), [face.photo, edits, keep, independent, face_model,
+                       face.number], [many_edited, many_comparison], api_name="edit_many")  # fmt: skip
 
+
+def _align_tab(labs: dict[str, FaceLab], out: OutputFiles, face_model: gr.Radio) -> None:
+    """The Align tab: a photo's faces found and one of them aligned (``/align``)."""
     with gr.Tab("Align"):
         gr.Markdown(
             "How uploads become the model's input: faces are found (MediaPipe), and each is cropped from "
@@ -313,9 +419,12 @@ def face_tabs(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles) -
                                       height=192, interactive=False)  # fmt: skip
                 align_found = gr.Image(label="Faces found: box, landmarks, crop square", type="pil",
                                        format="jpeg", interactive=False)  # fmt: skip
-        align_button.click(align, [align_photo, align_number, face_model], [align_crop, align_found],
-                           api_name="align")  # fmt: skip
+        align_button.click(out.files(_bind(align, labs)), [align_photo, align_number, face_model],
+                           [align_crop, align_found], api_name="align")  # fmt: skip
 
+
+def _sample_tab(labs: dict[str, FaceLab], out: OutputFiles, face_model: gr.Radio) -> None:
+    """The Sample tab: new faces from a model's prior (``/sample``), sent as lossless WebP."""
     with gr.Tab("Sample"):
         with gr.Row():
             seed = gr.Number(value=0, precision=0, label="Seed")
@@ -327,7 +436,8 @@ def face_tabs(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles) -
         sample_button = gr.Button("Sample", variant="primary")
         grid = gr.Image(label="Samples", type="pil", format="webp", elem_id="sample-grid", elem_classes="pixelated")
         sampled_from = gr.Markdown()
-        sample_button.click(sample, [seed, count, temperature, face_model, prior], [grid, sampled_from],
+        sample_button.click(out.files(_bind(sample, labs), image_format="webp"),
+                            [seed, count, temperature, face_model, prior], [grid, sampled_from],
                             api_name="sample")  # fmt: skip
         gr.Examples([[0, 36, 1.0, "mixture"], [7, 36, 0.7, "mixture"], [42, 16, 1.0, "normal"]],
                     inputs=[seed, count, temperature, prior])  # fmt: skip
