@@ -424,3 +424,19 @@ def test_evaluate_fid_sets_measures_only_those_and_says_which_were_not(tmp_path,
     (folder / "evaluation.json").write_text(json.dumps({**after, "weights_fingerprint": "0" * 64}))
     with pytest.raises(SystemExit, match="other weights"):
         evaluate_main(add)
+
+
+def test_periodic_artifact_report_finds_a_grid_pattern_and_only_where_it_is(celeba_dir):
+    """A faint pattern of period 4 px added to real faces stands out at 4 px (and its harmonic at 2 px), not at 8 px;
+    the faces themselves score 1 against themselves."""
+    from latentlab.data import load_celeba
+    from latentlab.evaluation import periodic_artifact_report
+
+    faces = load_celeba(celeba_dir, "validation", limit=256).images
+    x = faces.float() / 255
+    grid = x.clone()
+    grid[..., ::4, ::4] += 0.05
+    report = periodic_artifact_report(faces, {"same": x, "grid": grid.clamp(0, 1)})
+    assert report["same"]["period_4px_over_real"] == pytest.approx(1.0)
+    assert report["grid"]["period_4px_over_real"] > 2 and report["grid"]["period_2px_over_real"] > 2
+    assert report["grid"]["period_8px_over_real"] == pytest.approx(1.0, abs=0.05)

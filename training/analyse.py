@@ -12,20 +12,21 @@ import argparse
 import json
 from pathlib import Path
 
-from model_card import write_model_card
-from train import load_data
+from model_card import write_model_card  # training/, beside this script
 
 from latentlab.analysis import analyse_digit_model
+from latentlab.config import parse_config
+from latentlab.data import load_split
 from latentlab.models import load_pretrained
 
 
 def analyse(folder: Path) -> dict:
     record = json.loads((folder / "training_log.json").read_text())
-    cfg = record["config"]
-    if cfg["data"].get("name", "celeba") == "celeba":
+    config = parse_config(record["config"])
+    if config.data.name == "celeba":
         raise SystemExit(f"{folder}: a face model; its measurements are not part of this script")
-    metrics = analyse_digit_model(load_pretrained(str(folder)), load_data(cfg, "test"), folder,
-                                  trained_classes=cfg["data"].get("classes"))  # fmt: skip
+    classes = None if config.data.classes is None else list(config.data.classes)
+    metrics = analyse_digit_model(load_pretrained(str(folder)), load_split(config, "test"), folder, trained_classes=classes)
     record["test_metrics"] = metrics
     (folder / "training_log.json").write_text(json.dumps(record, indent=1))
     write_model_card(folder)

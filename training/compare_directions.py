@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -33,8 +32,7 @@ from latentlab.directions import posterior_means
 from latentlab.evaluation import _decode_and_judge, edit_effects, mean_edit_effects
 from latentlab.latent import attribute_directions
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # training/, for model_card beside this script
-from model_card import command_line  # noqa: E402
+from model_card import command_line  # training/, beside this script
 
 DEFAULT_CLASSIFIER = Path(__file__).resolve().parents[1] / "pretrained" / "celeba-attribute-classifier"
 

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from latentlab.evaluation import edit_summary
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # training/, for model_card beside this script
-from model_card import command_line  # noqa: E402
+from model_card import command_line  # training/, beside this script
 
 
 def model_row(folder: Path, name: str | None = None) -> dict:

@@ -32,7 +32,6 @@ import hashlib
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -46,8 +45,7 @@ from latentlab.data import DEFAULT_CELEBA_SOURCE, cache_dir, load_celeba
 from latentlab.evaluation import (InceptionFeatures, attribute_edit_report, fid, latent_statistics,
                                   reconstruction_metrics)  # fmt: skip
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # training/, for model_card beside this script
-from model_card import command_line, write_model_card  # noqa: E402
+from model_card import command_line, write_model_card  # training/, beside this script
 
 EVALUATION_NAME = "evaluation.json"
 DEFAULT_CLASSIFIER = Path(__file__).resolve().parents[1] / "pretrained" / "celeba-attribute-classifier"

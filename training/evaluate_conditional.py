@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import torch
@@ -23,8 +22,7 @@ from latentlab.analysis import asked_label_accuracy
 from latentlab.data import load_mnist
 from latentlab.models import load_pretrained
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from model_card import command_line, write_model_card  # noqa: E402
+from model_card import command_line, write_model_card  # training/, beside this script
 
 STYLES = 500
 

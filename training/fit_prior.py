@@ -13,7 +13,6 @@ posterior means are most likely (:func:`latentlab.prior.select_gaussian_mixture`
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -22,8 +21,7 @@ from latentlab.data import DEFAULT_CELEBA_SOURCE, load_celeba
 from latentlab.directions import posterior_means
 from latentlab.prior import PRIOR_NAME, fit_gaussian_mixture, select_gaussian_mixture
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # training/, for model_card beside this script
-from model_card import command_line  # noqa: E402
+from model_card import command_line  # training/, beside this script
 
 
 def main(argv=None) -> Path:

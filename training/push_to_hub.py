@@ -24,15 +24,13 @@ standard resolution: ``HF_TOKEN`` or the saved ``hf auth login``; ``HF_ENDPOINT`
 from __future__ import annotations
 
 import argparse
-import sys
 import zipfile
 from pathlib import Path
 
 from huggingface_hub import CommitInfo, CommitOperationAdd, CommitOperationDelete, HfApi, get_token
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # model_card.py, beside this script
-from model_card import card_is_generated, render_model_card  # noqa: E402
+from model_card import card_is_generated, render_model_card  # training/, beside this script
 
 from latentlab.models import CheckpointError, load_pretrained  # noqa: E402
 

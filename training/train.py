@@ -7,21 +7,24 @@
     python training/train.py --config … --push-to-hub OWNER/NAME                      # then publish the folder
     python training/train.py --config … --set model.ssim_weight=1 --output-dir runs/x  # one config value changed
 
-The config names the model (``model.type``: ``resnet``, ``conv``, ``dense`` or ``attribute-classifier``, the rest are its
-``__init__`` arguments) and the data (``data.name``: ``celeba``, ``mnist`` or ``fashion-mnist``); the loop calls
+The config (parsed once into :class:`latentlab.config.RunConfig`; unknown keys are refused by name) names the
+model (``model.type``: ``resnet``, ``conv``, ``dense`` or ``attribute-classifier``, the rest are its ``__init__``
+arguments) and the data (``data.name``: ``celeba``, ``mnist`` or ``fashion-mnist``); the loop calls
 ``model.compute_loss(batch)`` with ``batch = {"image": …, "label": …}`` (digits) or ``{"image": …, "attributes": …}``
 (CelebA) and knows nothing else about the model. ``train.lr_schedule`` is ``constant`` (the book's) or ``cosine``.
 ``train.frozen: {from: FOLDER, modules: […]}`` loads those modules from a model folder and keeps them fixed (a decoder
-trained under a shipped encoder); ``train.init`` (same form) loads them to fine-tune.
+trained under a shipped encoder); ``train.init`` (same form) loads them to fine-tune. An ``adversarial`` section
+trains the decoder against a patch discriminator (:mod:`latentlab.models.discriminator`), which lives in the run's
+checkpoints only.
 
 Each epoch: tqdm progress with images/s, the validation loss, ``images/epoch_NNN_reconstructions.png`` and
 ``images/epoch_NNN_samples.png``; ``accelerator.save_state`` checkpoints every ``checkpoint_every_steps`` steps and
 at each epoch's end under ``<output_dir>/checkpoints``; training stops when the validation loss has not improved for
-``patience`` epochs. At the end the best weights are written as a Hub-layout folder ``<output_dir>/model`` by
-``save_pretrained`` — with preview images, the run's record ``training_log.json`` and a model card rendered from
-``model_cards/``; face models also get the attribute directions computed on the training split (and, with a
-``prior: {components: K}`` section, the Gaussian-mixture prior fitted on its posterior means), digit models the
-test-set metrics and analysis figures of :mod:`latentlab.analysis`.
+``patience`` epochs. At the end the kept weights (``train.keep``: the best validation epoch, or the last) are written
+as a Hub-layout folder ``<output_dir>/model`` by ``save_pretrained`` — with preview images, the run's record
+``training_log.json`` and a model card rendered from ``model_cards/``; face models also get the attribute directions
+computed on the training split (and, with a ``prior`` section, the Gaussian-mixture prior fitted on its posterior
+means), digit models the test-set metrics and analysis figures of :mod:`latentlab.analysis`.
 """
 
 from __future__ import annotations
@@ -33,9 +36,9 @@ import os
 import platform
 import shutil
 import signal
-import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import safetensors
@@ -44,20 +47,19 @@ import torch
 import yaml
 from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
+from model_card import command_line, write_model_card  # training/model_card.py, beside this script
 from tqdm.auto import tqdm
 
 from latentlab import latent
 from latentlab.analysis import corrupt
-from latentlab.data import ImageTensors, load_celeba, load_mnist
+from latentlab.config import LR_SCHEDULES, ConfigError, RunConfig, TrainConfig, parse_config
+from latentlab.data import ImageTensors, load_split
 from latentlab.directions import compute_attribute_directions, posterior_means
-from latentlab.prior import fit_gaussian_mixture
 from latentlab.images import grid_image
 from latentlab.models import Autoencoder, HubModel, model_class
 from latentlab.models.base import WEIGHTS_NAME
 from latentlab.models.discriminator import AdversarialObjective, PatchDiscriminator
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # training/, for model_card beside this script
-from model_card import command_line, write_model_card  # noqa: E402
+from latentlab.prior import fit_gaussian_mixture
 
 REPO = Path(__file__).resolve().parents[1]
 STATE_FILE = "trainer_state.json"
@@ -89,6 +91,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def load_config(args: argparse.Namespace) -> dict:
+    """The config file as a dict, with the command line's overrides applied: what the run's record keeps
+    (:func:`latentlab.config.parse_config` turns it into the typed config the run uses)."""
     if not args.config.is_file():
         raise SystemExit(f"config file not found: {args.config}")
     cfg = yaml.safe_load(args.config.read_text())
@@ -109,6 +113,16 @@ def load_config(args: argparse.Namespace) -> dict:
     return cfg
 
 
+def as_run_config(cfg: RunConfig | dict) -> RunConfig:
+    """``cfg`` itself, or a config dict parsed (:func:`latentlab.config.parse_config`)."""
+    return cfg if isinstance(cfg, RunConfig) else parse_config(cfg)
+
+
+def load_data(cfg: RunConfig | dict, split: str) -> ImageTensors:
+    """One split of the config's dataset as uint8 tensors (:func:`latentlab.data.load_split`)."""
+    return load_split(as_run_config(cfg), split)
+
+
 @dataclass
 class Adversary:
     """What adversarial training adds to a run (the config's ``adversarial`` section): the discriminator, its
@@ -119,28 +133,22 @@ class Adversary:
     objective: AdversarialObjective
 
 
-def build_adversary(cfg: dict, model: HubModel) -> Adversary | None:
-    """The ``adversarial`` section as an :class:`Adversary`, or None without one. The section holds the
-    :class:`AdversarialObjective` fields, ``discriminator`` (:class:`PatchDiscriminator` arguments) and the
-    discriminator's Adam ``learning_rate`` (default 2e-4) and ``betas`` (default [0.5, 0.9], VQGAN's). The decoder is
-    the only part it trains: ``train.frozen`` must hold the encoder and the posterior heads, so the latent space, its
-    attribute directions and its prior stay the source model's."""
-    acfg = dict(cfg.get("adversarial") or {})
-    if not acfg:
+def build_adversary(config: RunConfig, model: HubModel) -> Adversary | None:
+    """The ``adversarial`` section as an :class:`Adversary`, or None without one. The decoder is the only part it
+    trains: ``train.frozen`` must hold the encoder and the posterior heads, so the latent space, its attribute
+    directions and its prior stay the source model's."""
+    acfg = config.adversarial
+    if acfg is None:
         return None
-    frozen = set((cfg["train"].get("frozen") or {}).get("modules", []))
+    frozen = set(config.train.frozen.modules if config.train.frozen else ())
     if not isinstance(model, Autoencoder) or not {"encoder", "mean_head", "logvar_head"} <= frozen:
-        raise SystemExit("adversarial: trains a VAE's decoder only; train.frozen.modules must list encoder, "
-                         "mean_head and logvar_head")  # fmt: skip
-    discriminator = PatchDiscriminator(model.in_channels, **(acfg.pop("discriminator", None) or {}))
-    lr, betas = float(acfg.pop("learning_rate", 2e-4)), tuple(acfg.pop("betas", (0.5, 0.9)))
-    try:
-        objective = AdversarialObjective(**acfg)
-    except TypeError as err:
-        raise SystemExit(f"adversarial: {err}") from err
-    if cfg["train"].get("channels_last", False):
+        raise ConfigError("adversarial: trains a VAE's decoder only; train.frozen.modules must list encoder, "
+                          "mean_head and logvar_head")  # fmt: skip
+    discriminator = PatchDiscriminator(model.in_channels, **acfg.discriminator)
+    if config.train.channels_last:
         discriminator = discriminator.to(memory_format=torch.channels_last)
-    return Adversary(discriminator, torch.optim.Adam(discriminator.parameters(), lr=lr, betas=betas), objective)
+    optimizer = torch.optim.Adam(discriminator.parameters(), lr=acfg.learning_rate, betas=acfg.betas)
+    return Adversary(discriminator, optimizer, acfg.objective)
 
 
 def checkpoint_dirs(output_dir: Path) -> list[Path]:
@@ -150,46 +158,20 @@ def checkpoint_dirs(output_dir: Path) -> list[Path]:
     return sorted(done, key=lambda p: int(p.name.split("_")[1]))
 
 
-def load_data(cfg: dict, split: str) -> ImageTensors:
-    """One split of the config's dataset (``data.name``) as uint8 tensors.
-
-    Digit sets have no validation split: ``validation`` is the last ``data.validation_size`` (default 5,000) training
-    images, which ``train`` then leaves out. ``data.classes`` keeps only those labels in train/validation (e.g. ``[0]``
-    for the novelty autoencoder; ``test`` keeps all); ``data.limit`` / ``data.eval_limit`` keep the first N rows (quick runs).
-    """
-    dcfg, mcfg = cfg["data"], cfg["model"]
-    name = dcfg.get("name", "celeba")
-    limit = {dcfg.get("train_split", "train"): dcfg.get("limit"), dcfg.get("eval_split", "validation"): dcfg.get("eval_limit")}.get(split)
-    if name == "celeba":
-        return load_celeba(dcfg["source"], split, image_size=mcfg["image_size"], limit=limit)
-    shape = mcfg.get("image_shape") or [mcfg.get("in_channels", 1), mcfg["image_size"], mcfg["image_size"]]
-    data = load_mnist(name, "test" if split == "test" else "train", dcfg.get("source"),
-                      pad_to=shape[-1] if shape[-1] != 28 else None)  # fmt: skip
-    if split in ("train", "validation"):
-        held_out = int(dcfg.get("validation_size", 5000))
-        data = data.subset(slice(len(data) - held_out, None) if split == "validation" else slice(0, len(data) - held_out))
-    if dcfg.get("classes") is not None and split != "test":  # the test split keeps every class (novelty report)
-        data = data.subset(torch.isin(data.labels, torch.tensor(dcfg["classes"])))
-    return data.subset(slice(0, limit)) if limit else data
-
-
-def build_run(cfg: dict, accelerator: Accelerator) -> tuple[HubModel, torch.optim.Optimizer]:
+def build_run(cfg: RunConfig | dict, accelerator: Accelerator | None = None) -> tuple[HubModel, torch.optim.Optimizer]:
     """The config's model (in ``channels_last`` if asked) and its optimiser (``train.optimizer``: ``adam``, the
-    book's, or ``adamw`` with ``train.weight_decay``, default 0.01), not yet ``prepare``d."""
-    mcfg = dict(cfg["model"])
-    model = model_class(mcfg.pop("type", "conv"))(**mcfg)
-    tcfg = cfg["train"]
-    for key, freeze in (("init", False), ("frozen", True)):  # frozen last: it wins where both name a module
-        if tcfg.get(key):
-            load_modules(model, Path(tcfg[key]["from"]), list(tcfg[key]["modules"]), freeze=freeze, key=f"train.{key}")
-    if tcfg.get("channels_last", False):
+    book's, or ``adamw`` with ``train.weight_decay``), not yet ``prepare``d."""
+    config = as_run_config(cfg)
+    tcfg = config.train
+    model = model_class(config.model_type)(**config.model_options())
+    for key, source, freeze in (("init", tcfg.init, False), ("frozen", tcfg.frozen, True)):  # frozen last: it wins
+        if source is not None:
+            load_modules(model, Path(source.source), list(source.modules), freeze=freeze, key=f"train.{key}")
+    if tcfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    kind = tcfg.get("optimizer", "adam")
-    if kind not in ("adam", "adamw"):
-        raise ValueError(f"train.optimizer must be 'adam' or 'adamw', not {kind!r}")
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = (torch.optim.AdamW(trainable, lr=tcfg["learning_rate"], weight_decay=tcfg.get("weight_decay", 0.01))
-                 if kind == "adamw" else torch.optim.Adam(trainable, lr=tcfg["learning_rate"]))  # fmt: skip
+    optimizer = (torch.optim.AdamW(trainable, lr=tcfg.learning_rate, weight_decay=tcfg.weight_decay)
+                 if tcfg.optimizer == "adamw" else torch.optim.Adam(trainable, lr=tcfg.learning_rate))  # fmt: skip
     return model, optimizer
 
 
@@ -231,16 +213,23 @@ def load_modules(model: torch.nn.Module, folder: Path, modules: list[str], freez
             names[m].requires_grad_(False)
 
 
-def lr_scheduler(optimizer: torch.optim.Optimizer, tcfg: dict, steps_per_epoch: int) -> torch.optim.lr_scheduler.LRScheduler:
+def lr_scheduler(optimizer: torch.optim.Optimizer, tcfg: TrainConfig | Mapping, steps_per_epoch: int
+                 ) -> torch.optim.lr_scheduler.LRScheduler:  # fmt: skip
     """The learning-rate schedule of ``train.lr_schedule``: ``constant`` (the book's Adam, the default) or ``cosine``
     (linear warm-up over ``train.warmup_steps``, then cosine decay to 0 at ``max_epochs`` — Loshchilov & Hutter,
-    SGDR, 2017). Stepped once per optimiser step; ``save_state`` checkpoints it with the optimiser."""
-    kind = tcfg.get("lr_schedule", "constant")
+    SGDR, 2017). Stepped once per optimiser step; ``save_state`` checkpoints it with the optimiser. ``tcfg``: the
+    train section, typed or as a mapping (its missing keys take :class:`TrainConfig`'s defaults)."""
+    def value(key: str):
+        if not isinstance(tcfg, Mapping):
+            return getattr(tcfg, key)
+        return tcfg[key] if key in tcfg else TrainConfig.__dataclass_fields__[key].default
+
+    kind = value("lr_schedule")
+    if kind not in LR_SCHEDULES:
+        raise ConfigError(f"train.lr_schedule must be one of {', '.join(LR_SCHEDULES)}, not {kind!r}")
     if kind == "constant":
         return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
-    if kind != "cosine":
-        raise ValueError(f"train.lr_schedule must be 'constant' or 'cosine', not {kind!r}")
-    total, warmup = max(1, tcfg["max_epochs"] * steps_per_epoch), int(tcfg.get("warmup_steps", 0))
+    total, warmup = max(1, value("max_epochs") * steps_per_epoch), int(value("warmup_steps"))
 
     def factor(step: int) -> float:
         if step < warmup:
@@ -344,160 +333,212 @@ def save_previews(model: Autoencoder, preview: dict, prior_z: torch.Tensor, fold
         grid_image(model.decode(prior_z).cpu(), nrow=8, scale=scale).save(folder / f"{stem}samples.png")
 
 
-def main(argv=None) -> Path:
-    args = parse_args(argv)
-    cfg = load_config(args)
-    tcfg, dcfg = cfg["train"], cfg["data"]
-    train_split, eval_split = dcfg.get("train_split", "train"), dcfg.get("eval_split", "validation")
-    output_dir = Path(cfg["output_dir"])
-    channels_last = bool(tcfg.get("channels_last", False))
+@dataclass
+class Run:
+    """A training run in progress: the config, the prepared objects, the posterior-noise generator and the state
+    that checkpoints carry (``state``: step, epoch, best validation loss, history, …)."""
 
+    config: RunConfig
+    accelerator: Accelerator
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    train_data: ImageTensors
+    eval_data: ImageTensors
+    train_loader: torch.utils.data.DataLoader
+    eval_loader: torch.utils.data.DataLoader
+    adversary: Adversary | None
+    noise: torch.Generator
+    state: dict = field(default_factory=lambda: {
+        "step": 0, "epoch": 0, "best_val_loss": math.inf, "best_epoch": None, "bad_epochs": 0, "history": [],
+        "train_seconds": 0.0, "stopped": None})  # fmt: skip
+    interrupted: list = field(default_factory=list)
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.config.output_dir)
+
+    @property
+    def unwrapped(self) -> HubModel:
+        return self.accelerator.unwrap_model(self.model)
+
+    @property
+    def noise_file(self) -> str:
+        return f"posterior_noise_rng_{self.accelerator.process_index}.safetensors"
+
+
+def start_run(config: RunConfig) -> Run:
+    """Accelerator, data, model, optimiser(s), loaders and schedule, prepared; the posterior noise seeded."""
+    tcfg, dcfg = config.train, config.data
     accelerator = Accelerator(
-        mixed_precision=tcfg.get("mixed_precision", "no"),
-        project_config=ProjectConfiguration(project_dir=str(output_dir)),
+        mixed_precision=tcfg.mixed_precision,
+        project_config=ProjectConfiguration(project_dir=config.output_dir),
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
     )
-    set_seed(tcfg["seed"])
-    log = accelerator.print
-
+    set_seed(tcfg.seed)
     with accelerator.main_process_first():
-        train_data = load_data(cfg, train_split)
-        eval_data = load_data(cfg, eval_split)
-    log(f"data: {len(train_data)} {train_split} / {len(eval_data)} {eval_split} images of "
-        f"{dcfg.get('name', 'celeba')} from {dcfg.get('source') or 'the default folder'}")  # fmt: skip
-
-    model, optimizer = build_run(cfg, accelerator)
-    train_loader = torch.utils.data.DataLoader(train_data.to_dataset(), batch_size=tcfg["batch_size"], shuffle=True)
+        train_data, eval_data = load_split(config, dcfg.train_split), load_split(config, dcfg.eval_split)
+    accelerator.print(f"data: {len(train_data)} {dcfg.train_split} / {len(eval_data)} {dcfg.eval_split} images of "
+                      f"{dcfg.name} from {dcfg.source or 'the default folder'}")  # fmt: skip
+    model, optimizer = build_run(config, accelerator)
+    train_loader = torch.utils.data.DataLoader(train_data.to_dataset(), batch_size=tcfg.batch_size, shuffle=True)
     eval_loader = torch.utils.data.DataLoader(eval_data.to_dataset(), batch_size=256)
     scheduler = lr_scheduler(optimizer, tcfg, len(train_loader))  # the prepared scheduler steps once per process
     model, optimizer, train_loader, eval_loader, scheduler = accelerator.prepare(model, optimizer, train_loader,
                                                                                  eval_loader, scheduler)  # fmt: skip
-    adversary = build_adversary(cfg, accelerator.unwrap_model(model))
+    adversary = build_adversary(config, accelerator.unwrap_model(model))
     if adversary is not None:  # prepared after the model, so save_state / load_state hold both pairs in order
         adversary.discriminator, adversary.optimizer = accelerator.prepare(adversary.discriminator, adversary.optimizer)
-    unwrapped: HubModel = accelerator.unwrap_model(model)
-    generative = isinstance(unwrapped, Autoencoder)  # previews, prior samples and directions are for autoencoders
     # The posterior noise has its own generator, checkpointed with the run, so a resumed run draws exactly the
     # noise the uninterrupted run would have (the global RNG is also touched by every DataLoader iterator).
-    noise = torch.Generator(device=accelerator.device).manual_seed(tcfg["seed"] * 1000 + accelerator.process_index)
-    noise_file = f"posterior_noise_rng_{accelerator.process_index}.safetensors"
+    noise = torch.Generator(device=accelerator.device).manual_seed(tcfg.seed * 1000 + accelerator.process_index)
+    return Run(config, accelerator, model, optimizer, scheduler, train_data, eval_data, train_loader, eval_loader,
+               adversary, noise)  # fmt: skip
 
-    state = {"step": 0, "epoch": 0, "best_val_loss": math.inf, "best_epoch": None, "bad_epochs": 0,
-             "history": [], "train_seconds": 0.0, "stopped": None}  # fmt: skip
-    if args.resume:
-        ckpts = checkpoint_dirs(output_dir)
-        ckpt = Path(args.resume) if args.resume != "latest" else (ckpts[-1] if ckpts else None)
-        if ckpt is None or not (ckpt / STATE_FILE).is_file():
-            raise SystemExit(f"--resume: no checkpoint found ({ckpt or output_dir / 'checkpoints'})")
-        accelerator.load_state(str(ckpt))
-        noise.set_state(safetensors.torch.load_file(str(ckpt / noise_file))["state"])
-        state = json.loads((ckpt / STATE_FILE).read_text())
-        state["stopped"] = None  # a run stopped by --max-steps continues; early stopping is re-decided per epoch
-        log(f"resumed from {ckpt} at step {state['step']} (epoch {state['epoch']})")
 
-    def save_checkpoint() -> None:
-        accelerator.wait_for_everyone()
-        ckpt = output_dir / "checkpoints" / f"step_{state['step']:08d}"
-        accelerator.save_state(str(ckpt))
-        safetensors.torch.save_file({"state": noise.get_state()}, str(ckpt / noise_file))
-        if accelerator.is_main_process:
-            (ckpt / STATE_FILE).write_text(json.dumps(state, indent=1))
-            for old in checkpoint_dirs(output_dir)[: -tcfg.get("keep_checkpoints", 2)]:
-                shutil.rmtree(old, ignore_errors=True)
+def resume(run: Run, checkpoint: str) -> None:
+    """Load a checkpoint folder (or ``"latest"``) into the run: weights, optimisers, schedule, RNGs and state."""
+    ckpts = checkpoint_dirs(run.output_dir)
+    ckpt = Path(checkpoint) if checkpoint != "latest" else (ckpts[-1] if ckpts else None)
+    if ckpt is None or not (ckpt / STATE_FILE).is_file():
+        raise SystemExit(f"--resume: no checkpoint found ({ckpt or run.output_dir / 'checkpoints'})")
+    run.accelerator.load_state(str(ckpt))
+    run.noise.set_state(safetensors.torch.load_file(str(ckpt / run.noise_file))["state"])
+    run.state = json.loads((ckpt / STATE_FILE).read_text())
+    run.state["stopped"] = None  # a run stopped by --max-steps continues; early stopping is re-decided per epoch
+    run.accelerator.print(f"resumed from {ckpt} at step {run.state['step']} (epoch {run.state['epoch']})")
 
-    preview = {k: v.to(accelerator.device) for k, v in
-               to_batch(eval_data.images[:NUM_PREVIEW], eval_data.targets[:NUM_PREVIEW], False).items()}  # fmt: skip
-    prior_z = latent.sample(64, unwrapped.z_dim, seed=tcfg["seed"], device=accelerator.device) if generative else None
-    # Ctrl-C / SIGTERM: finish the current step, checkpoint, exit; --resume then continues from that step.
-    interrupted = []
+
+def save_checkpoint(run: Run) -> None:
+    """``accelerator.save_state`` plus the noise generator and the trainer state (written last: a complete
+    checkpoint); only the newest ``train.keep_checkpoints`` are kept."""
+    run.accelerator.wait_for_everyone()
+    ckpt = run.output_dir / "checkpoints" / f"step_{run.state['step']:08d}"
+    run.accelerator.save_state(str(ckpt))
+    safetensors.torch.save_file({"state": run.noise.get_state()}, str(ckpt / run.noise_file))
+    if run.accelerator.is_main_process:
+        (ckpt / STATE_FILE).write_text(json.dumps(run.state, indent=1))
+        for old in checkpoint_dirs(run.output_dir)[: -run.config.train.keep_checkpoints]:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def stop_on_signals(run: Run) -> None:
+    """Ctrl-C / SIGTERM: finish the current step, checkpoint, exit; --resume then continues from that step."""
 
     def request_stop(signum, frame):
-        if interrupted:
+        if run.interrupted:
             raise KeyboardInterrupt  # a second Ctrl-C aborts at once
-        interrupted.append(signal.Signals(signum).name)
-        log(f"\n{interrupted[0]}: stopping after this step and saving a checkpoint (again to abort)")
+        run.interrupted.append(signal.Signals(signum).name)
+        run.accelerator.print(f"\n{run.interrupted[0]}: stopping after this step and saving a checkpoint (again to abort)")
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    steps_per_epoch = len(train_loader)
-    max_steps = tcfg.get("max_steps") or math.inf
-    images_dir = output_dir / "images"
-    best_dir = output_dir / "best"
-    model.train()
 
-    while state["epoch"] < tcfg["max_epochs"] and state["stopped"] is None:
-        epoch = state["epoch"]
-        skip = state["step"] - epoch * steps_per_epoch
-        train_loader.set_epoch(epoch)
-        loader = accelerator.skip_first_batches(train_loader, skip) if skip > 0 else train_loader
-        n_images = len(train_data) // accelerator.num_processes
-        bar = tqdm(total=n_images, initial=min(skip * tcfg["batch_size"], n_images), unit="img", unit_scale=True,
-                   desc=f"epoch {epoch + 1}/{tcfg['max_epochs']}", disable=not accelerator.is_local_main_process)  # fmt: skip
-        t0, running = time.perf_counter(), {}
-        for images_u8, targets in loader:
-            losses = train_step(accelerator, model, optimizer, images_u8, targets, channels_last, noise,
-                                hflip=bool(tcfg.get("hflip", False)), corruption=tcfg.get("corruption"),
-                                adversary=adversary, step=state["step"])  # fmt: skip
-            scheduler.step()
-            state["step"] += 1
-            for k, v in losses.items():
-                running[k] = 0.9 * running.get(k, v.item()) + 0.1 * v.item()
-            bar.update(images_u8.shape[0])
-            bar.set_postfix({k: f"{v:.4g}" for k, v in running.items()})
-            if state["step"] >= max_steps or interrupted:
-                state["stopped"] = f"interrupted ({interrupted[0]})" if interrupted else f"max_steps={tcfg['max_steps']}"
-                break
-            if tcfg.get("checkpoint_every_steps") and state["step"] % tcfg["checkpoint_every_steps"] == 0:
-                state["train_seconds"] += time.perf_counter() - t0
-                t0 = time.perf_counter()
-                save_checkpoint()
-        bar.close()
-        state["train_seconds"] += time.perf_counter() - t0
-        if state["stopped"]:  # interrupted mid-epoch (max_steps or a signal): checkpoint, no epoch bookkeeping
-            save_checkpoint()
+
+def train_epoch(run: Run) -> dict[str, float] | None:
+    """One epoch (or what is left of it after a resume), checkpointing every ``checkpoint_every_steps``. Returns
+    the running means of the training losses, or None when the run stopped mid-epoch (max_steps or a signal)."""
+    tcfg, state, accelerator = run.config.train, run.state, run.accelerator
+    epoch, steps_per_epoch = state["epoch"], len(run.train_loader)
+    skip = state["step"] - epoch * steps_per_epoch
+    run.train_loader.set_epoch(epoch)
+    loader = accelerator.skip_first_batches(run.train_loader, skip) if skip > 0 else run.train_loader
+    n_images = len(run.train_data) // accelerator.num_processes
+    bar = tqdm(total=n_images, initial=min(skip * tcfg.batch_size, n_images), unit="img", unit_scale=True,
+               desc=f"epoch {epoch + 1}/{tcfg.max_epochs}", disable=not accelerator.is_local_main_process)  # fmt: skip
+    t0, running = time.perf_counter(), {}
+    for images_u8, targets in loader:
+        losses = train_step(accelerator, run.model, run.optimizer, images_u8, targets, tcfg.channels_last, run.noise,
+                            hflip=tcfg.hflip, corruption=tcfg.corruption, adversary=run.adversary,
+                            step=state["step"])  # fmt: skip
+        run.scheduler.step()
+        state["step"] += 1
+        for k, v in losses.items():
+            running[k] = 0.9 * running.get(k, v.item()) + 0.1 * v.item()
+        bar.update(images_u8.shape[0])
+        bar.set_postfix({k: f"{v:.4g}" for k, v in running.items()})
+        if state["step"] >= (tcfg.max_steps or math.inf) or run.interrupted:
+            state["stopped"] = f"interrupted ({run.interrupted[0]})" if run.interrupted else f"max_steps={tcfg.max_steps}"
             break
+        if tcfg.checkpoint_every_steps and state["step"] % tcfg.checkpoint_every_steps == 0:
+            state["train_seconds"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            save_checkpoint(run)
+    bar.close()
+    state["train_seconds"] += time.perf_counter() - t0
+    return None if state["stopped"] else running
 
-        val = evaluate(accelerator, model, eval_loader, channels_last, tcfg["seed"], tcfg.get("corruption"))
-        state["epoch"] = epoch + 1
-        record = {"epoch": epoch + 1, "step": state["step"], "train": running, "validation": val,
-                  "train_seconds": round(state["train_seconds"], 1)}  # fmt: skip
-        state["history"].append(record)
-        # train.keep: "best" (the lowest validation loss; early stopping) or "last" (an adversarial run, whose
-        # validation loss — the model's own objective — is not what the adversarial term improves)
-        keep = tcfg.get("keep", "best")
-        if keep not in ("best", "last"):
-            raise SystemExit(f"train.keep must be 'best' or 'last', not {keep!r}")
-        improved = keep == "last" or val["loss"] < state["best_val_loss"] - tcfg.get("min_delta", 0.0)
-        terms = ", ".join(f"{k} {v:.5g}" for k, v in val.items() if k != "loss")
-        log(f"epoch {epoch + 1}: train loss {running['loss']:.5g} | {eval_split} loss {val['loss']:.5g} "
-            f"({terms}){' *best*' if improved else ''}")  # fmt: skip
-        if accelerator.is_main_process:
-            if generative:
-                save_previews(unwrapped, preview, prior_z, images_dir, f"epoch_{epoch + 1:03d}_")
-            if improved:
-                unwrapped.save_pretrained(best_dir)
+
+def end_epoch(run: Run, running: dict[str, float], preview: dict, prior_z: torch.Tensor | None) -> None:
+    """Validate, record the epoch, write its previews, keep the weights if they are the ones to keep (``train.keep``),
+    decide early stopping and checkpoint."""
+    tcfg, state, accelerator = run.config.train, run.state, run.accelerator
+    val = evaluate(accelerator, run.model, run.eval_loader, tcfg.channels_last, tcfg.seed, tcfg.corruption)
+    state["epoch"] += 1
+    epoch = state["epoch"]
+    state["history"].append({"epoch": epoch, "step": state["step"], "train": running, "validation": val,
+                             "train_seconds": round(state["train_seconds"], 1)})  # fmt: skip
+    # "last": an adversarial run, whose validation loss (the model's own objective) is not what it improves
+    improved = tcfg.keep == "last" or val["loss"] < state["best_val_loss"] - tcfg.min_delta
+    terms = ", ".join(f"{k} {v:.5g}" for k, v in val.items() if k != "loss")
+    accelerator.print(f"epoch {epoch}: train loss {running['loss']:.5g} | {run.config.data.eval_split} loss "
+                      f"{val['loss']:.5g} ({terms}){' *best*' if improved else ''}")  # fmt: skip
+    if accelerator.is_main_process:
+        if prior_z is not None:
+            save_previews(run.unwrapped, preview, prior_z, run.output_dir / "images", f"epoch_{epoch:03d}_")
         if improved:
-            state.update(best_val_loss=val["loss"], best_epoch=epoch + 1, bad_epochs=0)
-        else:
-            state["bad_epochs"] += 1
-            if state["bad_epochs"] >= tcfg["patience"]:
-                state["stopped"] = f"validation loss did not improve for {tcfg['patience']} epochs"
-        model.train()
-        save_checkpoint()
-
-    if state["epoch"] >= tcfg["max_epochs"] and state["stopped"] is None:
-        state["stopped"] = f"max_epochs={tcfg['max_epochs']}"
-    log(f"stopped: {state['stopped']}")
-    accelerator.wait_for_everyone()
-    if interrupted:
-        log(f"checkpoint saved at step {state['step']}; continue with --resume")
-        return output_dir / "checkpoints"
-    if not accelerator.is_main_process:
-        return output_dir / "model"
-    return export(cfg, state, args, unwrapped, train_data, preview, prior_z, best_dir, output_dir, accelerator, argv)
+            run.unwrapped.save_pretrained(run.output_dir / "best")
+    if improved:
+        state.update(best_val_loss=val["loss"], best_epoch=epoch, bad_epochs=0)
+    else:
+        state["bad_epochs"] += 1
+        if state["bad_epochs"] >= tcfg.patience:
+            state["stopped"] = f"validation loss did not improve for {tcfg.patience} epochs"
+    run.model.train()
+    save_checkpoint(run)
 
 
-def module_source(section: dict | None) -> dict | None:
+def main(argv=None) -> Path:
+    args = parse_args(argv)
+    raw = load_config(args)
+    try:
+        config = parse_config(raw)
+    except ConfigError as err:
+        raise SystemExit(f"{args.config}: {err}") from None
+    run = start_run(config)
+    if args.resume:
+        resume(run, args.resume)
+    preview = {k: v.to(run.accelerator.device) for k, v in
+               to_batch(run.eval_data.images[:NUM_PREVIEW], run.eval_data.targets[:NUM_PREVIEW], False).items()}  # fmt: skip
+    generative = isinstance(run.unwrapped, Autoencoder)  # previews, prior samples and directions are for autoencoders
+    prior_z = (latent.sample(64, run.unwrapped.z_dim, seed=config.train.seed, device=run.accelerator.device)
+               if generative else None)  # fmt: skip
+    stop_on_signals(run)
+    run.model.train()
+    while run.state["epoch"] < config.train.max_epochs and run.state["stopped"] is None:
+        running = train_epoch(run)
+        if running is None:  # stopped mid-epoch (max_steps or a signal): checkpoint, no epoch bookkeeping
+            save_checkpoint(run)
+            break
+        end_epoch(run, running, preview, prior_z)
+    if run.state["epoch"] >= config.train.max_epochs and run.state["stopped"] is None:
+        run.state["stopped"] = f"max_epochs={config.train.max_epochs}"
+    run.accelerator.print(f"stopped: {run.state['stopped']}")
+    run.accelerator.wait_for_everyone()
+    if run.interrupted:
+        run.accelerator.print(f"checkpoint saved at step {run.state['step']}; continue with --resume")
+        return run.output_dir / "checkpoints"
+    if not run.accelerator.is_main_process:
+        return run.output_dir / "model"
+    model_dir = export(run, raw, preview, skip_directions=args.skip_directions, argv=argv)
+    if args.push_to_hub:
+        from push_to_hub import push_folder  # training/push_to_hub.py, beside this script
+
+        push_folder(model_dir, args.push_to_hub)
+    return model_dir
+
+
+def module_source(section: Mapping | None) -> dict | None:
     """Where the modules of ``train.frozen`` or ``train.init`` came from, kept in the run's record (the source folder
     may be replaced later, e.g. by this model when it ships): that folder's name, training command, epochs and time,
     from its record, and the source's own ``frozen_from`` and ``initialized_from`` when it too was trained under a
@@ -516,78 +557,75 @@ def module_source(section: dict | None) -> dict | None:
     return source
 
 
-def prior_options(cfg: dict, count: int, split: str = "train") -> dict:
-    """``fit_gaussian_mixture`` options from the config's ``prior`` section (``components``, ``seed``)."""
-    pcfg = cfg.get("prior") or {}
-    return {"components": int(pcfg.get("components", 10)), "seed": int(pcfg.get("seed", 0)),
-            "fitted_on": f"the posterior means of {count} {cfg['data'].get('name', 'celeba')} {split} images"}  # fmt: skip
+def final_model(run: Run, skip_directions: bool) -> HubModel:
+    """The kept weights (``<output_dir>/best``, or the last if no epoch finished) in eval mode, in the storage dtype,
+    with their attribute directions and prior (face VAEs; the config's ``directions`` / ``prior`` sections)."""
+    config, best_dir = run.config, run.output_dir / "best"
+    final = type(run.unwrapped).from_pretrained(str(best_dir)) if (best_dir / "config.json").is_file() else run.unwrapped
+    final = final.to(run.accelerator.device, memory_format=torch.contiguous_format).eval()
+    if config.train.weights_dtype:  # e.g. float16: a smaller weights file; rounded before directions are computed
+        final.set_storage_dtype(config.train.weights_dtype)
+    if config.data.name == "celeba" and isinstance(final, Autoencoder) and not skip_directions:
+        means = posterior_means(final, run.train_data)
+        final.set_attribute_directions(compute_attribute_directions(final, run.train_data, means=means,
+                                                                    method=config.directions.method,
+                                                                    shrinkage=config.directions.shrinkage))  # fmt: skip
+        if final.variational and config.prior is not None:  # the ex-post prior of the Sample tab
+            fitted_on = f"the posterior means of {len(means)} {config.data.name} {config.data.train_split} images"
+            final.set_prior(fit_gaussian_mixture(means, final.latent_fingerprint(), components=config.prior.components,
+                                                 seed=config.prior.seed, fitted_on=fitted_on))  # fmt: skip
+    return final
 
 
-def export(cfg, state, args, unwrapped, train_data, preview, prior_z, best_dir, output_dir, accelerator, argv) -> Path:
-    """Write the Hub-layout model folder from the best weights (or the last, if no epoch finished)."""
-    final = type(unwrapped).from_pretrained(str(best_dir)) if (best_dir / "config.json").is_file() else unwrapped
-    final = final.to(accelerator.device, memory_format=torch.contiguous_format).eval()
-    if cfg["train"].get("weights_dtype"):  # e.g. float16: a smaller weights file; rounded before directions are computed
-        final.set_storage_dtype(cfg["train"]["weights_dtype"])
-    model_dir = output_dir / "model"
-    if model_dir.exists():
-        shutil.rmtree(model_dir)
-    is_faces = cfg["data"].get("name", "celeba") == "celeba"
-    generative = isinstance(final, Autoencoder)
-    if is_faces and generative and not args.skip_directions:
-        means = posterior_means(final, train_data)
-        dcfg = cfg.get("directions") or {}  # the estimator (latentlab.latent.attribute_directions); the book's by default
-        final.set_attribute_directions(compute_attribute_directions(final, train_data, means=means,
-                                                                    method=dcfg.get("method", "mean_difference"),
-                                                                    shrinkage=float(dcfg.get("shrinkage", 0.0))))  # fmt: skip
-        if final.variational and cfg.get("prior", {}).get("components"):  # the ex-post prior of the Sample tab
-            final.set_prior(fit_gaussian_mixture(means, final.latent_fingerprint(), **prior_options(cfg, len(means))))
-    final.save_pretrained(model_dir)
-    test_metrics = None
-    if generative:
-        save_previews(final, preview, prior_z, model_dir, "")
-    else:  # the attribute classifier: its accuracy per attribute on the test split, into the folder and its card
+def test_metrics(config: RunConfig, final: HubModel, model_dir: Path) -> dict | None:
+    """The classifier's accuracy per attribute, or a digit model's metrics and analysis figures, on the test split
+    (into the folder and its card); None for face VAEs, which ``training/evaluate.py`` measures."""
+    if not isinstance(final, Autoencoder):
         from latentlab.evaluation import classifier_metrics
 
-        test_metrics = classifier_metrics(final.cpu(), load_data(cfg, "test"))
-    if generative and not is_faces:  # digit models: test-set metrics and the analysis figures, into the folder and its card
+        return classifier_metrics(final.cpu(), load_split(config, "test"))
+    if config.data.name != "celeba":
         from latentlab.analysis import analyse_digit_model
 
-        test_metrics = analyse_digit_model(final.cpu(), load_data(cfg, "test"), model_dir,
-                                           trained_classes=cfg["data"].get("classes"))  # fmt: skip
+        return analyse_digit_model(final.cpu(), load_split(config, "test"), model_dir,
+                                   trained_classes=config.data.classes and list(config.data.classes))  # fmt: skip
+    return None
+
+
+def export(run: Run, raw: dict, preview: dict, skip_directions: bool = False, argv=None) -> Path:
+    """Write the Hub-layout model folder: weights, extras, previews (samples from the model's prior when it has
+    one), the run's record (``raw``: the config as read) and the card."""
+    config, state, accelerator = run.config, run.state, run.accelerator
+    final = final_model(run, skip_directions)
+    model_dir = run.output_dir / "model"
+    if model_dir.exists():
+        shutil.rmtree(model_dir)
+    final.save_pretrained(model_dir)
+    if isinstance(final, Autoencoder):
+        prior = getattr(final, "prior", None)
+        prior_z = (prior.sample(64, seed=config.train.seed).float().to(accelerator.device) if prior is not None
+                   else latent.sample(64, final.z_dim, seed=config.train.seed, device=accelerator.device))  # fmt: skip
+        save_previews(final, preview, prior_z, model_dir, "")
     launcher = "accelerate launch" if os.environ.get("ACCELERATE_MIXED_PRECISION") or os.environ.get("LOCAL_RANK") else "python"
     record = {
-        "name": cfg.get("name"),
-        "config": cfg,
+        "name": config.name, "config": raw,
         "command": command_line(__file__, None if argv is None else list(argv), launcher),
-        "epochs": state["epoch"],
-        "steps": state["step"],
-        "best_epoch": state["best_epoch"],
-        "stopped": state["stopped"],
-        "history": state["history"],
-        "train_images": len(train_data),
-        "test_metrics": test_metrics,
-        "train_seconds": round(state["train_seconds"], 1),
-        "frozen_from": module_source(cfg["train"].get("frozen")),
-        **({"initialized_from": module_source(cfg["train"]["init"])} if cfg["train"].get("init") else {}),
+        "epochs": state["epoch"], "steps": state["step"], "best_epoch": state["best_epoch"], "stopped": state["stopped"],
+        "history": state["history"], "train_images": len(run.train_data),
+        "test_metrics": test_metrics(config, final, model_dir), "train_seconds": round(state["train_seconds"], 1),
+        "frozen_from": module_source(raw["train"].get("frozen")),
+        **({"initialized_from": module_source(raw["train"]["init"])} if raw["train"].get("init") else {}),
         "parameters": final.num_parameters(),
         "hardware": {
-            "device": str(accelerator.device),
-            "num_processes": accelerator.num_processes,
-            "mixed_precision": accelerator.mixed_precision,
-            "cpu": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(),
-            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            "device": str(accelerator.device), "num_processes": accelerator.num_processes,
+            "mixed_precision": accelerator.mixed_precision, "cpu": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(), "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
             "torch": torch.__version__,
         },
-    }
+    }  # fmt: skip
     (model_dir / "training_log.json").write_text(json.dumps(record, indent=1))
     write_model_card(model_dir)
     accelerator.print(f"model folder: {model_dir}")
-    if args.push_to_hub:
-        from push_to_hub import push_folder  # training/push_to_hub.py, beside this script
-
-        push_folder(model_dir, args.push_to_hub)
     return model_dir
 
 

@@ -347,3 +347,35 @@ def load_mnist(
             raise DataError(f"could not load {name} split {split!r} from Hub dataset {source!r}: {err}") from err
     data = DigitData(images_t.contiguous(), labels_t, _DIGIT_SETS[name])
     return data if pad_to is None else data.padded(pad_to)
+
+
+def load_split(config, split: str) -> ImageTensors:
+    """One split of a training run's dataset as uint8 tensors.
+
+    Args:
+        config: a :class:`latentlab.config.RunConfig` (its ``data`` section and the model's image shape).
+        split: ``"train"``, ``"validation"``, ``"test"`` (or the config's own split names).
+
+    Digit sets have no validation split: ``validation`` is the last ``data.validation_size`` training images, which
+    ``train`` then leaves out. ``data.classes`` keeps only those labels in train / validation (e.g. ``[0]`` for the
+    novelty autoencoder; ``test`` keeps all); ``data.limit`` / ``data.eval_limit`` keep the first N rows.
+
+    Returns:
+        :class:`FaceData` (CelebA) or :class:`DigitData` (MNIST / Fashion-MNIST).
+
+    Raises:
+        DataError: the data cannot be found or read (see :func:`load_celeba`, :func:`load_mnist`).
+    """
+    data_cfg = config.data
+    limit = {data_cfg.train_split: data_cfg.limit, data_cfg.eval_split: data_cfg.eval_limit}.get(split)
+    side = config.image_shape[-1]
+    if data_cfg.name == "celeba":
+        return load_celeba(data_cfg.source or DEFAULT_CELEBA_SOURCE, split, image_size=side, limit=limit)
+    data = load_mnist(data_cfg.name, "test" if split == "test" else "train", data_cfg.source,
+                      pad_to=side if side != 28 else None)  # fmt: skip
+    if split in ("train", "validation"):
+        held_out = int(data_cfg.validation_size)
+        data = data.subset(slice(len(data) - held_out, None) if split == "validation" else slice(0, len(data) - held_out))
+    if data_cfg.classes is not None and split != "test":  # the test split keeps every class (novelty report)
+        data = data.subset(torch.isin(data.labels, torch.tensor(list(data_cfg.classes))))
+    return data.subset(slice(0, limit)) if limit else data

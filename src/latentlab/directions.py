@@ -20,7 +20,7 @@ import safetensors.torch
 import torch
 from tqdm.auto import tqdm
 
-from .extras import LatentMismatchError, load_extra
+from .extras import LatentBoundFile, LatentMismatchError
 from .latent import DIRECTION_METHODS, attribute_directions, project_out
 
 DIRECTIONS_NAME = "attribute_directions.safetensors"
@@ -31,7 +31,7 @@ DirectionsMismatchError = LatentMismatchError  # the name this module's callers 
 
 
 @dataclass(frozen=True)
-class AttributeDirections:
+class AttributeDirections(LatentBoundFile):
     """Named latent directions, one row per attribute.
 
     Attributes:
@@ -48,6 +48,8 @@ class AttributeDirections:
             ``"mean_difference"`` directions, which are their own mean differences; required for other methods.
     """
 
+    kind = "attribute-directions"  # named in errors
+    fix = DIRECTIONS_FIX  # named in LatentMismatchError
     names: tuple[str, ...]
     vectors: torch.Tensor
     positive_count: torch.Tensor
@@ -151,37 +153,18 @@ class AttributeDirections:
             raise ValueError(f"{path}: no attribute-directions estimator recorded ({err!r})") from err
 
     @classmethod
-    def load(cls, path: str | Path, *, expected_fingerprint: str | None = None) -> "AttributeDirections":
-        """Read a file written by :meth:`save`, checked against ``expected_fingerprint`` (a model's
-        :meth:`~latentlab.models.HubModel.latent_fingerprint`) when given.
-
-        Raises:
-            ValueError: the file is not a directions file (missing tensors or metadata, unreadable, or a
-                ``"regression"`` file without its mean differences: recompute it with compute_directions.py).
-            DirectionsMismatchError: ``expected_fingerprint`` is given and differs from the file's.
-        """
-        return load_extra(cls, path, expected_fingerprint, fix=DIRECTIONS_FIX)
-
-    @classmethod
-    def read(cls, path: str | Path) -> "AttributeDirections":
-        """Read a file written by :meth:`save`, unchecked. Raises ValueError as :meth:`load`."""
-        try:
-            with safetensors.safe_open(str(path), framework="pt") as f:
-                meta = f.metadata() or {}
-                tensors = {k: f.get_tensor(k) for k in f.keys()}
-            return cls(
-                names=tuple(json.loads(meta["names"])),
-                vectors=tensors["directions"].float(),
-                positive_count=tensors["positive_count"],
-                negative_count=tensors["negative_count"],
-                latent_fingerprint=meta["latent_fingerprint"],
-                method=meta["method"],
-                shrinkage=float(meta["shrinkage"]),
-                mean_differences=tensors["mean_differences"].float() if "mean_differences" in tensors else None,
-            )
-        except (KeyError, ValueError, OSError, safetensors.SafetensorError) as err:
-            raise ValueError(f"{path}: not a valid attribute-directions file ({err!r})") from err
-
+    def from_contents(cls, meta: dict[str, str], tensors: dict[str, torch.Tensor]) -> "AttributeDirections":
+        """Build from a file's metadata and tensors (:meth:`~latentlab.extras.LatentBoundFile.read` reads them)."""
+        return cls(
+            names=tuple(json.loads(meta["names"])),
+            vectors=tensors["directions"].float(),
+            positive_count=tensors["positive_count"],
+            negative_count=tensors["negative_count"],
+            latent_fingerprint=meta["latent_fingerprint"],
+            method=meta["method"],
+            shrinkage=float(meta["shrinkage"]),
+            mean_differences=tensors["mean_differences"].float() if "mean_differences" in tensors else None,
+        )
 
 @torch.no_grad()
 def posterior_means(model, data, batch_size: int = 512) -> torch.Tensor:

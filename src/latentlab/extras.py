@@ -15,9 +15,54 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+import safetensors
+import torch
+
 
 class LatentMismatchError(ValueError):
     """A file bound to a latent space (attribute directions, a prior) belongs to another encoder or latent size."""
+
+
+class LatentBoundFile:
+    """Mixin of the extras' classes: :meth:`read` and :meth:`load` (read, then check the binding) on top of their own
+    ``from_contents`` (build from a file's metadata and tensors) and ``save``; ``kind`` names the file in errors and
+    ``fix`` says what to do when it does not match."""
+
+    kind: str = "latent-bound"
+    fix: str = "compute it again for this model"
+
+    @classmethod
+    def from_contents(cls, meta: dict[str, str], tensors: dict[str, torch.Tensor]):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def read(cls, path: str | Path):
+        """Read a file written by ``save``, unchecked (:meth:`load` also checks the binding).
+
+        Raises:
+            ValueError: not a valid file of this kind (missing tensors or metadata, inconsistent shapes, unreadable).
+        """
+        try:
+            return cls.from_contents(*read_safetensors(path))
+        except (KeyError, ValueError, OSError, safetensors.SafetensorError) as err:
+            raise ValueError(f"{path}: not a valid {cls.kind} file ({err!r})") from err
+
+    @classmethod
+    def load(cls, path: str | Path, *, expected_fingerprint: str | None = None):
+        """Read a file written by ``save``, checked against ``expected_fingerprint`` (a model's
+        :meth:`~latentlab.models.HubModel.latent_fingerprint`) when given.
+
+        Raises:
+            ValueError: not a valid file of this kind.
+            LatentMismatchError: ``expected_fingerprint`` is given and differs from the file's.
+        """
+        return load_extra(cls, path, expected_fingerprint, fix=cls.fix)
+
+
+def read_safetensors(path: str | Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+    """A safetensors file's metadata and tensors (no pickle). Raises OSError / SafetensorError when unreadable."""
+    with safetensors.safe_open(str(path), framework="pt") as f:
+        return dict(f.metadata() or {}), {k: f.get_tensor(k) for k in f.keys()}
 
 
 class LatentBound(Protocol):

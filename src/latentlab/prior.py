@@ -21,7 +21,7 @@ import safetensors
 import safetensors.torch
 import torch
 
-from .extras import LatentMismatchError, load_extra
+from .extras import LatentBoundFile, LatentMismatchError
 from .latent import check_sample_args, seeded_generator
 
 PRIOR_NAME = "prior.safetensors"
@@ -33,7 +33,7 @@ PRIOR_FIX = "fit it again for this model (training/fit_prior.py)"
 
 
 @dataclass(frozen=True)
-class GaussianMixturePrior:
+class GaussianMixturePrior(LatentBoundFile):
     """p(z) = Σ_k π_k N(z; μ_k, Σ_k), with Σ_k = L_k L_kᵀ.
 
     Attributes:
@@ -44,6 +44,8 @@ class GaussianMixturePrior:
         fitted_on: what the mixture was fitted on (e.g. ``"24183 posterior means of the celeba train split"``).
     """
 
+    kind = "prior"  # named in errors
+    fix = PRIOR_FIX  # named in LatentMismatchError
     weights: torch.Tensor
     means: torch.Tensor
     scale_tril: torch.Tensor
@@ -111,29 +113,11 @@ class GaussianMixturePrior:
         )  # fmt: skip
 
     @classmethod
-    def load(cls, path: str | Path, *, expected_fingerprint: str | None = None) -> "GaussianMixturePrior":
-        """Read a file written by :meth:`save`, checked against ``expected_fingerprint`` (a model's
-        :meth:`~latentlab.models.HubModel.latent_fingerprint`) when given.
-
-        Raises:
-            ValueError: not a prior file (missing tensors or metadata, inconsistent shapes, unreadable).
-            PriorMismatchError: ``expected_fingerprint`` is given and differs from the file's.
-        """
-        return load_extra(cls, path, expected_fingerprint, fix=PRIOR_FIX)
-
-    @classmethod
-    def read(cls, path: str | Path) -> "GaussianMixturePrior":
-        """Read a file written by :meth:`save`, unchecked. Raises ValueError as :meth:`load`."""
-        try:
-            with safetensors.safe_open(str(path), framework="pt") as f:
-                meta = f.metadata() or {}
-                tensors = {k: f.get_tensor(k) for k in f.keys()}
-            t = {k: tensors[k].double() for k in ("weights", "means", "scale_tril")}
-            return cls(t["weights"] / t["weights"].sum(), t["means"], t["scale_tril"], meta["latent_fingerprint"],
-                       meta.get("fitted_on", ""))  # fmt: skip
-        except (KeyError, ValueError, OSError, safetensors.SafetensorError) as err:
-            raise ValueError(f"{path}: not a valid prior file ({err!r})") from err
-
+    def from_contents(cls, meta: dict[str, str], tensors: dict[str, torch.Tensor]) -> "GaussianMixturePrior":
+        """Build from a file's metadata and tensors (:meth:`~latentlab.extras.LatentBoundFile.read` reads them)."""
+        t = {k: tensors[k].double() for k in ("weights", "means", "scale_tril")}
+        return cls(t["weights"] / t["weights"].sum(), t["means"], t["scale_tril"], meta["latent_fingerprint"],
+                   meta.get("fitted_on", ""))  # fmt: skip
 
 def fit_gaussian_mixture(codes: torch.Tensor, latent_fingerprint: str, *, components: int = 10, seed: int = 0,
                          fitted_on: str = "", max_iter: int = 200) -> GaussianMixturePrior:  # fmt: skip

@@ -43,9 +43,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..directions import DIRECTIONS_FIX, DIRECTIONS_NAME, AttributeDirections
-from ..extras import check_binding, load_extra
-from ..prior import PRIOR_FIX, PRIOR_NAME, GaussianMixturePrior
+from ..directions import DIRECTIONS_NAME, AttributeDirections
+from ..extras import check_binding
+from ..prior import PRIOR_NAME, GaussianMixturePrior
 from .base import HubModel, resolve_file
 
 RECONSTRUCTION_LOSSES = ("mse", "bce")
@@ -358,11 +358,8 @@ class Autoencoder(nn.Module, HubModel):
         return sum(p.numel() for p in self.parameters())
 
     # --- files bound to the latent space travel with the weights (latentlab.extras) -------------------------
-    # attribute name -> (file name in a model folder, class, what to do when it does not match)
-    extras = {
-        "attribute_directions": (DIRECTIONS_NAME, AttributeDirections, DIRECTIONS_FIX),
-        "prior": (PRIOR_NAME, GaussianMixturePrior, PRIOR_FIX),
-    }
+    # attribute name -> (file name in a model folder, its class: a latentlab.extras.LatentBoundFile)
+    extras = {"attribute_directions": (DIRECTIONS_NAME, AttributeDirections), "prior": (PRIOR_NAME, GaussianMixturePrior)}
 
     def set_extra(self, name: str, extra, *, fingerprint: str | None = None) -> None:
         """Attach a latent-bound extra (``name``: a key of :attr:`extras`), or detach it with ``None``.
@@ -374,9 +371,9 @@ class Autoencoder(nn.Module, HubModel):
             LatentMismatchError: the extra belongs to another encoder or latent size.
             KeyError: an unknown name.
         """
-        file_name, cls, fix = self.extras[name]
         if extra is not None:
-            check_binding(extra, fingerprint or self.latent_fingerprint(), self.z_dim, f"the {name.replace('_', ' ')}", fix)
+            check_binding(extra, fingerprint or self.latent_fingerprint(), self.z_dim, f"the {name.replace('_', ' ')}",
+                          self.extras[name][1].fix)  # fmt: skip
         setattr(self, name, extra)
 
     def set_attribute_directions(self, directions: AttributeDirections | None, *, fingerprint: str | None = None) -> None:
@@ -404,12 +401,12 @@ class Autoencoder(nn.Module, HubModel):
             extra.save(save_directory / self.extras[name][0])
 
     def _load_extras(self, model_id: str, download: dict) -> None:
-        files = {name: resolve_file(model_id, file_name, **download) for name, (file_name, _, _) in self.extras.items()}
+        files = {name: resolve_file(model_id, file_name, **download) for name, (file_name, _) in self.extras.items()}
         files = {name: path for name, path in files.items() if path is not None}
         fingerprint = self.latent_fingerprint() if files else None  # hashed once for every file
         for name, path in files.items():
-            _, cls, fix = self.extras[name]
-            self.set_extra(name, load_extra(cls, path, fingerprint, self.z_dim, fix), fingerprint=fingerprint)
+            extra = self.extras[name][1].load(path, expected_fingerprint=fingerprint)
+            self.set_extra(name, extra, fingerprint=fingerprint)  # the latent size, too
 
 
 def _ssim_distance(reconstruction: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

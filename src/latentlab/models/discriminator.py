@@ -65,7 +65,7 @@ class PatchDiscriminator(nn.Module):
         return self.head(h), features
 
 
-@dataclass
+@dataclass(frozen=True)
 class AdversarialObjective:
     """The decoder's and the discriminator's losses for one batch (VQGAN's recipe, see the module docstring).
 
