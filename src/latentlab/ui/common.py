@@ -1,5 +1,5 @@
 """What every tab of the app shares: uploads that fail with a short message, output files written once and
-atomically, and the check of a model name."""
+atomically, the check of a model name, and module callbacks bound to their models as Gradio should see them."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import hashlib
 import io
 import os
 import tempfile
+import typing
 from pathlib import Path
 
 import gradio as gr
@@ -105,3 +106,18 @@ def choose(name: str, names: list[str], what: str) -> str:
     if name not in names:
         raise gr.Error(f"Pick one of the {what} models: {', '.join(names)} (got {name!r}).")
     return name
+
+
+def _bind(fn, *args, description: str | None = None):
+    """``fn`` with its first arguments fixed to ``args`` (e.g. the labs), as Gradio should see it: the signature of
+    the remaining parameters (the API's parameter names and defaults), ``fn``'s name (which names the endpoints
+    without an ``api_name``) and its type hints, resolved (Gradio finds a ``gr.SelectData`` parameter by its hint).
+
+    Its docstring, which Gradio shows as the API description, is ``description`` (``None``: none): the module
+    functions' docstrings describe arguments that API callers never pass.
+    """
+    bound = functools.partial(fn, *args)
+    bound.__name__ = bound.__qualname__ = fn.__name__
+    bound.__module__, bound.__doc__ = fn.__module__, description
+    bound.__annotations__ = typing.get_type_hints(fn)
+    return bound
