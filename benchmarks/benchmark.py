@@ -14,8 +14,8 @@ Rows:
 - one ``shipped`` row per digit model config (``training/configs/<name>.yaml``: its batch size, real training images).
 
 The PyTorch rows train the shipped architecture (``training/configs/celeba_vae_64.yaml``) with Adam(5e-4), batch
-128, on the same real CelebA-HQ 64-px training images; the Keras row is the book's model as published (the seed
-recipe, ≈0.49 M parameters). Served: ``app.py`` started as a subprocess on 127.0.0.1 (cold start = process start until
+128, on the same real CelebA-HQ 64-px training images; the Keras row is the book's model as published (≈0.49 M
+parameters). Served: ``app.py`` started as a subprocess on 127.0.0.1 (cold start = process start until
 it serves), then each API called with the example faces through ``gradio_client`` and through :class:`PageClient`
 (one session, the queue's event stream, the output files downloaded: what a browser tab waits for); peak memory is the server
 process's peak resident set (``VmHWM``). Latency: median (p50) and p95 over repeated calls of :class:`latentlab.faces.FaceLab` on the
@@ -50,14 +50,14 @@ def _images(n: int, source: str):
     return load_celeba(source, "train", limit=n).images  # uint8 (n, 3, 64, 64)
 
 
-def row_keras(steps: int, warmup: int, batch: int, source: str) -> dict:
+def row_keras(steps: int, warmup: int, batch_size: int, source: str) -> dict:
     """The book's model and train_step, as published (Keras 3 on TensorFlow)."""
     import numpy as np
     import tensorflow as tf
     from tensorflow import keras
     from tensorflow.keras import layers
 
-    images = _images(batch * (steps + warmup), source).permute(0, 2, 3, 1).numpy().astype("float32") / 255.0
+    images = _images(batch_size * (steps + warmup), source).permute(0, 2, 3, 1).numpy().astype("float32") / 255.0
 
     class Sampling(layers.Layer):
         def call(self, inputs):
@@ -116,21 +116,21 @@ def row_keras(steps: int, warmup: int, batch: int, source: str) -> dict:
             ends.append(time.perf_counter())
 
     ends: list[float] = []
-    vae.fit(images, batch_size=batch, epochs=1, verbose=0, shuffle=False, callbacks=[Clock()])
+    vae.fit(images, batch_size=batch_size, epochs=1, verbose=0, shuffle=False, callbacks=[Clock()])
     seconds = ends[-1] - ends[warmup - 1]  # the `steps` batches after the warm-up ones
-    return {"images_per_second": batch * steps / seconds, "note": f"tensorflow {tf.__version__}"}
+    return {"images_per_second": batch_size * steps / seconds, "note": f"tensorflow {tf.__version__}"}
 
 
-def _torch_loop(step, steps: int, warmup: int, batch: int, images) -> float:
+def _torch_loop(step, steps: int, warmup: int, batch_size: int, images) -> float:
     for i in range(warmup):
-        step(images[i * batch : (i + 1) * batch])
+        step(images[i * batch_size : (i + 1) * batch_size])
     t0 = time.perf_counter()
     for i in range(warmup, warmup + steps):
-        step(images[i * batch : (i + 1) * batch])
-    return batch * steps / (time.perf_counter() - t0)
+        step(images[i * batch_size : (i + 1) * batch_size])
+    return batch_size * steps / (time.perf_counter() - t0)
 
 
-def row_fp32(steps: int, warmup: int, batch: int, source: str) -> dict:
+def row_fp32(steps: int, warmup: int, batch_size: int, source: str) -> dict:
     import torch
 
     from latentlab.models import model_class
@@ -138,7 +138,7 @@ def row_fp32(steps: int, warmup: int, batch: int, source: str) -> dict:
     import yaml
 
     torch.manual_seed(0)
-    images = _images(batch * (steps + warmup), source)
+    images = _images(batch_size * (steps + warmup), source)
     mcfg = dict(yaml.safe_load((REPO / "training" / "configs" / "celeba_vae_64.yaml").read_text())["model"])
     model = model_class(mcfg.pop("type", "conv"))(**mcfg).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=5e-4)
@@ -149,10 +149,10 @@ def row_fp32(steps: int, warmup: int, batch: int, source: str) -> dict:
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
-    return {"images_per_second": _torch_loop(step, steps, warmup, batch, images), "note": f"torch {torch.__version__}"}
+    return {"images_per_second": _torch_loop(step, steps, warmup, batch_size, images), "note": f"torch {torch.__version__}"}
 
 
-def row_shipped(steps: int, warmup: int, batch: int, source: str, config: str = "celeba_vae_64") -> dict:
+def row_shipped(steps: int, warmup: int, batch_size: int, source: str, config: str = "celeba_vae_64") -> dict:
     import torch
     import yaml
     from accelerate import Accelerator
@@ -163,26 +163,26 @@ def row_shipped(steps: int, warmup: int, batch: int, source: str, config: str = 
     tcfg = cfg["train"]
     torch.manual_seed(0)
     if config == "celeba_vae_64":
-        images, targets = _images(batch * (steps + warmup), source), None
+        images, targets = _images(batch_size * (steps + warmup), source), None
     else:
-        batch = tcfg["batch_size"]
+        batch_size = tcfg["batch_size"]
         data = load_data(cfg, "train")
-        idx = torch.randint(0, len(data), (batch * (steps + warmup),))
+        idx = torch.randint(0, len(data), (batch_size * (steps + warmup),))
         images, targets = data.images[idx], data.labels[idx]
     accelerator = Accelerator(mixed_precision=tcfg["mixed_precision"])
     model, optimizer = build_run(cfg, accelerator)
     model, optimizer = accelerator.prepare(model, optimizer)
     model.train()
     noise = torch.Generator().manual_seed(0)
-    offset = iter(range(0, len(images), batch))
+    offset = iter(range(0, len(images), batch_size))
 
     def step(u8):
         i = next(offset)
         labels = torch.zeros(len(u8), 40) if targets is None else targets[i : i + len(u8)]
         train_step(accelerator, model, optimizer, u8, labels, tcfg["channels_last"], noise)
 
-    ips = _torch_loop(step, steps, warmup, batch, images)
-    return {"images_per_second": ips, "batch_size": batch,
+    ips = _torch_loop(step, steps, warmup, batch_size, images)
+    return {"images_per_second": ips, "batch_size": batch_size,
             "note": f"mixed_precision={tcfg['mixed_precision']}, channels_last={tcfg['channels_last']}"}  # fmt: skip
 
 
@@ -393,7 +393,7 @@ def gradio_floor(repeats: int) -> list[dict]:
 
 
 def served_targets(app: dict) -> dict:
-    """Issue 14's served p50 targets on this machine, through ``gradio_client`` and as the web page calls."""
+    """The served p50 targets on this machine, through ``gradio_client`` and as the web page calls."""
     limits = {"/morph (16 frames)": 250, "/edit (Smiling)": 150, "/sample (36 faces, new seed)": 150,
               "/plane (= a plane click: decode + marked scatter)": 50}  # fmt: skip
     targets = {}
@@ -449,7 +449,7 @@ def latency(model_ids: list[str], repeats: int) -> list[dict]:
 
 
 def face_targets(lat: list[dict]) -> dict:
-    """Issue 12's speed target: the default face model's 16-frame morph, model time, p50 ≤ 50 ms at the app's precision."""
+    """The speed target: the default face model's 16-frame morph, model time, p50 ≤ 50 ms at the app's precision."""
     rows = [r for r in lat if r.get("operation") == "morph (16 frames)"]
     return {"morph_16_frames_p50_at_most_50_ms": rows[0]["p50_ms"] <= 50.0} if rows else {}
 

@@ -4,10 +4,11 @@
         --pca 200 --out benchmarks/face_models.json
 
 A folder may be given a row name as ``NAME=FOLDER`` (default: the run's name). Each folder must hold ``evaluation.json`` (from ``evaluate.py``), ``training_log.json`` and ``config.json``. A row
-already in ``--out`` whose folder is not given (say, the seed recipe's model, once replaced by a better one) is kept,
+already in ``--out`` whose folder is not given (say, a model whose folder is gone) is kept,
 so the table keeps every model ever compared. ``--pca K`` adds the linear baseline: PCA with K components fitted on
 the training split (:func:`latentlab.evaluation.pca_reconstruction_mse`), measured on the same test split.
-The choice rule of issue 5: the best sample FID among models whose test reconstruction MSE is at most the seed's.
+The choice rule: the best sample FID among models whose test reconstruction MSE is at most the reference's
+(``--reference``; by default the row ``celeba-vae-64-seed``, the book's recipe).
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def pca_row(components: int, data: str) -> dict:
 
 
 def choose(rows: list[dict], reference: str) -> str | None:
-    """Issue 5's rule: the lowest sample FID among models whose test MSE is at most ``reference``'s."""
+    """The choice rule: the lowest sample FID among models whose test MSE is at most ``reference``'s."""
     ref = next((r for r in rows if r["name"] == reference), None)
     eligible = [r for r in rows if "fid_samples" in r and (ref is None or r["test_mse"] <= ref["test_mse"])]
     return min(eligible, key=lambda r: r["fid_samples"])["name"] if eligible else None

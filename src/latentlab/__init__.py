@@ -7,21 +7,21 @@
 """
 
 from . import latent
+from ._deprecation import module_getattr
 from .directions import AttributeDirections, DirectionsMismatchError
 from .extras import LatentMismatchError
 from .prior import GaussianMixturePrior, PriorMismatchError
 from .models import (
     AttributeClassifier,
     Autoencoder,
+    AutoencoderOutput,
     CheckpointError,
     ConvAutoencoder,
-    ConvVAE,
     DenseAutoencoder,
     DiagonalGaussian,
     ModelNotFoundError,
     PointPosterior,
     ResNetAutoencoder,
-    VAEOutput,
     load_autoencoder,
     load_pretrained,
 )
@@ -30,9 +30,9 @@ __all__ = [
     "AttributeClassifier",
     "AttributeDirections",
     "Autoencoder",
+    "AutoencoderOutput",
     "CheckpointError",
     "ConvAutoencoder",
-    "ConvVAE",
     "DenseAutoencoder",
     "DiagonalGaussian",
     "DirectionsMismatchError",
@@ -42,9 +42,13 @@ __all__ = [
     "PointPosterior",
     "PriorMismatchError",
     "ResNetAutoencoder",
-    "VAEOutput",
     "latent",
     "load_autoencoder",
     "load_pretrained",
 ]
 __version__ = "0.1.0"
+
+__getattr__ = module_getattr(__name__, {  # deprecated names, for one release
+    "ConvVAE": ("ConvAutoencoder", lambda: ConvAutoencoder),
+    "VAEOutput": ("AutoencoderOutput", lambda: AutoencoderOutput),
+})

@@ -25,6 +25,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
+from ._deprecation import renamed_keyword, warn_deprecated  # noqa: E402
+from .directions import posterior_means  # noqa: E402
 from .images import grid_image  # noqa: E402
 from .models import Autoencoder  # noqa: E402
 
@@ -35,21 +37,18 @@ DPI = 100
 
 
 # --- numbers -----------------------------------------------------------------------------------------------------
-@torch.no_grad()
-def latent_codes(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor | None = None, batch: int = 1000) -> torch.Tensor:
-    """Posterior means (the codes) of ``images`` (N, C, H, W) float in [0, 1]: (N, z_dim) float32, on the CPU.
-
-    ``labels`` (N,) int are passed to conditional models and ignored by the others."""
-    model.eval()
-    cond = labels if model.conditional else None
-    out = [model.encode(images[i : i + batch], None if cond is None else cond[i : i + batch]).mode().cpu()
-           for i in range(0, len(images), batch)]  # fmt: skip
-    return torch.cat(out) if out else torch.empty(0, model.z_dim)
+def latent_codes(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor | None = None,
+                 batch: int = 1000) -> torch.Tensor:  # fmt: skip
+    """Deprecated alias of :func:`latentlab.directions.posterior_means` (``batch`` is its ``batch_size``), kept
+    for one release."""
+    warn_deprecated("latentlab.analysis.latent_codes", "latentlab.directions.posterior_means")
+    return posterior_means(model, images, batch, labels=labels, progress=False)
 
 
+@renamed_keyword(batch="batch_size")
 @torch.no_grad()
 def reconstruction_errors(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor | None = None,
-                          batch: int = 1000) -> torch.Tensor:  # fmt: skip
+                          batch_size: int = 1000) -> torch.Tensor:  # fmt: skip
     """Per-image mean squared error (N,) float32 between ``images`` (N, C, H, W) in [0, 1] and their reconstructions
     from the posterior mean — the novelty score (high = unlike the training data).
 
@@ -59,9 +58,9 @@ def reconstruction_errors(model: Autoencoder, images: torch.Tensor, labels: torc
     model.eval()
     cond = labels if model.conditional else None
     errs = []
-    for i in range(0, len(images), batch):
-        x = images[i : i + batch]
-        lab = None if cond is None else cond[i : i + batch]
+    for i in range(0, len(images), batch_size):
+        x = images[i : i + batch_size]
+        lab = None if cond is None else cond[i : i + batch_size]
         errs.append(novelty_scores(model, x, model.decode(model.encode(x, lab).mode(), lab)).cpu())
     return torch.cat(errs)
 
@@ -151,7 +150,7 @@ def asked_label_accuracy(model: Autoencoder, judge, images: torch.Tensor, labels
     if not model.conditional:
         raise ValueError("asked_label_accuracy needs a conditional model")
     with torch.no_grad():
-        z = latent_codes(model, images, labels)
+        z = posterior_means(model, images, labels=labels, progress=False)
         return [float((judge(model.decode(z, torch.full((len(z),), c))).argmax(1) == c).float().mean())
                 for c in range(model.num_classes)]  # fmt: skip
 
@@ -376,7 +375,6 @@ def analyse_digit_model(model: Autoencoder, test_data, folder: str | Path, train
     folder.mkdir(parents=True, exist_ok=True)
     images, labels = test_data.float_images(), test_data.labels
     names = test_data.class_names
-    cond = labels if model.conditional else None
     metrics, figures = {"test_images": len(images)}, []
 
     def save(image: Image.Image, file: str, caption: str) -> None:
@@ -402,7 +400,7 @@ def analyse_digit_model(model: Autoencoder, test_data, folder: str | Path, train
                               f"Reconstruction error per class (trained on: {trained})"),
              "class_errors.png", f"Mean test reconstruction error per class; trained on {trained} only (orange).")  # fmt: skip
 
-    codes = latent_codes(model, images, cond)
+    codes = posterior_means(model, images, labels=labels, progress=False)
     gen = torch.Generator().manual_seed(seed)
     subset = torch.randperm(len(images), generator=gen)[:tsne_points]
     kind = "VAE posterior means" if model.variational else "codes"

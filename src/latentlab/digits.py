@@ -16,8 +16,9 @@ import torch
 from PIL import Image
 
 from . import latent
-from .analysis import LatentPlot, add_noise, latent_codes, novelty_scores, reconstruction_errors, scatter_plot
+from .analysis import LatentPlot, add_noise, novelty_scores, reconstruction_errors, scatter_plot
 from .data import DigitData
+from .directions import posterior_means
 from .models import Autoencoder, CheckpointError, load_pretrained, parse_model_ref, resolve_file
 
 
@@ -41,7 +42,7 @@ class DigitModel:
     @cached_property
     def codes(self) -> torch.Tensor:
         """(N, z_dim) posterior means of the test sample."""
-        return latent_codes(self.model, self.images, self.data.labels)
+        return posterior_means(self.model, self.images, labels=self.data.labels, progress=False)
 
     @cached_property
     def errors(self) -> torch.Tensor:

@@ -20,6 +20,7 @@ import safetensors.torch
 import torch
 from tqdm.auto import tqdm
 
+from ._deprecation import deprecated_function
 from .extras import LatentBoundFile, LatentMismatchError
 from .latent import DIRECTION_METHODS, attribute_directions, project_out
 
@@ -44,7 +45,7 @@ class AttributeDirections(LatentBoundFile):
         method: the estimator, one of :data:`latentlab.latent.DIRECTION_METHODS`.
         shrinkage: the ridge λ of ``"regression"`` (0 for plain least squares and for ``"mean_difference"``).
         mean_differences: float32 tensor (K, z_dim), each attribute's mean difference: the axis along which it varies
-            in the data, correlates included, which :meth:`conditional` keeps still. ``None`` (the default) for
+            in the data, correlates included, which :meth:`decorrelated` keeps still. ``None`` (the default) for
             ``"mean_difference"`` directions, which are their own mean differences; required for other methods.
     """
 
@@ -93,13 +94,13 @@ class AttributeDirections(LatentBoundFile):
 
     def stack_mean_differences(self, names: list[str] | tuple[str, ...]) -> torch.Tensor:
         """The (len(names), z_dim) mean differences of several attributes, in the given order: the axes that
-        :meth:`conditional` keeps still."""
+        :meth:`decorrelated` keeps still."""
         return self.mean_differences[[self.index(n) for n in names]]
 
-    def conditional(self, name: str, keep: list[str] | tuple[str, ...] = (), *, rescale: bool = True) -> torch.Tensor:
+    def decorrelated(self, name: str, keep: list[str] | tuple[str, ...] = (), *, rescale: bool = True) -> torch.Tensor:
         """The (z_dim,) direction of ``name`` decorrelated from the attributes in ``keep``: its component along their
-        mean differences projected out (InterFaceGAN's conditional manipulation, :func:`latentlab.latent.project_out`),
-        rescaled to the original norm unless ``rescale=False``. ``keep=()`` gives the plain direction.
+        mean differences projected out (:func:`latentlab.latent.project_out`; InterFaceGAN calls this "conditional
+        manipulation"), rescaled to the original norm unless ``rescale=False``. ``keep=()`` gives the plain direction.
 
         The kept attributes' *mean differences* are projected out, whatever the estimator of the edited direction:
         a kept attribute should not move along the whole axis on which it varies in the data. A regression direction
@@ -114,6 +115,10 @@ class AttributeDirections(LatentBoundFile):
         if not keep:
             return self[name].clone()
         return project_out(self[name], self.stack_mean_differences(list(keep)), rescale=rescale)
+
+    # deprecated name, for one release: "conditional" also names the class-conditional models
+    conditional = deprecated_function(decorrelated, "AttributeDirections.conditional",
+                                      "AttributeDirections.decorrelated")
 
     # --- file I/O ---------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
@@ -167,15 +172,30 @@ class AttributeDirections(LatentBoundFile):
         )
 
 @torch.no_grad()
-def posterior_means(model, data, batch_size: int = 512) -> torch.Tensor:
-    """Posterior means ``encode(x).mean`` of every image of ``data``: (N, z_dim) float32 on the CPU (model in eval
-    mode, batches moved to the model's device; a progress bar)."""
+def posterior_means(model, data, batch_size: int = 512, *, labels: torch.Tensor | None = None,
+                    progress: bool = True) -> torch.Tensor:  # fmt: skip
+    """Posterior means ``encode(x).mean`` (the codes) of a batch of images: (N, z_dim) float32 on the CPU.
+
+    Args:
+        model: an autoencoder or VAE (put in eval mode; each batch is moved to its device).
+        data: (N, C, H, W) float images in [0, 1], or a dataset with ``len`` and ``float_images(slice)`` (e.g. a
+            :class:`~latentlab.data.FaceData` or :class:`~latentlab.data.DigitData` split).
+        batch_size: images encoded per forward pass.
+        labels: (N,) int class labels, passed to a conditional model (``model.conditional``) and ignored otherwise.
+        progress: show a progress bar (it disappears when done).
+    """
     model.eval()
     device = next(model.parameters()).device
+    cond = labels if getattr(model, "conditional", False) else None
     means = []
-    for start in tqdm(range(0, len(data), batch_size), desc="posterior means", unit="batch", leave=False):
-        means.append(model.encode(data.float_images(slice(start, start + batch_size)).to(device)).mean.float().cpu())
-    return torch.cat(means)
+    for start in tqdm(range(0, len(data), batch_size), desc="posterior means", unit="batch", leave=False,
+                      disable=not progress):  # fmt: skip
+        batch = slice(start, start + batch_size)
+        x = data[batch] if isinstance(data, torch.Tensor) else data.float_images(batch)
+        y = None if cond is None else cond[batch].to(device)
+        posterior = model.encode(x.to(device)) if y is None else model.encode(x.to(device), y)
+        means.append(posterior.mean.float().cpu())
+    return torch.cat(means) if means else torch.empty(0, model.z_dim)
 
 
 def compute_attribute_directions(model, data, batch_size: int = 512, means: torch.Tensor | None = None,

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from .analysis import latent_codes, novelty_scores
+from .analysis import novelty_scores
+from .directions import posterior_means
 from .models import Autoencoder
 
 FID_FEATURES = 2048
@@ -377,7 +378,7 @@ def attribute_edit_report(model: Autoencoder, classifier, images: torch.Tensor, 
         images: (N, 3, S, S) uint8 or float test faces.
         strengths: positive multiples of each direction (see :func:`edit_effects`).
         cases: ``(attribute, attributes to keep)`` pairs measured with the plain and with the decorrelated direction
-            (:meth:`AttributeDirections.conditional`, norm kept), watching the kept attributes.
+            (:meth:`AttributeDirections.decorrelated`, norm kept), watching the kept attributes.
 
     Returns:
         ``{"images": N, "strengths", "rates": {name: {"originals", "reconstructions"}} (the fraction of faces the
@@ -398,7 +399,7 @@ def attribute_edit_report(model: Autoencoder, classifier, images: torch.Tensor, 
     model.eval()
     device = next(model.parameters()).device
     x = as_float(images).to(device)
-    z = latent_codes(model, x, batch=batch_size).to(device)
+    z = posterior_means(model, x, batch_size, progress=False).to(device)
     base = _decode_and_judge(model, classifier, z, batch_size)
     on_originals = torch.cat([classifier.predict_proba(xb).cpu() for xb in _batches(x, batch_size)])
     rates = {n: {"originals": float((on_originals[:, i] >= 0.5).float().mean()),
@@ -406,7 +407,7 @@ def attribute_edit_report(model: Autoencoder, classifier, images: torch.Tensor, 
              for i, n in enumerate(classifier.attribute_names)}  # fmt: skip
     keeps = dict(cases)  # a case's plain direction is measured watching the attributes its decorrelation keeps
     jobs = [(name, (), directions[name], keeps.get(name, ())) for name in directions.names]
-    jobs += [(t, keep, directions.conditional(t, keep), keep) for t, keep in cases if t in directions.names]
+    jobs += [(t, keep, directions.decorrelated(t, keep), keep) for t, keep in cases if t in directions.names]
     results = {}
     for name, keep, d, watch in tqdm(jobs, desc="attribute edits", disable=not progress):
         results[(name, keep)] = edit_effects(model, classifier, z, name, d.to(device), strengths, watch=watch,

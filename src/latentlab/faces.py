@@ -5,7 +5,7 @@
 GPU has bf16 units — 2–5× faster than fp32 there, at most a grey level of difference — and fp32 elsewhere, where
 emulated bf16 is ~10× slower) and returns PIL images. Everything numeric is delegated to the model (any
 :class:`~latentlab.models.Autoencoder` VAE: the project's :class:`~latentlab.models.ResNetAutoencoder`, the book's
-:class:`~latentlab.models.ConvVAE`) and :mod:`latentlab.latent`.
+:class:`~latentlab.models.ConvAutoencoder`) and :mod:`latentlab.latent`.
 """
 
 from __future__ import annotations
@@ -156,8 +156,8 @@ class FaceLab:
             attribute: one of :attr:`attribute_names`.
             strengths: a float or a list of floats (multiples of the direction vector; negative removes).
             keep: attribute names whose mean differences are projected out of ``attribute``'s direction
-                (InterFaceGAN's conditional manipulation, :meth:`AttributeDirections.conditional`), e.g. ``("Male",)``
-                for blond hair without a change of gender; empty for the plain direction.
+                (:meth:`AttributeDirections.decorrelated`; InterFaceGAN's "conditional manipulation"), e.g.
+                ``("Male",)`` for blond hair without a change of gender; empty for the plain direction.
 
         Returns:
             ``(original, decoded)``: the (3, S, S) cropped input, and (len(strengths), 3, S, S) decoded edits —
@@ -170,7 +170,7 @@ class FaceLab:
         directions = self.model.attribute_directions
         if directions is None:
             raise RuntimeError("this model folder has no attribute_directions.safetensors")
-        direction = directions.conditional(attribute, tuple(keep)).to(self.device)
+        direction = directions.decorrelated(attribute, tuple(keep)).to(self.device)
         original = self.to_tensor([face])
         z = self.encode(original)
         s = torch.as_tensor(strengths, dtype=torch.float32).reshape(-1, 1)

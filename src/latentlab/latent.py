@@ -2,14 +2,16 @@
 
 Conventions: a latent batch ``z`` is a float tensor (B, D); an interpolation returns (B, T, D) for T frames.
 Sources: linear/spherical interpolation — White, "Sampling Generative Networks" (2016), and Shoemake (1985) for
-slerp; attribute vectors — *Generative Deep Learning*, 2nd ed., ch. 3 ("Latent space arithmetic"); conditional
-(decorrelated) directions — Shen, Gu, Tang & Zhou, "Interpreting the Latent Space of GANs for Semantic Face Editing"
-(InterFaceGAN, CVPR 2020), sec. 2.2.
+slerp; attribute vectors — *Generative Deep Learning*, 2nd ed., ch. 3 ("Latent space arithmetic"); decorrelated
+directions (the paper's "conditional manipulation") — Shen, Gu, Tang & Zhou, "Interpreting the Latent Space of GANs
+for Semantic Face Editing" (InterFaceGAN, CVPR 2020), sec. 2.2.
 """
 
 from __future__ import annotations
 
 import torch
+
+from ._deprecation import renamed_keyword
 
 
 def lerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -100,9 +102,9 @@ def edit(z: torch.Tensor, directions: torch.Tensor, strengths) -> torch.Tensor:
 
 
 def project_out(direction: torch.Tensor, keep: torch.Tensor, *, rescale: bool = True, rtol: float = 1e-6) -> torch.Tensor:
-    """A conditional attribute direction: ``direction`` with its components along ``keep`` removed.
+    """A decorrelated attribute direction: ``direction`` with its components along ``keep`` removed.
 
-    InterFaceGAN's conditional manipulation (Shen et al., CVPR 2020, sec. 2.2): to change attribute A without
+    InterFaceGAN's "conditional manipulation" (Shen et al., CVPR 2020, sec. 2.2): to change attribute A without
     changing attributes B, C, … that correlate with it in the data, move along the part of A's direction orthogonal
     to the span of theirs, ``d − P d`` with P the orthogonal projector onto span(keep). To first order the kept
     attributes' directions then see no movement. (InterFaceGAN uses unit normals of linear boundaries; the same
@@ -144,7 +146,7 @@ def independent_directions(directions: torch.Tensor, keep: torch.Tensor | None =
     """Directions that move independently: each row with the span of the other rows' ``axes`` and of ``keep``
     projected out.
 
-    For several attribute sliders applied together (InterFaceGAN's conditional manipulation, Shen et al. 2020,
+    For several attribute sliders applied together (InterFaceGAN's "conditional manipulation", Shen et al. 2020,
     applied to each direction in turn, :func:`project_out`): moving along row i then leaves, to first order, every
     other edited attribute and every kept attribute where it was, so each slider changes only its own attribute.
 
@@ -152,7 +154,7 @@ def independent_directions(directions: torch.Tensor, keep: torch.Tensor | None =
         directions: (K, D) directions to edit along (K ≥ 1).
         keep: (M, D) directions of attributes to keep unchanged, or None / M = 0.
         axes: (K, D) what moving along another row must leave still for each edited attribute, e.g. their mean
-            differences (:meth:`AttributeDirections.conditional`); default ``directions`` itself.
+            differences (:meth:`AttributeDirections.decorrelated`); default ``directions`` itself.
         rescale: give each result its input's norm (see :func:`project_out`).
         rtol: relative rank tolerance (see :func:`project_out`).
 
@@ -175,13 +177,14 @@ def independent_directions(directions: torch.Tensor, keep: torch.Tensor | None =
     return torch.stack(rows)
 
 
+@renamed_keyword(num="count")
 def sample(
-    num: int, z_dim: int, *, seed: int | None = None, temperature: float = 1.0, device: str | torch.device = "cpu"
+    count: int, z_dim: int, *, seed: int | None = None, temperature: float = 1.0, device: str | torch.device = "cpu"
 ) -> torch.Tensor:
-    """Draw ``num`` latents from the prior N(0, temperature² · I).
+    """Draw ``count`` latents from the prior N(0, temperature² · I).
 
     Args:
-        num: how many latents B.
+        count: how many latents B.
         z_dim: latent size D.
         seed: the same seed gives the same latents (a private ``torch.Generator``; global RNG untouched).
         temperature: standard deviation scale (< 1 trades variety for typical, cleaner faces).
@@ -190,16 +193,17 @@ def sample(
         (B, D) float32.
 
     Raises:
-        ValueError: ``num < 1`` or ``temperature < 0``.
+        ValueError: ``count < 1`` or ``temperature < 0``.
     """
-    check_sample_args(num, temperature)
-    return (torch.randn(num, z_dim, generator=seeded_generator(seed)) * temperature).to(device)
+    check_sample_args(count, temperature)
+    return (torch.randn(count, z_dim, generator=seeded_generator(seed)) * temperature).to(device)
 
 
-def check_sample_args(num: int, temperature: float) -> None:
-    """Raise ValueError unless ``num ≥ 1`` and ``temperature ≥ 0`` (the arguments every prior's sampler takes)."""
-    if num < 1:
-        raise ValueError(f"num must be at least 1, got {num}")
+@renamed_keyword(num="count")
+def check_sample_args(count: int, temperature: float) -> None:
+    """Raise ValueError unless ``count ≥ 1`` and ``temperature ≥ 0`` (the arguments every prior's sampler takes)."""
+    if count < 1:
+        raise ValueError(f"count must be at least 1, got {count}")
     if temperature < 0:
         raise ValueError(f"temperature must be ≥ 0, got {temperature}")
 
@@ -228,7 +232,7 @@ def attribute_directions(z_mean: torch.Tensor, labels: torch.Tensor, method: str
 
     ``method="regression"``: each attribute's effect with the other labels held fixed — the coefficients W of the
     multi-output least-squares fit z ≈ b + y·W of the posterior means on all K labels at once, the same
-    "change one attribute, keep the others" aim as InterFaceGAN's conditional manipulation (Shen et al., CVPR 2020,
+    "change one attribute, keep the others" aim as InterFaceGAN's "conditional manipulation" (Shen et al., CVPR 2020,
     sec. 2.2), but estimated jointly instead of by projection. ``shrinkage`` λ ≥ 0 is a ridge penalty relative to
     each label's variance, W = (C_yy + λ·diag C_yy)⁻¹ C_yz, which scales the labels' correlations by 1/(1 + λ):
     λ = 0 is plain least squares and λ → ∞ turns each row back into the mean-difference direction. Each row keeps the

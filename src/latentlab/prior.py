@@ -21,6 +21,7 @@ import safetensors
 import safetensors.torch
 import torch
 
+from ._deprecation import renamed_keyword
 from .extras import LatentBoundFile, LatentMismatchError
 from .latent import check_sample_args, seeded_generator
 
@@ -70,12 +71,13 @@ class GaussianMixturePrior(LatentBoundFile):
         """One line for UIs and cards, e.g. ``"10-component full-covariance Gaussian mixture fitted on …"``."""
         return f"{self.components}-component full-covariance Gaussian mixture fitted on {self.fitted_on or 'posterior means'}"
 
-    def sample(self, num: int, *, seed: int | None = None, temperature: float = 1.0,
+    @renamed_keyword(num="count")
+    def sample(self, count: int, *, seed: int | None = None, temperature: float = 1.0,
                device: str | torch.device = "cpu") -> torch.Tensor:  # fmt: skip
-        """Draw ``num`` latents: a component k ~ Categorical(π), then z = μ_k + T · L_k ε with ε ~ N(0, I).
+        """Draw ``count`` latents: a component k ~ Categorical(π), then z = μ_k + T · L_k ε with ε ~ N(0, I).
 
         Args:
-            num: how many latents B.
+            count: how many latents B.
             seed: the same seed gives the same latents (a private ``torch.Generator``; global RNG untouched).
             temperature: T scales every component's standard deviations (covariance × T²), as N(0, T² I) does
                 for the standard prior; T = 0 gives the component means.
@@ -84,12 +86,12 @@ class GaussianMixturePrior(LatentBoundFile):
             (B, z_dim) float32 on ``device``.
 
         Raises:
-            ValueError: ``num < 1`` or ``temperature < 0``.
+            ValueError: ``count < 1`` or ``temperature < 0``.
         """
-        check_sample_args(num, temperature)
+        check_sample_args(count, temperature)
         generator = seeded_generator(seed)
-        k = torch.multinomial(self.weights.double(), num, replacement=True, generator=generator)
-        eps = torch.randn(num, self.z_dim, generator=generator, dtype=torch.float64)
+        k = torch.multinomial(self.weights.double(), count, replacement=True, generator=generator)
+        eps = torch.randn(count, self.z_dim, generator=generator, dtype=torch.float64)
         z = self.means[k] + temperature * (self.scale_tril[k] @ eps[:, :, None])[:, :, 0]
         return z.float().to(device)
 

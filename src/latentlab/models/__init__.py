@@ -6,16 +6,22 @@ CelebA attribute judge of the evaluation. :func:`model_class` maps the
 ``model.type`` of a training config to the class.
 """
 
-from .autoencoder import AutoencoderOutput, Autoencoder, DiagonalGaussian, PointPosterior, VAEOutput
+from .._deprecation import module_getattr
+from .autoencoder import AutoencoderOutput, Autoencoder, DiagonalGaussian, PointPosterior
 from .classifier import AttributeClassifier
 from .base import CONFIG_NAME, CheckpointError, HubModel, ModelNotFoundError, config_file, parse_model_ref, resolve_file
-from .conv import ConvAutoencoder, ConvVAE
+from .conv import ConvAutoencoder
 from .dense import DenseAutoencoder
 from .resnet import ResNetAutoencoder
 
 MODEL_TYPES: dict[str, type[HubModel]] = {"conv": ConvAutoencoder, "dense": DenseAutoencoder,
                                          "resnet": ResNetAutoencoder,
                                          "attribute-classifier": AttributeClassifier}  # fmt: skip
+
+__getattr__ = module_getattr(__name__, {  # deprecated names, for one release
+    "ConvVAE": ("ConvAutoencoder", lambda: ConvAutoencoder),
+    "VAEOutput": ("AutoencoderOutput", lambda: AutoencoderOutput),
+})
 
 
 def model_class(model_type: str) -> type[HubModel]:
@@ -65,7 +71,6 @@ __all__ = [
     "AutoencoderOutput",
     "CheckpointError",
     "ConvAutoencoder",
-    "ConvVAE",
     "DenseAutoencoder",
     "DiagonalGaussian",
     "HubModel",
@@ -73,7 +78,6 @@ __all__ = [
     "ModelNotFoundError",
     "PointPosterior",
     "ResNetAutoencoder",
-    "VAEOutput",
     "load_autoencoder",
     "load_pretrained",
     "model_class",

@@ -10,7 +10,7 @@ conditioning, the losses and the Hub I/O live here, so every model has the same 
     x_hat = model.decode(posterior.mode(), labels)
     losses = model.compute_loss({"image": x, "label": labels})
 
-Losses (the reconstruction term is a mean over pixels and channels, as Keras' losses in the seeds):
+Losses (the reconstruction term is a mean over pixels and channels, as in Keras' losses):
 
 * autoencoder: ``loss = reconstruction`` (MSE, or binary cross-entropy for ``reconstruction_loss="bce"``);
 * VAE, ``decoder_variance="fixed"`` (the book's): ``loss = β · reconstruction + KL(q(z|x) ‖ N(0, I))`` (KL summed
@@ -24,7 +24,7 @@ Losses (the reconstruction term is a mean over pixels and channels, as Keras' lo
   ``D/2 · (log(2π σ²) + 1) + KL``, with no β to tune: as reconstructions improve σ shrinks and the reconstruction
   term's weight grows with them. ``kl_weight`` (default 1: the ELBO) multiplies the KL term as in the β-VAE
   (Higgins et al., ICLR 2017): above 1 it asks for a more compressed latent at some cost in reconstruction.
-* optional **sharpness terms** of the σ-VAE (issue 12), each calibrated the same way: a distance ``d`` weighted by
+* optional **sharpness terms** of the σ-VAE, each calibrated the same way: a distance ``d`` weighted by
   ``w`` adds ``w · D/2 · log d`` to the loss, the σ-VAE's term for ``d`` with its own optimal scale, so its gradient
   ``w · D/2 · ∇d / d`` keeps the same weight relative to the MSE's however small the errors get (the per-term scales
   of Kendall, Gal & Cipolla, CVPR 2018). ``ssim_weight``: d = 1 − SSIM (Wang et al. 2004; ``pytorch_msssim``, an
@@ -46,6 +46,7 @@ from torch import nn
 from ..directions import DIRECTIONS_NAME, AttributeDirections
 from ..extras import check_binding
 from ..prior import PRIOR_NAME, GaussianMixturePrior
+from .._deprecation import module_getattr
 from .base import HubModel, resolve_file
 
 RECONSTRUCTION_LOSSES = ("mse", "bce")
@@ -127,7 +128,7 @@ class AutoencoderOutput:
     logits: torch.Tensor
 
 
-VAEOutput = AutoencoderOutput  # the name used before the autoencoder family existed
+__getattr__ = module_getattr(__name__, {"VAEOutput": ("AutoencoderOutput", lambda: AutoencoderOutput)})  # deprecated
 
 
 def make_activation(name: str, leaky_relu_slope: float = 0.3) -> nn.Module:
@@ -222,7 +223,7 @@ class Autoencoder(nn.Module, HubModel):
             shape = ", ".join(map(str, self.image_shape))
             raise ValueError(f"expected images of shape (B, {shape}), got {tuple(x.shape)}")
 
-    def _onehot(self, labels: torch.Tensor | None, batch: int, like: torch.Tensor) -> torch.Tensor | None:
+    def _onehot(self, labels: torch.Tensor | None, batch_size: int, like: torch.Tensor) -> torch.Tensor | None:
         if not self.conditional:
             if labels is not None:
                 raise ValueError("this model is not conditional; do not pass labels")
@@ -230,9 +231,9 @@ class Autoencoder(nn.Module, HubModel):
         if labels is None:
             raise ValueError(f"this model is conditional: pass labels, an int tensor (B,) in [0, {self.num_classes})")
         labels = torch.as_tensor(labels, device=like.device)
-        if labels.shape != (batch,) or labels.dtype.is_floating_point:
-            raise ValueError(f"labels must be an int tensor of shape ({batch},), got {labels.dtype} {tuple(labels.shape)}")
-        if batch and (labels.min() < 0 or labels.max() >= self.num_classes):
+        if labels.shape != (batch_size,) or labels.dtype.is_floating_point:
+            raise ValueError(f"labels must be an int tensor of shape ({batch_size},), got {labels.dtype} {tuple(labels.shape)}")
+        if batch_size and (labels.min() < 0 or labels.max() >= self.num_classes):
             raise ValueError(f"labels must lie in [0, {self.num_classes}), got {labels.min().item()}..{labels.max().item()}")
         return F.one_hot(labels.long(), self.num_classes).to(like.dtype)
 

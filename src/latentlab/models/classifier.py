@@ -1,6 +1,6 @@
 """A multi-label CelebA attribute classifier: the project's judge of whether a latent edit worked.
 
-Attribute editing is only as good as its effect on the picture. To measure it, the evaluation (issue 5) needs an
+Attribute editing is only as good as its effect on the picture. To measure it, the evaluation needs an
 independent judge: a classifier trained on the *images* and the 40 CelebA labels of the training split, never on
 the VAE's latents. It then reads, for a test face and its edit, whether the target attribute changed and how much the
 other 39 moved (the measure of Shen et al., "Interpreting the Latent Space of GANs for Semantic Face Editing",

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from .._deprecation import module_getattr
 from .autoencoder import SpatialAutoencoder, make_activation
 
 
@@ -55,7 +56,7 @@ class ConvAutoencoder(
         decoder_input_activation: BatchNorm (if ``batch_norm``) + activation after the decoder's first Dense layer
             (CelebA: yes; the Fashion-MNIST models: a plain Dense).
         reconstruction_loss: ``mse`` or ``bce`` (binary cross-entropy), mean over pixels.
-        leaky_relu_slope, batch_norm_momentum, batch_norm_eps: Keras defaults of the seed (0.3, 0.01, 1e-3).
+        leaky_relu_slope, batch_norm_momentum, batch_norm_eps: the book's Keras defaults (0.3, 0.01, 1e-3).
         upsampling: how each decoder stage doubles the resolution: ``"transposed"`` (ConvTranspose 3×3 stride 2,
             the book's) or ``"nearest"`` (nearest-neighbour ×2 then Conv 3×3 stride 1, which avoids the
             checkerboard artifacts of strided transposed convolutions — Odena, Dumoulin & Olah, "Deconvolution and
@@ -67,7 +68,7 @@ class ConvAutoencoder(
 
     Example::
 
-        vae = ConvVAE.from_pretrained("pretrained/celeba-vae-64")
+        vae = ConvAutoencoder.from_pretrained("pretrained/celeba-vae-64-book")
         posterior = vae.encode(images)           # images: (B, 3, 64, 64) float in [0, 1]
         faces = vae.decode(posterior.mode())     # (B, 3, 64, 64) float in [0, 1]
     """
@@ -135,5 +136,4 @@ class ConvAutoencoder(
         self.decoder = nn.Sequential(*blocks)
 
 
-ConvVAE = ConvAutoencoder
-"""The name of the book's face VAE (`celeba-vae-64-book`): :class:`ConvAutoencoder` with its defaults (``variational=True``)."""
+__getattr__ = module_getattr(__name__, {"ConvVAE": ("ConvAutoencoder", lambda: ConvAutoencoder)})  # deprecated

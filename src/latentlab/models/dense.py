@@ -1,8 +1,8 @@
 """Fully connected (multilayer-perceptron) autoencoders, plain, variational or conditional.
 
-The seeds' dense models are configs of :class:`DenseAutoencoder` (see ``training/configs/``):
+The dense digit models are configs of :class:`DenseAutoencoder` (see ``training/configs/``):
 
-* the **novelty-detection autoencoder**: a numpy MLP 784 → 100 → 784 with sigmoid units and a squared-error loss,
+* the **novelty-detection autoencoder**: an MLP 784 → 100 → 784 with sigmoid units and a squared-error loss,
   trained on one digit only, so its reconstruction error is high on everything else
   (``hidden_features=[]``, ``z_dim=100``, ``latent_activation="sigmoid"``, ``reconstruction_loss="mse"``);
 * the **conditional autoencoder**: the one-hot label concatenated to the flattened image at the encoder input and
@@ -36,8 +36,8 @@ class DenseAutoencoder(
         hidden_features: widths of the encoder's hidden layers (the decoder mirrors them); may be empty.
         z_dim: latent size.
         activation: hidden-layer activation (``relu``, ``leaky_relu``, ``sigmoid``, ``tanh``).
-        latent_activation: an activation on the autoencoder's code (e.g. ``sigmoid``: the seed's 100 sigmoid
-            units) or ``None`` for a linear code; not allowed for a VAE.
+        latent_activation: an activation on the autoencoder's code (e.g. ``sigmoid``: the 100 sigmoid units of
+            the novelty-detection MLP) or ``None`` for a linear code; not allowed for a VAE.
         variational: a VAE (``mean``/``logvar`` heads, KL term) or a plain autoencoder.
         beta: weight of the reconstruction term against the KL term (VAE only).
         num_classes: > 0 makes the model conditional on a label in [0, num_classes).

@@ -1,4 +1,4 @@
-"""A residual convolutional VAE: the project's face model recipe (issue 12), beside the book's :mod:`.conv` model.
+"""A residual convolutional VAE: the project's face model recipe, beside the book's :mod:`.conv` model.
 
 Architecture (defaults: 64×64 RGB, widths 32/64/128/128/256, one residual block per level, ≈7.3 M parameters)::
 
