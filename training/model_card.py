@@ -114,7 +114,7 @@ def _digit_texts(config: dict, cfg: dict) -> dict:
         arch += " The one-hot label is concatenated to the encoder's input and to `z` at the decoder's input."
     if classes:
         title, desc = "a novelty-detection autoencoder", (
-            f"A dense autoencoder (the seeds' numpy MLP 784 → 100 → 784 with sigmoid units) trained on the digit(s) "
+            f"A dense autoencoder (an MLP 784 → 100 → 784 with sigmoid units) trained on the digit(s) "
             f"{classes} only: it reconstructs those well and everything else badly, so its reconstruction error is a "
             "novelty score.")  # fmt: skip
         uses = "scoring how unlike the training digit an image is, and seeing why an autoencoder fails off its data."
@@ -123,7 +123,7 @@ def _digit_texts(config: dict, cfg: dict) -> dict:
                   "noisy copies with the clean one before trusting the score on noisy inputs.")  # fmt: skip
     elif conditional:
         title, desc = f"a conditional autoencoder with a {config['z_dim']}-d latent", (
-            "The seeds' conditional autoencoder: the label is given to the encoder and the decoder, so the latent is "
+            "A conditional autoencoder: the label is given to the encoder and the decoder, so the latent is "
             "free to encode style (slant, thickness) and the decoder draws any chosen class from any `z`.")
         uses = "generating a chosen digit, and seeing what a latent encodes when the class is given separately."
         limits = ("Trained as a plain autoencoder, so its latents are not N(0, I): decoding z drawn far from the "
@@ -138,7 +138,7 @@ def _digit_texts(config: dict, cfg: dict) -> dict:
         title, desc = f"a convolutional autoencoder with a {config['z_dim']}-d latent", (
             "The Fashion-MNIST autoencoder of *Generative Deep Learning*, 2nd ed. (D. Foster, 2023), ch. 3."
             if cfg["data"]["name"] == "fashion-mnist" else
-            "The seeds' PyTorch convolutional autoencoder for MNIST (our layer choices are in the config's comments).")  # fmt: skip
+            "A convolutional autoencoder for MNIST (the layers are in the config).")  # fmt: skip
         uses = "seeing codes cluster by class, and interpolating between two images' codes."
         limits = ("A plain autoencoder's latent space has gaps and no prior: interpolations can pass through "
                   "non-images, and decoded random points are often not clothing/digits.")  # fmt: skip
@@ -322,7 +322,7 @@ def face_architecture(config: dict) -> str:
 
 
 def recipe_changes(config: dict, tcfg: dict) -> list[str]:
-    """How a face VAE's recipe differs from the book's (empty for the seed recipe itself)."""
+    """How a face VAE's recipe differs from the book's (empty for the book's recipe itself)."""
     if config.get("model_type") == "resnet":
         changes = ["the objective: the σ-VAE's calibrated Gaussian decoder instead of 2000 · mean MSE + KL — the book's "
                    "β is a decoder with σ ≈ 1.75 on pixels in [0, 1], so its KL term wins and every face comes back as "
@@ -420,8 +420,11 @@ def render_face_model_card(folder: Path, record: dict, config: dict, repo_id: st
         name=name,
         repo_id=repo_id,
         architecture=face_architecture(config),
-        title="a residual σ-VAE of 64×64 faces" if config.get("model_type") == "resnet" else "the book's convolutional VAE of 64×64 faces",
-        model_class="ResNetAutoencoder" if config.get("model_type") == "resnet" else "ConvVAE",
+        title=("the book's convolutional VAE of 64×64 faces" if config.get("model_type") != "resnet" else
+               "a residual σ-VAE of 64×64 faces with an adversarially trained decoder" if cfg.get("adversarial") else
+               "a residual σ-VAE of 64×64 faces"),  # fmt: skip
+        adversarial=adversarial_fields(cfg.get("adversarial")),
+        model_class="ResNetAutoencoder" if config.get("model_type") == "resnet" else "ConvAutoencoder",
         z_dim=config["z_dim"],
         changes=recipe_changes(config, cfg["train"]),
         prior=prior_description(folder),
@@ -436,6 +439,21 @@ def render_face_model_card(folder: Path, record: dict, config: dict, repo_id: st
         **run_fields(record),
     )
     return card
+
+
+def adversarial_fields(section: dict | None) -> dict | None:
+    """The card's description of a config's ``adversarial`` section (its values, with the objective's defaults)."""
+    if not section:
+        return None
+    from latentlab.config import AdversarialConfig
+
+    acfg = AdversarialConfig.parse(section)
+    objective = acfg.objective
+    terms = [name for name, weight in (("L1", objective.l1_weight), ("MSE", objective.mse_weight),
+                                       ("feature matching on the discriminator's hidden layers",
+                                        objective.feature_matching_weight)) if weight]  # fmt: skip
+    return {"terms": terms, "loss": objective.loss.replace("_", "-"), "weight": f"{objective.weight:g}",
+            "start_step": objective.start_step, "widths": acfg.discriminator.get("widths", [64, 128, 256])}
 
 
 def directions_method(folder: Path) -> dict | None:

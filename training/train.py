@@ -38,7 +38,6 @@ import shutil
 import signal
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import safetensors
@@ -123,27 +122,24 @@ def load_data(cfg: RunConfig | dict, split: str) -> ImageTensors:
     return load_split(as_run_config(cfg), split)
 
 
-@dataclass
 class Adversary:
     """What adversarial training adds to a run (the config's ``adversarial`` section): the discriminator, its
-    optimiser and the objective; all three live in the run's checkpoints, none in the exported model folder."""
+    optimiser and the objective; all three live in the run's checkpoints, none in the exported model folder.
+    (Plain classes here, not dataclasses: tests load this script by file path, outside ``sys.modules``.)"""
 
-    discriminator: torch.nn.Module
-    optimizer: torch.optim.Optimizer
-    objective: AdversarialObjective
+    def __init__(self, discriminator: torch.nn.Module, optimizer: torch.optim.Optimizer, objective: AdversarialObjective):
+        self.discriminator, self.optimizer, self.objective = discriminator, optimizer, objective
 
 
 def build_adversary(config: RunConfig, model: HubModel) -> Adversary | None:
     """The ``adversarial`` section as an :class:`Adversary`, or None without one. The decoder is the only part it
-    trains: ``train.frozen`` must hold the encoder and the posterior heads, so the latent space, its attribute
-    directions and its prior stay the source model's."""
+    trains (:func:`latentlab.config.parse_config` checks that ``train.frozen`` holds the encoder and the posterior
+    heads), so the latent space, its attribute directions and its prior stay the source model's."""
     acfg = config.adversarial
     if acfg is None:
         return None
-    frozen = set(config.train.frozen.modules if config.train.frozen else ())
-    if not isinstance(model, Autoencoder) or not {"encoder", "mean_head", "logvar_head"} <= frozen:
-        raise ConfigError("adversarial: trains a VAE's decoder only; train.frozen.modules must list encoder, "
-                          "mean_head and logvar_head")  # fmt: skip
+    if not isinstance(model, Autoencoder):  # the config checked that the encoder side is frozen
+        raise SystemExit(f"adversarial: trains an autoencoder's decoder, not a {type(model).__name__}")
     discriminator = PatchDiscriminator(model.in_channels, **acfg.discriminator)
     if config.train.channels_last:
         discriminator = discriminator.to(memory_format=torch.channels_last)
@@ -333,26 +329,20 @@ def save_previews(model: Autoencoder, preview: dict, prior_z: torch.Tensor, fold
         grid_image(model.decode(prior_z).cpu(), nrow=8, scale=scale).save(folder / f"{stem}samples.png")
 
 
-@dataclass
 class Run:
     """A training run in progress: the config, the prepared objects, the posterior-noise generator and the state
     that checkpoints carry (``state``: step, epoch, best validation loss, history, …)."""
 
-    config: RunConfig
-    accelerator: Accelerator
-    model: torch.nn.Module
-    optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LRScheduler
-    train_data: ImageTensors
-    eval_data: ImageTensors
-    train_loader: torch.utils.data.DataLoader
-    eval_loader: torch.utils.data.DataLoader
-    adversary: Adversary | None
-    noise: torch.Generator
-    state: dict = field(default_factory=lambda: {
-        "step": 0, "epoch": 0, "best_val_loss": math.inf, "best_epoch": None, "bad_epochs": 0, "history": [],
-        "train_seconds": 0.0, "stopped": None})  # fmt: skip
-    interrupted: list = field(default_factory=list)
+    def __init__(self, config: RunConfig, accelerator: Accelerator, model: torch.nn.Module,
+                 optimizer: torch.optim.Optimizer, scheduler, train_data: ImageTensors, eval_data: ImageTensors,
+                 train_loader, eval_loader, adversary: Adversary | None, noise: torch.Generator):  # fmt: skip
+        self.config, self.accelerator, self.model, self.optimizer, self.scheduler = (config, accelerator, model,
+                                                                                     optimizer, scheduler)  # fmt: skip
+        self.train_data, self.eval_data, self.train_loader, self.eval_loader = train_data, eval_data, train_loader, eval_loader
+        self.adversary, self.noise = adversary, noise
+        self.state = {"step": 0, "epoch": 0, "best_val_loss": math.inf, "best_epoch": None, "bad_epochs": 0,
+                      "history": [], "train_seconds": 0.0, "stopped": None}  # fmt: skip
+        self.interrupted: list[str] = []  # the signal that asked the run to stop, once one has
 
     @property
     def output_dir(self) -> Path:

@@ -244,6 +244,9 @@ def parse_config(raw: dict) -> RunConfig:
                 if raw.get(k)}  # fmt: skip
     if raw.get("adversarial"):
         optional["adversarial"] = AdversarialConfig.parse(raw["adversarial"])
+        if not {"encoder", "mean_head", "logvar_head"} <= set(sources["frozen"].modules if "frozen" in sources else ()):
+            raise ConfigError("adversarial trains a VAE's decoder only: train.frozen.modules must list encoder, "
+                              "mean_head and logvar_head (the latent space, its directions and prior stay fixed)")  # fmt: skip
     top = {k: raw[k] for k in ("name", "output_dir") if raw.get(k) is not None}
     return RunConfig(
         model=dict(raw["model"]),

@@ -11,6 +11,7 @@ emulated bf16 is ~10× slower) and returns PIL images. Everything numeric is del
 from __future__ import annotations
 
 import contextlib
+import json
 from pathlib import Path
 
 import torch
@@ -19,7 +20,7 @@ from PIL import Image
 from . import latent
 from .alignment import AlignedFace, FaceAligner
 from .images import face_crop, grid_image, pil_to_tensor, save_gif, tensor_to_pil
-from .models import Autoencoder, load_autoencoder, parse_model_ref
+from .models import Autoencoder, load_autoencoder, parse_model_ref, resolve_file
 from .prior import PRIOR_KINDS
 
 
@@ -31,6 +32,9 @@ def bf16_is_fast(device: torch.device) -> bool:
     if device.type == "cpu":
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     return False
+
+
+TRAINING_LOG_NAME = "training_log.json"  # the run's record, beside the weights of every trained folder
 
 
 class FaceLab:
@@ -47,21 +51,27 @@ class FaceLab:
     """
 
     def __init__(self, model: Autoencoder, precision: str = "auto", device: str | torch.device = "cpu",
-                 aligner: FaceAligner | None = None):  # fmt: skip
+                 aligner: FaceAligner | None = None, adversarial_decoder: bool = False):  # fmt: skip
         if precision not in ("auto", "bf16", "fp32"):
             raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
         self.device = torch.device(device)
         self.model = model.to(self.device, memory_format=torch.channels_last).eval()
         self.precision = ("bf16" if bf16_is_fast(self.device) else "fp32") if precision == "auto" else precision
         self.aligner = aligner
+        self.adversarial_decoder = adversarial_decoder  # its decoder was trained against a discriminator
 
     @classmethod
     def from_pretrained(cls, ref: str | Path, *, revision: str | None = None, **kwargs) -> "FaceLab":
         """Load a face VAE folder or Hub repo (``owner/name`` or ``owner/name@revision``) strictly, with its
         directions and prior (the class comes from ``config.json``), and wrap it; ``kwargs`` go to :class:`FaceLab`.
+        Whether the decoder was trained against a discriminator is read from the run's ``training_log.json`` (its
+        config's ``adversarial`` section), when the folder has one.
         Raises ModelNotFoundError / CheckpointError (see :func:`~latentlab.models.load_autoencoder`)."""
         model_id, ref_revision = parse_model_ref(ref)
-        return cls(load_autoencoder(model_id, revision=revision or ref_revision), **kwargs)
+        model = load_autoencoder(model_id, revision=revision or ref_revision)
+        record = resolve_file(model_id, TRAINING_LOG_NAME, revision=revision or ref_revision)
+        config = json.loads(Path(record).read_text()).get("config", {}) if record else {}
+        return cls(model, **{"adversarial_decoder": bool(config.get("adversarial")), **kwargs})
 
     # --- properties ---------------------------------------------------------------------------------------
     @property

@@ -78,8 +78,10 @@ def _require(face, label: str) -> None:
 
 def _describe_face_model(name: str, lab: FaceLab) -> str:
     """A model-choice label: its name and what kind of model it is."""
-    kind = "ours: residual σ-VAE" if lab.model.model_type == "resnet" else "the book's VAE, ch. 3"
-    return f"{name} ({kind})"
+    if lab.model.model_type != "resnet":
+        return f"{name} (the book's VAE, ch. 3)"
+    decoder = "decoder trained against a discriminator: sharp" if lab.adversarial_decoder else "MSE-trained decoder: soft"
+    return f"{name} (ours, {decoder})"
 
 
 # --- the callbacks: plain functions of the face models (``labs``: name → FaceLab, the first the default) -----------
@@ -288,8 +290,9 @@ def face_tabs(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles) -
         + CELEBA_TERMS
     )
     face_model = gr.Radio([(_describe_face_model(n, lab), n) for n, lab in labs.items()], value=next(iter(labs)),
-                          label="Face model", info="Switch to the book's model to see what the recipe "
-                          "changes do: same latent size, same data.")  # fmt: skip
+                          label="Face model", info="Ours come with two decoders of the same latent space: the same "
+                          "z decoded for pixel error (MSE) or against a discriminator (sharp). The book's model: same "
+                          "latent size, same data, the book's recipe.")  # fmt: skip
     face_a, face_b = _morph_tab(labs, examples, out, face_model)
     face = _edit_tab(labs, examples, out, face_model)
     # every face input shows what the alignment made of it (a cleared input clears its preview; a photo
