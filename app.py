@@ -38,7 +38,9 @@ from latentlab.models import parse_model_ref  # noqa: E402
 from latentlab.runtime import retain_freed_memory  # noqa: E402
 from latentlab.ui import CSS, build_demo, example_face_paths  # noqa: E402
 
-FACE_MODEL_NAMES = ("celeba-vae-64", "celeba-vae-64-book")  # ours (the default), the book's recipe to compare
+# ours (the default), ours with a decoder trained against a discriminator under the same encoder (the same latent
+# space, sharper faces), and the book's recipe to compare
+FACE_MODEL_NAMES = ("celeba-vae-64", "celeba-vae-64-sharp", "celeba-vae-64-book")
 DIGIT_MODEL_NAMES = ("fashion-vae-2", "fashion-conv-ae-2", "mnist-cond-ae-2", "mnist-cond-ae-5", "mnist-cond-vae-2",
                      "mnist-cond-vae-5", "mnist-conv-ae-28", "mnist-dense-ae-digit0", "mnist-denoising-ae-digit0")  # fmt: skip
 

@@ -522,7 +522,7 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--data", default=DEFAULT_CELEBA_SOURCE)
-    p.add_argument("--model", nargs="+", default=[str(REPO / "pretrained" / n) for n in ("celeba-vae-64", "celeba-vae-64-book")],
+    p.add_argument("--model", nargs="+", default=[str(REPO / "pretrained" / n) for n in ("celeba-vae-64", "celeba-vae-64-sharp", "celeba-vae-64-book")],
                    help="face model folders for the latency rows (the first is the app's default)")  # fmt: skip
     p.add_argument("--only", nargs="+", choices=list(PARTS),
                    help="measure only these parts and update their rows of --out (a quick re-run)")

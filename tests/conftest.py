@@ -18,6 +18,7 @@ from .hub_server import local_hub  # noqa: E402,F401  (fixture: a Hub-compatible
 REPO = Path(__file__).resolve().parents[1]
 CELEBA_HQ = Path(os.environ.get("LATENTLAB_CELEBA", REPO.parent / "shared" / "data" / "celeba_hq" / "hq64"))
 BUNDLED = REPO / "pretrained" / "celeba-vae-64"  # ours, the app's default
+SHARP = REPO / "pretrained" / "celeba-vae-64-sharp"  # ours' encoder under a decoder trained against a discriminator
 BOOK = REPO / "pretrained" / "celeba-vae-64-book"  # the book's recipe, to compare
 FACES = sorted((REPO / "assets" / "faces").glob("*.png"))
 

@@ -12,7 +12,7 @@ import yaml
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from .conftest import BOOK, BUNDLED, FACES, REPO
+from .conftest import BOOK, BUNDLED, FACES, REPO, SHARP
 from latentlab.scenes import background, group_photo, place_face, psnr_centre
 
 
@@ -21,7 +21,7 @@ def client(served_app):
     return Client(served_app, verbose=False)
 
 
-@pytest.mark.parametrize("folder", [BUNDLED, BOOK], ids=lambda p: p.name)
+@pytest.mark.parametrize("folder", [BUNDLED, SHARP, BOOK], ids=lambda p: p.name)
 def test_bundled_face_models_are_the_trained_ones(folder, monkeypatch):
     from latentlab import load_autoencoder
 
@@ -50,27 +50,60 @@ def test_bundled_face_models_are_the_trained_ones(folder, monkeypatch):
     if folder == BOOK:
         assert Path(args.config).name == "celeba_vae_64_book.yaml"
         return
-    # ours: decoders trained under the frozen encoder of stage 1 (celeba_vae_64.yaml), read from stage 1 itself or from
-    # an earlier shipped model whose frozen encoder was stage 1's (celeba_vae_64_fast.yaml, the decoder retrained); or
-    # such a model fine-tuned as a whole (train.init, variants/kl-weight.yaml), once or more, whose record keeps the chain
+    # ours: decoders trained under the frozen encoder of the first run (celeba_vae_64.yaml), read from that run itself
+    # or from an earlier shipped model whose frozen encoder was the first run's (celeba_vae_64_fast.yaml, the decoder
+    # retrained); or such a model fine-tuned as a whole (train.init, variants/kl-weight.yaml), once or more, whose
+    # record keeps the chain; the sharp model's decoder was then trained against a discriminator under the frozen
+    # encoder of that fine-tuned model (variants/adversarial.yaml), whose record it keeps as initialized_from
     stages = ("training/configs/celeba_vae_64.yaml", "training/configs/celeba_vae_64_fast.yaml")
     fine_tune = "training/configs/variants/kl-weight.yaml"
-    if record.get("initialized_from"):
-        init = record["initialized_from"]
+    top = record
+    if args.config.as_posix() == "training/configs/variants/adversarial.yaml":
+        assert record["frozen_from"]["modules"] == ["encoder", "mean_head", "logvar_head"]
+        assert record["initialized_from"]["modules"] == ["decoder_input", "decoder"]
+        assert record["frozen_from"]["command"] == record["initialized_from"]["command"]  # one source model
+        top = record["initialized_from"]
+        args = train_args(top["command"])
+    if top.get("initialized_from"):
+        init = top["initialized_from"]
         assert args.config.as_posix() == fine_tune
-        assert init["modules"] == record["config"]["train"]["init"]["modules"]
+        if top is record:
+            assert init["modules"] == record["config"]["train"]["init"]["modules"]
         while init.get("initialized_from"):  # a fine-tune of a fine-tune: follow the chain down to the decoder stage
             assert train_args(init["command"]).config.as_posix() == fine_tune
             init = init["initialized_from"]
         assert train_args(init["command"]).config.as_posix() in stages
         source = init["frozen_from"]
     else:
-        source = record["frozen_from"]
+        source = top["frozen_from"]
         assert source["modules"] == record["config"]["train"]["frozen"]["modules"]
     assert train_args(source["command"]).config.as_posix() in stages
     assert source["modules"] == ["encoder", "mean_head", "logvar_head"]
-    stage1 = yaml.safe_load((REPO / "training" / "configs" / "celeba_vae_64.yaml").read_text())["model"]
-    assert all(saved[k] == v for k, v in stage1.items() if k not in ("type", "decoder_widths"))
+    first = yaml.safe_load((REPO / "training" / "configs" / "celeba_vae_64.yaml").read_text())["model"]
+    assert all(saved[k] == v for k, v in first.items() if k not in ("type", "decoder_widths"))
+
+
+def test_the_two_decoders_of_ours_share_one_latent_space():
+    """The default and celeba-vae-64-sharp (its decoder trained against a discriminator) decode the same z: the same
+    encoder and posterior heads tensor for tensor, the very same attribute-direction and prior files, other decoders."""
+    import safetensors.torch
+    import torch
+
+    from latentlab import load_autoencoder
+
+    sharp, mse = (safetensors.torch.load_file(str(f / "model.safetensors")) for f in (SHARP, BUNDLED))
+    assert sharp.keys() == mse.keys()
+    encoder = [k for k in sharp if k.startswith(("encoder.", "mean_head.", "logvar_head."))]
+    decoder = [k for k in sharp if k.startswith(("decoder_input.", "decoder."))]
+    assert encoder and decoder and len(encoder) + len(decoder) == len(sharp)
+    assert all(torch.equal(sharp[k], mse[k]) for k in encoder)
+    assert not all(torch.equal(sharp[k], mse[k]) for k in decoder)
+    for name in ("attribute_directions.safetensors", "prior.safetensors"):
+        assert (SHARP / name).read_bytes() == (BUNDLED / name).read_bytes(), name
+    a, b = load_autoencoder(str(SHARP)), load_autoencoder(str(BUNDLED))
+    assert a.latent_fingerprint() == b.latent_fingerprint() and a.weights_fingerprint() != b.weights_fingerprint()
+    record = json.loads((SHARP / "training_log.json").read_text())
+    assert record["config"]["adversarial"] and record["frozen_from"]["folder"] == "pretrained/celeba-vae-64"
 
 
 def test_the_default_face_model_is_ours_and_the_book_is_selectable(client):

@@ -131,25 +131,25 @@ def test_decorrelated_edit_from_the_keep_menu(page):
 
 
 def test_switching_the_face_model_changes_the_morph(page, tmp_path):
-    """Faces tab: morph two example faces with our model (the default, the sharp decoder), then with the MSE decoder
-    of the same latent space, then with the book's model: other frames come back each time. Screenshots of the
-    states are kept under ``$LATENTLAB_SCREENSHOTS`` (default: the test's tmp folder)."""
+    """Faces tab: morph two example faces with our model (the default), then with the sharp decoder of the same
+    latent space, then with the book's model: other frames come back each time. Screenshots of the states are kept
+    under ``$LATENTLAB_SCREENSHOTS`` (default: the test's tmp folder)."""
     shots = _shots(tmp_path)
     pick_two_example_faces(page)
-    expect(page.get_by_label("celeba-vae-64 (ours, decoder trained against a discriminator: sharp)")).to_be_checked()
+    expect(page.get_by_label("celeba-vae-64 (ours, MSE-trained decoder: soft)")).to_be_checked()  # the default
     page.get_by_role("button", name="Morph", exact=True).click()
     strip = page.locator("#morph-frames img")
     expect(strip).to_be_visible(timeout=60_000)
     first = strip.get_attribute("src")
     page.screenshot(path=os.path.join(shots, "morph-ours.png"), full_page=True)
-    page.get_by_label("celeba-vae-64-mse (ours, MSE-trained decoder: soft)").check()
+    page.get_by_label("celeba-vae-64-sharp (ours, decoder trained against a discriminator: sharp)").check()
     page.get_by_role("button", name="Morph", exact=True).click()
     expect(strip).not_to_have_attribute("src", first, timeout=60_000)
-    mse = strip.get_attribute("src")
-    page.screenshot(path=os.path.join(shots, "morph-mse.png"), full_page=True)
+    sharp = strip.get_attribute("src")
+    page.screenshot(path=os.path.join(shots, "morph-sharp.png"), full_page=True)
     page.get_by_label("celeba-vae-64-book (the book's VAE, ch. 3)").check()
     page.get_by_role("button", name="Morph", exact=True).click()
-    expect(strip).not_to_have_attribute("src", mse, timeout=60_000)
+    expect(strip).not_to_have_attribute("src", sharp, timeout=60_000)
     page.screenshot(path=os.path.join(shots, "morph-book.png"), full_page=True)
     expect(page.get_by_text("Error", exact=True)).to_have_count(0)
 

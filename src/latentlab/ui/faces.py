@@ -291,8 +291,8 @@ def face_tabs(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles) -
     )
     face_model = gr.Radio([(_describe_face_model(n, lab), n) for n, lab in labs.items()], value=next(iter(labs)),
                           label="Face model", info="Ours come with two decoders of the same latent space: the same "
-                          "z decoded for pixel error (MSE) or against a discriminator (sharp). The book's model: same "
-                          "latent size, same data, the book's recipe.")  # fmt: skip
+                          "z decoded for pixel error (MSE: soft) or trained against a discriminator (sharp). The book's "
+                          "model: same latent size, same data, the book's recipe.")  # fmt: skip
     face_a, face_b = _morph_tab(labs, examples, out, face_model)
     face = _edit_tab(labs, examples, out, face_model)
     # every face input shows what the alignment made of it (a cleared input clears its preview; a photo
