@@ -211,6 +211,17 @@ def test_readme_from_pretrained_example_runs(local_hub):
     assert proc.stdout.split() == ["ConvAutoencoder", "2", "(2,", "3,", "64,", "64)"]
 
 
+def test_readme_local_python_examples_run():
+    """Every other Python block of the README runs as written from the repository root, on the bundled folders."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "latent-lab/" not in b]
+    assert blocks, "the README has a local Python example"
+    for code in blocks:
+        proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "HF_HUB_OFFLINE": "1"})  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-3000:]
+
+
 def test_the_app_pulls_every_model_from_the_hub(local_hub, tmp_path, served_app):
     """`LATENTLAB_HUB_OWNER` alone points the served app at the Hub repos; it answers exactly as on the bundled
     folders."""
@@ -221,7 +232,8 @@ def test_the_app_pulls_every_model_from_the_hub(local_hub, tmp_path, served_app)
     before = len(local_hub.requests)
     env = {**local_hub.env(tmp_path / "app-cache"), "LATENTLAB_HUB_OWNER": "latent-lab"}
     with serve_app(env) as (url, log):
-        assert "face models: latent-lab/celeba-vae-64, latent-lab/celeba-vae-64-book" in "".join(log)
+        assert ("face models: latent-lab/celeba-vae-64, latent-lab/celeba-vae-64-sharp, latent-lab/celeba-vae-64-book"
+                in "".join(log))
         pulled = {r.path for r in local_hub.requests[before:] if r.method == "GET" and "/resolve/" in r.path}
         for folder in FOLDERS:
             if folder.name == "celeba-attribute-classifier":  # the evaluation's judge; the app does not load it
