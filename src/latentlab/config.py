@@ -125,8 +125,8 @@ class TrainConfig:
         _choice("train.mixed_precision", self.mixed_precision, MIXED_PRECISIONS)
         _choice("train.keep", self.keep, KEEP_RULES)
         _choice("train.weights_dtype", self.weights_dtype, WEIGHTS_DTYPES)
-        if min(self.batch_size, self.max_epochs, self.keep_checkpoints) < 1 or not self.learning_rate > 0:
-            raise ConfigError("train.batch_size, max_epochs and keep_checkpoints must be ≥ 1, learning_rate > 0")
+        if min(self.batch_size, self.max_epochs, self.keep_checkpoints) < 1 or not self.learning_rate >= 0:
+            raise ConfigError("train.batch_size, max_epochs and keep_checkpoints must be ≥ 1, learning_rate ≥ 0")
 
 
 @dataclass(frozen=True)
