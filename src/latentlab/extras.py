@@ -5,15 +5,15 @@ for the decoder, which can be retrained (a sharper decoder under the same frozen
 Each file records the **latent fingerprint** of that encoder (:meth:`HubModel.latent_fingerprint`, a SHA-256 of
 the encoder's and posterior heads' tensors) and its latent size; a model attaches it only when both match.
 
-Every kind of extra uses this one mechanism: a class with ``z_dim``, ``latent_fingerprint``, ``save(path)`` and a
-``read(path)`` classmethod (no check), registered by file name in the model class's ``extras``; :func:`load_extra`
-reads and checks, :func:`check_binding` checks, and every mismatch raises :class:`LatentMismatchError`.
+Every kind of extra uses this one mechanism: a :class:`LatentBoundFile` subclass with ``z_dim``,
+``latent_fingerprint``, ``save(path)`` and ``from_contents``, registered by file name in the model class's
+``extras``; its ``load`` reads and checks, :func:`check_binding` checks, and every mismatch raises
+:class:`LatentMismatchError`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol, TypeVar
 
 import safetensors
 import torch
@@ -56,7 +56,10 @@ class LatentBoundFile:
             ValueError: not a valid file of this kind.
             LatentMismatchError: ``expected_fingerprint`` is given and differs from the file's.
         """
-        return load_extra(cls, path, expected_fingerprint, fix=cls.fix)
+        extra = cls.read(path)
+        if expected_fingerprint is not None:
+            check_binding(extra, expected_fingerprint, None, f"{path} ({cls.__name__})", cls.fix)
+        return extra
 
 
 def read_safetensors(path: str | Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
@@ -65,24 +68,7 @@ def read_safetensors(path: str | Path) -> tuple[dict[str, str], dict[str, torch.
         return dict(f.metadata() or {}), {k: f.get_tensor(k) for k in f.keys()}
 
 
-class LatentBound(Protocol):
-    """What a latent-bound extra provides (see the module docstring)."""
-
-    latent_fingerprint: str
-
-    @property
-    def z_dim(self) -> int: ...
-
-    def save(self, path: str | Path) -> None: ...
-
-    @classmethod
-    def read(cls, path: str | Path) -> "LatentBound": ...
-
-
-T = TypeVar("T", bound=LatentBound)
-
-
-def check_binding(extra: LatentBound, fingerprint: str, z_dim: int | None, what: str, fix: str) -> None:
+def check_binding(extra: LatentBoundFile, fingerprint: str, z_dim: int | None, what: str, fix: str) -> None:
     """Raise :class:`LatentMismatchError` unless ``extra`` was computed for this latent space.
 
     Args:
@@ -97,17 +83,3 @@ def check_binding(extra: LatentBound, fingerprint: str, z_dim: int | None, what:
     if extra.latent_fingerprint != fingerprint:
         raise LatentMismatchError(f"{what} belongs to another encoder (latent fingerprint "
                                   f"{extra.latent_fingerprint[:12]}…, model {fingerprint[:12]}…); {fix}")  # fmt: skip
-
-
-def load_extra(cls: type[T], path: str | Path, expected_fingerprint: str | None = None,
-               z_dim: int | None = None, fix: str = "") -> T:  # fmt: skip
-    """``cls.read(path)``, checked against ``expected_fingerprint`` / ``z_dim`` when given.
-
-    Raises:
-        ValueError: not a valid file of that kind (from ``cls.read``).
-        LatentMismatchError: it belongs to another encoder or latent size.
-    """
-    extra = cls.read(path)
-    if expected_fingerprint is not None:
-        check_binding(extra, expected_fingerprint, z_dim, f"{path} ({cls.__name__})", fix)
-    return extra
