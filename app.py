@@ -21,6 +21,7 @@ Hub repos are read with the standard client settings: ``HF_ENDPOINT``, ``HF_TOKE
 Fashion-MNIST from ``assets/digits/``.
 """
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -72,5 +73,8 @@ demo = build_demo({model_name(ref): FaceLab.from_pretrained(ref, aligner=ALIGNER
                   delete_cache=tuple(int(v) for v in os.environ.get("LATENTLAB_DELETE_CACHE", "120,600").split(",")))  # fmt: skip
 
 if __name__ == "__main__":
+    # one line per expected user error (no face, not an image) on the latentlab.app logger; others keep their traces
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("latentlab").setLevel(logging.INFO)
     print(f"face models: {', '.join(FACE_MODELS)}\ndigit models: {', '.join(DIGIT_MODELS)}", flush=True)
     demo.queue(default_concurrency_limit=2).launch(css=CSS)

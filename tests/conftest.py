@@ -3,6 +3,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -50,7 +51,7 @@ def free_port() -> int:
 @contextlib.contextmanager
 def serve_app(extra_env: dict[str, str] | None = None, timeout: float = 180, cwd: Path = REPO):
     """Run `python app.py` in ``cwd`` on 127.0.0.1 (the bundled models unless ``extra_env`` names others); yields
-    ``(url, log)`` where ``log`` is the list of lines the app printed while starting."""
+    ``(url, log)`` where ``log`` is the list of lines the app prints, growing while it serves."""
     port = free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
     for var in ("LATENTLAB_FACE_MODELS", "LATENTLAB_DIGIT_MODELS", "LATENTLAB_HUB_OWNER"):
@@ -69,6 +70,8 @@ def serve_app(extra_env: dict[str, str] | None = None, timeout: float = 180, cwd
                 pytest.fail("app.py exited:\n" + "".join(log) + proc.stdout.read())
         else:
             pytest.fail(f"app.py did not start within {timeout:.0f} s:\n" + "".join(log))
+        # keep reading what the app prints (into ``log``): a full pipe would block the server
+        threading.Thread(target=lambda: log.extend(iter(proc.stdout.readline, "")), daemon=True).start()
         yield f"http://127.0.0.1:{port}/", log
     finally:
         proc.terminate()
@@ -79,7 +82,13 @@ def serve_app(extra_env: dict[str, str] | None = None, timeout: float = 180, cwd
 
 
 @pytest.fixture(scope="session")
-def served_app():
-    """`python app.py` on the bundled models, served on 127.0.0.1; yields its URL."""
-    with serve_app() as (url, _):
-        yield url
+def served():
+    """`python app.py` on the bundled models, served on 127.0.0.1; yields ``(url, log)`` (see :func:`serve_app`)."""
+    with serve_app() as (url, log):
+        yield url, log
+
+
+@pytest.fixture(scope="session")
+def served_app(served):
+    """The URL of :func:`served`."""
+    return served[0]

@@ -201,6 +201,56 @@ def test_a_group_photo_offers_its_faces_and_a_photo_without_one_gets_the_message
     page.screenshot(path=os.path.join(_shots(tmp_path), "edit-no-face.png"), full_page=True)
 
 
+def _click_at(page, image, x: float, y: float):
+    """Click a shown picture (a locator of its ``img``) at (x, y) of its own pixels (the page may show it smaller)."""
+    box = image.bounding_box()
+    natural = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    # object-fit: contain — the picture is scaled to fit the box and centred in it
+    scale = min(box["width"] / natural[0], box["height"] / natural[1])
+    left = box["x"] + (box["width"] - natural[0] * scale) / 2
+    top = box["y"] + (box["height"] - natural[1] * scale) / 2
+    page.mouse.click(left + x * scale, top + y * scale)
+
+
+def test_a_click_on_a_face_picks_it_one_toast_per_error_and_old_results_go(page, tmp_path, served):
+    """Edit tab: a two-face photo; a click on the smaller face in "Faces found" makes it the face (its number
+    shows 2, the crop changes) and clears the edit made before; a photo without a face then shows its message
+    once, clears the preview, and the server logs it as one line without a traceback. Screenshot:
+    ``edit-click-to-pick.png``."""
+    _, log = served
+    photo = group_photo([(Image.open(FACES[2]), 2.5, (250, 300)), (Image.open(FACES[7]), 4.0, (700, 380))], seed=6)
+    photo.save(tmp_path / "group.jpg", quality=92)
+    background((800, 600), 4).save(tmp_path / "landscape.jpg")
+    page.get_by_role("tab", name="Faces").click()
+    page.get_by_role("tab", name="Edit").click()
+    page.locator("#edit-face-photo input[type=file]").set_input_files(str(tmp_path / "group.jpg"))
+    crop, found = page.locator("#edit-face-crop img"), page.locator("#edit-face-found img")
+    expect(found).to_be_visible(timeout=60_000)
+    expect(page.locator("#edit-face-number input[type=number]")).to_have_value("1", timeout=30_000)
+    largest = crop.get_attribute("src")
+    page.get_by_role("button", name="Edit", exact=True).click()
+    comparison = page.locator("#edit-comparison img")
+    expect(comparison).to_be_visible(timeout=60_000)
+    scale = 768 / 1000  # "Faces found" is the 1000×700 photo at 768 px
+    _click_at(page, found, 250 * scale, 300 * scale)  # the smaller face: number 2
+    expect(page.locator("#edit-face-number input[type=number]")).to_have_value("2", timeout=60_000)
+    expect(crop).not_to_have_attribute("src", largest, timeout=60_000)
+    expect(comparison).to_have_count(0, timeout=30_000)  # the edit of face 1 is gone
+    page.locator("#edit-face-found").scroll_into_view_if_needed()
+    page.screenshot(path=os.path.join(_shots(tmp_path), "edit-click-to-pick.png"), full_page=True)
+    logged = len(log)
+    page.locator("#edit-face-photo input[type=file]").set_input_files(str(tmp_path / "landscape.jpg"))
+    toasts = page.locator(".toast-body", has_text="No face found — try a frontal photo")
+    expect(toasts.first).to_be_visible(timeout=60_000)
+    page.wait_for_timeout(2_000)  # a second toast would have come by now
+    expect(toasts).to_have_count(1)
+    expect(crop).to_have_count(0)
+    expect(found).to_have_count(0)
+    printed = "".join(log[logged:])
+    assert "Traceback" not in printed
+    assert printed.count("No face found") == 1 and "Face: No face found" in printed, printed
+
+
 def _set_slider(panel, label: str, value: float):
     """Type a value into a Gradio slider's number box (the way a user sets it exactly) and commit it."""
     box = panel.locator(f"input[type=number][aria-label='number input for {label}']")

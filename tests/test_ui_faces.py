@@ -27,6 +27,7 @@ from latentlab.ui.faces import (
     morph,
     preview,
     preview_upload,
+    pick_face,
     sample,
     set_edit,
     set_edit_from_menu,
@@ -92,11 +93,11 @@ def test_the_upload_is_aligned_once_and_passed_on_as_an_aligned_face(counted):
     assert calls == {"align": 2, "detect": 2}
     morph(labs, OutputFiles(), photo, other, 4)
     assert calls == {"align": 4, "detect": 4}  # one each for face A and face B
-    # an example face (an already aligned 64-px crop) is aligned once too, without a detection
-    edit(labs, Image.open(FACES[0]), "Smiling", 1.5)
+    # a picture of the model's size (an aligned crop: 32 px for this model) is aligned once too, without a detection
+    edit(labs, Image.open(FACES[0]).resize((32, 32)), "Smiling", 1.5)
     assert calls == {"align": 5, "detect": 4}
     # what the callback shows is the lab's result for that one alignment
-    aligned = align_upload(lab, photo, 1, "a face")
+    aligned = align_upload(lab, photo, 1, "Face")
     assert isinstance(aligned, AlignedFace) and aligned.crop.size == (32, 32) and len(aligned.faces) == 1
     original, decoded = lab.edit(aligned, "Smiling", [1.5, -3.0, -1.5, 0.0, 1.5, 3.0])
     expected = grid_image(torch.stack([original, decoded[3], decoded[0]]), nrow=3, scale=3)
@@ -127,7 +128,7 @@ def test_morph_writes_the_gif_and_checks_its_arguments(labs, tmp_path):
         morph(labs, OutputFiles(tmp_path), a, b, 1)
     with pytest.raises(gr.Error, match="Pick one of the face models: first, second"):
         morph(labs, OutputFiles(tmp_path), a, b, 4, "third")
-    with pytest.raises(gr.Error, match="Add face B"):
+    with pytest.raises(gr.Error, match="Face B is empty: upload a photo"):
         morph(labs, OutputFiles(tmp_path), a, None, 4)
 
 
@@ -140,7 +141,7 @@ def test_edit_compares_and_sweeps(labs):
     assert itself.tobytes() == comparison.tobytes() != kept.tobytes()  # keeping the edited attribute is ignored
     with pytest.raises(gr.Error, match="face number must be ≥ 1, got -1"):
         edit(labs, face, "Smiling", 1.0, face_number=-1)
-    with pytest.raises(gr.Error, match="Add a face"):
+    with pytest.raises(gr.Error, match="Face is empty: upload a photo"):
         edit(labs, None, "Smiling", 1.0)
 
 
@@ -187,19 +188,48 @@ def test_align_and_the_previews_of_a_group_photo(counted):
     labs, calls = counted
     faces = [Image.open(FACES[i]) for i in (5, 6)]
     photo = group_photo([(faces[0], 2.5, (250, 300)), (faces[1], 4.0, (700, 380))], seed=6)
-    crop, marked, box = preview_upload(labs, photo)
+    crop, marked, box = preview_upload(labs, "Face A", photo)
     assert calls == {"align": 1, "detect": 1}
     assert crop.size == (32, 32) and marked.size == (768, 538)  # the photo, marked, at most 768 px
     assert box["visible"] and box["value"] == 1 and box["maximum"] == 2 and box["info"] == "2 faces found"
-    second, _ = preview(labs, photo, 2)
+    second, _ = preview(labs, "Face A", photo, 2)
     assert second.tobytes() != crop.tobytes() and align(labs, photo, 2)[0].tobytes() == second.tobytes()
-    with pytest.raises(gr.Error, match="Face 3 was asked for, but the photo has 2 faces"):
+    with pytest.raises(gr.Error, match="Photo: Face 3 was asked for, but the photo has 2 faces"):
         align(labs, photo, 3)
-    with pytest.raises(gr.Error, match="No face found — try a frontal photo"):
-        preview_upload(labs, background((400, 300), 3))
-    assert preview(labs, None, 1) == (None, None)
-    assert preview_upload(labs, None)[:2] == (None, None) and not preview_upload(labs, None)[2]["visible"]
+    with pytest.raises(gr.Error, match="Face B: No face found — try a frontal photo"):
+        preview_upload(labs, "Face B", background((400, 300), 3))
+    assert preview(labs, "Face", None, 1) == (None, None)
+    assert preview_upload(labs, "Face", None)[:2] == (None, None) and not preview_upload(labs, "Face", None)[2]["visible"]
     assert face_number_box(1)["visible"] is False and face_number_box(1)["info"] is None
+
+
+def test_a_click_on_a_face_in_faces_found_picks_it(counted):
+    """The click's (x, y) is in the marked photo's pixels (the photo at most 768 px): a click inside the second
+    face's box aligns that face, as its number would; a click far from every face changes nothing."""
+    labs, _ = counted
+    faces = [Image.open(FACES[i]) for i in (5, 6)]
+    photo = group_photo([(faces[0], 2.5, (250, 300)), (faces[1], 4.0, (700, 380))], seed=6)
+    scale = 768 / 1000  # the marked photo of this 1000×700 photo
+    small_face = (250 * scale, 300 * scale)  # the face of 2.5 × 64 px: the second largest
+    event = gr.SelectData(None, {"index": list(small_face), "value": None, "selected": True})
+    crop, marked, box = pick_face(labs, "Face A", photo, None, event)
+    assert crop.tobytes() == preview(labs, "Face A", photo, 2)[0].tobytes()
+    assert marked.tobytes() == preview(labs, "Face A", photo, 2)[1].tobytes()  # the picked face drawn green
+    assert box["value"] == 2 and box["visible"] and box["maximum"] == 2
+    big_face = gr.SelectData(None, {"index": [700 * scale, 380 * scale], "value": None, "selected": True})
+    assert pick_face(labs, "Face A", photo, None, big_face)[2]["value"] == 1
+    nowhere = gr.SelectData(None, {"index": [5, 5], "value": None, "selected": True})
+    assert all(isinstance(r, type(gr.skip())) for r in pick_face(labs, "Face A", photo, None, nowhere))
+
+
+def test_expected_user_errors_are_one_log_line_without_a_traceback(labs, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="latentlab.app"):
+        with pytest.raises(gr.Error) as raised:
+            edit(labs, None, "Smiling", 1.0)
+    assert raised.value.print_exception is False  # Gradio prints no traceback for it
+    assert [r.getMessage() for r in caplog.records] == ["No Face: Face is empty: upload a photo or click one of the example faces."]
 
 
 def test_a_lab_without_an_aligner_shows_its_centre_crop(labs):

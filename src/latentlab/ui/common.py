@@ -1,5 +1,6 @@
-"""What every tab of the app shares: uploads that fail with a short message, output files written once and
-atomically, the check of a model name, and module callbacks bound to their models as Gradio should see them."""
+"""What every tab of the app shares: user errors shown once and logged as one line, uploads that fail with a short
+message, output files written once and atomically, the check of a model name, and module callbacks bound to their
+models as Gradio should see them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import contextlib
 import functools
 import hashlib
 import io
+import logging
 import os
 import tempfile
 import typing
@@ -19,10 +21,27 @@ from PIL import Image, UnidentifiedImageError
 NOT_AN_IMAGE = "That file is not an image we can read. Upload a picture (JPEG, PNG, WebP, GIF or BMP)."
 # uploads and outputs older than 10 minutes are deleted every 2 minutes: a long-running Space keeps bounded disk
 DELETE_CACHE = (120, 600)
+log = logging.getLogger("latentlab.app")
+
+
+class UserError(gr.Error):
+    """An expected user error (no face in the photo, a file that is not an image, a value out of range): shown to
+    the user as one toast (or, to an API caller, as the message itself) and logged as one line on the
+    ``latentlab.app`` logger (INFO), without Gradio's traceback. Unexpected errors are not this class and keep
+    theirs.
+
+    Args:
+        message: what went wrong and what to do, in one or two sentences.
+        title: the toast's title.
+    """
+
+    def __init__(self, message: str, title: str = "Error"):
+        super().__init__(message, title=title, print_exception=False)
+        log.info("%s: %s", title, message.replace("\n", " "))
 
 
 class ImageUpload(gr.Image):
-    """``gr.Image`` that opens uploads itself, so a file that is not an image gets a short message (``gr.Error``)
+    """``gr.Image`` that opens uploads itself, so a file that is not an image gets a short message (:class:`UserError`)
     instead of Gradio's 'Could not preprocess input' text; returns the PIL image untouched (any size or mode)."""
 
     is_template = True  # rendered by the browser as the built-in Image component (no frontend of its own)
@@ -37,7 +56,7 @@ class ImageUpload(gr.Image):
             image.load()
             return image
         except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, SyntaxError):
-            raise gr.Error(NOT_AN_IMAGE, title="Not an image") from None
+            raise UserError(NOT_AN_IMAGE, title="Not an image") from None
 
 
 class OutputFiles:
@@ -102,9 +121,9 @@ class OutputFiles:
 
 
 def choose(name: str, names: list[str], what: str) -> str:
-    """``name`` if it is one of ``names``, else a gr.Error naming them (``what``: the kind of model)."""
+    """``name`` if it is one of ``names``, else a UserError naming them (``what``: the kind of model)."""
     if name not in names:
-        raise gr.Error(f"Pick one of the {what} models: {', '.join(names)} (got {name!r}).")
+        raise UserError(f"Pick one of the {what} models: {', '.join(names)} (got {name!r}).")
     return name
 
 

@@ -15,7 +15,7 @@ from PIL import Image
 from ..analysis import NOISE_KINDS, novelty_plot
 from ..digits import DigitLab
 from ..images import digit_from_pil, grid_image, tensor_to_pil
-from .common import ImageUpload, OutputFiles, _bind, choose
+from .common import ImageUpload, OutputFiles, UserError, _bind, choose
 
 INTRO = (
     "Small models of 28×28 digits (MNIST) and clothes (Fashion-MNIST): autoencoders, a conditional autoencoder "
@@ -49,7 +49,7 @@ def plane(lab: DigitLab, model: str, x, y, label) -> tuple[Image.Image, Image.Im
         at ``(x, y)``.
 
     Raises:
-        gr.Error: ``model`` is not one of the 2-d models.
+        UserError: ``model`` is not one of the 2-d models.
     """
     choose(model, lab.names(z_dim=2), "2-d")
     image, scatter = lab.plane(model, float(x), float(y), int(label or 0))
@@ -69,7 +69,7 @@ def plane_click(lab: DigitLab, model: str, label, evt: gr.SelectData
         :func:`plane`'s pictures there.
 
     Raises:
-        gr.Error: ``model`` is not one of the 2-d models.
+        UserError: ``model`` is not one of the 2-d models.
     """
     x, y = lab.get(choose(model, lab.names(z_dim=2), "2-d")).scatter.to_latent(*evt.index)
     return (round(x, 3), round(y, 3), *plane(lab, model, x, y, label))
@@ -89,17 +89,17 @@ def interpolate(lab: DigitLab, model: str, index_a, index_b, frames, method: str
         A | the decoded frames | B in one row, 3× enlarged.
 
     Raises:
-        gr.Error: an unknown model, ``frames`` out of range or an index out of range.
+        UserError: an unknown model, ``frames`` out of range or an index out of range.
     """
     choose(model, list(lab.models), "digit")
     frames = int(frames)
     if not 2 <= frames <= 32:
-        raise gr.Error(f"frames must be between 2 and 32, got {frames}")
+        raise UserError(f"frames must be between 2 and 32, got {frames}")
     path = "spherical" if method == "slerp" else "linear"
     try:
         strip = lab.interpolate(model, int(index_a), int(index_b), frames, path)
     except IndexError as err:
-        raise gr.Error(str(err)) from None
+        raise UserError(str(err)) from None
     return grid_image(strip, nrow=len(strip), scale=3)
 
 
@@ -112,7 +112,7 @@ def generate(lab: DigitLab, model: str, label, z0, z1, z2, z3, z4) -> tuple[Imag
         (3× enlarged).
 
     Raises:
-        gr.Error: ``model`` is not one of the conditional models.
+        UserError: ``model`` is not one of the conditional models.
     """
     choose(model, lab.names(conditional=True), "conditional")
     image, every = lab.generate(model, int(label), [float(v) for v in (z0, z1, z2, z3, z4)])
@@ -129,16 +129,16 @@ def compare_conditional(lab: DigitLab, index, label, z_dim=2) -> tuple[Image.Ima
         every digit 0–9 (3× enlarged).
 
     Raises:
-        gr.Error: no such pair of models is loaded, or ``index`` or ``label`` out of range.
+        UserError: no such pair of models is loaded, or ``index`` or ``label`` out of range.
     """
     pair = {m.model.variational: n for n, m in lab.models.items()
             if m.model.conditional and m.model.z_dim == int(z_dim)}  # fmt: skip
     if len(pair) < 2:
-        raise gr.Error(f"No plain/variational pair of conditional models with a {int(z_dim)}-d latent is loaded.")
+        raise UserError(f"No plain/variational pair of conditional models with a {int(z_dim)}-d latent is loaded.")
     try:
         drawn, rows = zip(*(lab.borrow_style(pair[v], int(index), int(label)) for v in (False, True)))
     except (IndexError, ValueError) as err:
-        raise gr.Error(str(err)) from None
+        raise UserError(str(err)) from None
     source = lab.get(pair[False]).images[int(index)]
     side = grid_image(torch.stack([source, *drawn]), nrow=3, scale=5)
     return side, grid_image(rows[0], nrow=10, scale=3), grid_image(rows[1], nrow=10, scale=3)
@@ -161,18 +161,18 @@ def novelty(lab: DigitLab, model: str, upload: Image.Image | None, index, noise:
         images' under the same noise, per class, and the verdict in Markdown.
 
     Raises:
-        gr.Error: not a novelty model, an unknown noise, or ``level`` or ``index`` out of range.
+        UserError: not a novelty model, an unknown noise, or ``level`` or ``index`` out of range.
     """
     m = lab.get(choose(model, lab.names(novelty=True), "novelty"))
     if noise not in NOISE_KINDS:
-        raise gr.Error(f"noise must be one of {', '.join(NOISE_KINDS)}, got {noise!r}")
+        raise UserError(f"noise must be one of {', '.join(NOISE_KINDS)}, got {noise!r}")
     if not 0 <= float(level) <= 1:
-        raise gr.Error(f"noise level must be between 0 and 1, got {level}")
+        raise UserError(f"noise level must be between 0 and 1, got {level}")
     if upload is not None:
         image, source = digit_from_pil(upload, m.model.image_size), "your upload"
     else:
         if not 0 <= int(index) < len(m.images):
-            raise gr.Error(f"test image index must be in [0, {len(m.images) - 1}], got {index}")
+            raise UserError(f"test image index must be in [0, {len(m.images) - 1}], got {index}")
         image = m.images[int(index)]
         source = f"test image {int(index)} (a {m.data.class_names[int(m.data.labels[int(index)])]})"
     r = lab.novelty(model, image, noise, float(level))

@@ -17,10 +17,10 @@ import gradio as gr
 import torch
 from PIL import Image
 
-from ..alignment import AlignedFace, NoFaceError, annotate
+from ..alignment import AlignedFace, NoFaceError, annotate, face_at, marked_scale
 from ..faces import FaceLab, frames_to_gif, frames_to_strip
 from ..images import grid_image
-from .common import ImageUpload, OutputFiles, _bind
+from .common import ImageUpload, OutputFiles, UserError, _bind
 
 CELEBA_TERMS = (
     "Faces: CelebA-HQ (Liu et al. 2015; Karras et al. 2018), for **non-commercial research and education only**. "
@@ -30,13 +30,19 @@ CELEBA_TERMS = (
 # the Edit tab's sliders for several edits at once: the attributes people reach for first (any of the 40 can be added)
 SLIDER_ATTRIBUTES = ("Smiling", "Young", "Male", "Eyeglasses", "Blond_Hair", "Bangs", "Heavy_Makeup", "Mustache")
 PRIOR_CHOICES = [("fitted mixture (the model's prior)", "mixture"), ("N(0, I)", "normal")]
+# shown under every upload box: what the face finder finds and what it does not
+FACE_LIMITS = ("Finds frontal and turned faces (up to ~60°), tilted heads, close-ups and groups — click a face in "
+               "*Faces found* to use it. Not found: profiles, covered or masked faces, upside-down photos, faces "
+               "under ~40 px. A 64×64 picture is used as it is, as an aligned crop.")  # fmt: skip
 
 
 @dataclass
 class FaceInput:
-    """One face input of the Faces tabs: the upload box, which face of the photo to use (shown when it has
-    several), and what the alignment made of it (the crop the model sees, the photo with the faces marked)."""
+    """One face input of the Faces tabs: its name (the upload box's label, used in every message about it), the
+    upload box, which face of the photo to use (shown when it has several), and what the alignment made of it
+    (the crop the model sees, the photo with the faces marked, where a click picks a face)."""
 
+    label: str
     photo: ImageUpload
     number: gr.Number
     crop: gr.Image
@@ -44,20 +50,21 @@ class FaceInput:
 
 
 def _face_input(label: str, examples: list[str], examples_label: str, key: str) -> FaceInput:
-    """An upload box for one face (upload, clipboard or webcam), the example faces under it as clickable
-    thumbnails, and the alignment preview beside a face-number choice."""
+    """An upload box for one face (upload, clipboard or webcam) with what the face finder finds under it, the
+    example faces as clickable thumbnails, and the alignment preview beside a face-number choice."""
     photo = ImageUpload(label=label, type="pil", image_mode=None, sources=["upload", "clipboard", "webcam"],
                         height=192, elem_id=f"{key}-photo")  # fmt: skip
+    gr.Markdown(FACE_LIMITS, elem_classes="face-limits")
     if examples:
         gr.Examples(examples, inputs=[photo], label=examples_label, examples_per_page=12)
     with gr.Row():
-        crop = gr.Image(label="Aligned (what the model sees)", type="pil", format="png", height=128,
+        crop = gr.Image(label=f"{label}, aligned (what the model sees)", type="pil", format="png", height=128,
                         interactive=False, buttons=["download"], elem_id=f"{key}-crop")  # fmt: skip
-        found = gr.Image(label="Faces found", type="pil", format="jpeg", height=128, interactive=False,
-                         elem_id=f"{key}-found")  # fmt: skip
-    number = gr.Number(value=1, precision=0, minimum=1, label="Face in the photo (1 = the largest)", visible=False,
-                       elem_id=f"{key}-number")  # fmt: skip
-    return FaceInput(photo, number, crop, found)
+        found = gr.Image(label=f"Faces found in {label} (click one to use it)", type="pil", format="jpeg",
+                         height=128, interactive=False, elem_id=f"{key}-found")  # fmt: skip
+    number = gr.Number(value=1, precision=0, minimum=1, label=f"{label}: face in the photo (1 = the largest)",
+                       visible=False, elem_id=f"{key}-number")  # fmt: skip
+    return FaceInput(label, photo, number, crop, found)
 
 
 def _face_number(number) -> int:
@@ -65,15 +72,15 @@ def _face_number(number) -> int:
     try:
         value = int(number or 1)
     except (TypeError, ValueError):
-        raise gr.Error(f"face number must be a whole number ≥ 1, got {number!r}") from None
+        raise UserError(f"face number must be a whole number ≥ 1, got {number!r}") from None
     if value < 1:
-        raise gr.Error(f"face number must be ≥ 1, got {value}")
+        raise UserError(f"face number must be ≥ 1, got {value}")
     return value - 1
 
 
 def _require(face, label: str) -> None:
     if face is None:
-        raise gr.Error(f"Add {label}: upload a photo or click one of the example faces.")
+        raise UserError(f"{label} is empty: upload a photo or click one of the example faces.", title=f"No {label}")
 
 
 def _describe_face_model(name: str, lab: FaceLab) -> str:
@@ -86,10 +93,10 @@ def _describe_face_model(name: str, lab: FaceLab) -> str:
 
 # --- the callbacks: plain functions of the face models (``labs``: name → FaceLab, the first the default) -----------
 def get_lab(labs: dict[str, FaceLab], model: str | None = None) -> FaceLab:
-    """The face model named ``model`` (``None`` or ``""``: the first of ``labs``); gr.Error for an unknown name."""
+    """The face model named ``model`` (``None`` or ``""``: the first of ``labs``); UserError for an unknown name."""
     default = next(iter(labs))
     if (model or default) not in labs:
-        raise gr.Error(f"Pick one of the face models: {', '.join(labs)} (got {model!r}).")
+        raise UserError(f"Pick one of the face models: {', '.join(labs)} (got {model!r}).")
     return labs[model or default]
 
 
@@ -100,19 +107,20 @@ def align_upload(lab: FaceLab, photo: Image.Image | None, number, label: str) ->
         lab: the face model whose :meth:`~latentlab.faces.FaceLab.prepare` aligns (its aligner, its image size S).
         photo: the upload, any PIL image; ``None`` is refused with a message naming ``label``.
         number: the face number as the UI / API gives it (an int or float ≥ 1, or ``None`` for 1).
-        label: the input in words for the messages ("face A", "a face").
+        label: the input's name, as its upload box is labelled ("Face A", "Face B", "Face", "Photo"), for the
+            messages.
 
     Returns:
         :class:`~latentlab.alignment.AlignedFace` with an S×S RGB crop, to pass on to the lab as it is.
 
     Raises:
-        gr.Error: no photo, a bad face number, or no such face in the photo.
+        UserError: no photo, a bad face number, or no such face in the photo.
     """
     _require(photo, label)
     try:
         return lab.prepare(photo, _face_number(number))
     except NoFaceError as err:
-        raise gr.Error(f"{label[0].upper()}{label[1:]}: {err}", title="No face found") from None
+        raise UserError(f"{label}: {err}", title="No face found") from None
 
 
 def alignment_views(labs: dict[str, FaceLab], photo: Image.Image, number, model: str | None, label: str
@@ -128,12 +136,13 @@ def align(labs: dict[str, FaceLab], photo: Image.Image, face_number=1, model: st
           ) -> tuple[Image.Image, Image.Image]:  # fmt: skip
     """``/align``: the aligned S×S crop of ``photo``'s face ``face_number`` (1 = the largest) and the photo
     (at most 768 px) with every face found marked."""
-    return alignment_views(labs, photo, face_number, model, "a photo")[1]
+    return alignment_views(labs, photo, face_number, model, "Photo")[1]
 
 
-def preview(labs: dict[str, FaceLab], photo: Image.Image | None, number, model: str | None = None):
-    """A face input's alignment preview for face ``number``: ``(crop, marked)``, or ``(None, None)`` without a photo."""
-    return (None, None) if photo is None else align(labs, photo, number, model)
+def preview(labs: dict[str, FaceLab], label: str, photo: Image.Image | None, number, model: str | None = None):
+    """Face input ``label``'s alignment preview for face ``number``: ``(crop, marked)``, or ``(None, None)``
+    without a photo."""
+    return (None, None) if photo is None else alignment_views(labs, photo, number, model, label)[1]
 
 
 def face_number_box(count: int) -> dict:
@@ -143,13 +152,31 @@ def face_number_box(count: int) -> dict:
                      info=f"{count} faces found" if count > 1 else None)  # fmt: skip
 
 
-def preview_upload(labs: dict[str, FaceLab], photo: Image.Image | None, model: str | None = None):
-    """A new photo in a face input: ``(crop, marked, face-number box update)`` for its largest face (one
+def preview_upload(labs: dict[str, FaceLab], label: str, photo: Image.Image | None, model: str | None = None):
+    """A new photo in face input ``label``: ``(crop, marked, face-number box update)`` for its largest face (one
     detection); ``(None, None, hidden box)`` when the input was cleared."""
     if photo is None:
         return None, None, face_number_box(0)
-    result, shown = alignment_views(labs, photo, 1, model, "a photo")
+    result, shown = alignment_views(labs, photo, 1, model, label)
     return (*shown, face_number_box(len(result.faces)))
+
+
+def pick_face(labs: dict[str, FaceLab], label: str, photo: Image.Image | None, model: str | None,
+              evt: gr.SelectData):  # fmt: skip
+    """A click on face input ``label``'s "Faces found" picture at ``evt.index`` = (x, y) of that picture: the face
+    there is aligned and becomes the input's face — ``(crop, marked, face-number box update)``; nothing changes
+    (``gr.skip()``) when the click is beside every face or the picture marks no faces."""
+    if photo is None:
+        return gr.skip(), gr.skip(), gr.skip()
+    lab = get_lab(labs, model)
+    found = align_upload(lab, photo, 1, label)
+    scale = marked_scale(photo)  # the marked picture is the photo at this scale (EXIF turns keep its longer side)
+    index = face_at(found.faces, (evt.index[0] / scale, evt.index[1] / scale)) if found.faces else None
+    if index is None:
+        return gr.skip(), gr.skip(), gr.skip()
+    chosen = found.choose(photo, index)
+    return (chosen.crop, annotate(photo, chosen.faces, index),
+            gr.update(value=index + 1, maximum=len(chosen.faces), visible=True, info=f"{len(chosen.faces)} faces found"))  # fmt: skip
 
 
 def morph(labs: dict[str, FaceLab], out: OutputFiles, face_a: Image.Image, face_b: Image.Image, frames,
@@ -167,8 +194,8 @@ def morph(labs: dict[str, FaceLab], out: OutputFiles, face_a: Image.Image, face_
     lab = get_lab(labs, model)
     frames = int(frames)
     if not 2 <= frames <= 64:
-        raise gr.Error(f"frames must be between 2 and 64, got {frames}")
-    a, b = align_upload(lab, face_a, face_a_number, "face A"), align_upload(lab, face_b, face_b_number, "face B")
+        raise UserError(f"frames must be between 2 and 64, got {frames}")
+    a, b = align_upload(lab, face_a, face_a_number, "Face A"), align_upload(lab, face_b, face_b_number, "Face B")
     decoded = lab.morph(a, b, frames)
     buffer = io.BytesIO()
     frames_to_gif(decoded, buffer)
@@ -185,7 +212,7 @@ def edit(labs: dict[str, FaceLab], face: Image.Image, attribute: str, strength, 
         −2s, −s, 0, +s, +2s (s = |strength|, or 1 for strength 0; 2× enlarged).
     """
     lab = get_lab(labs, model)
-    aligned = align_upload(lab, face, face_number, "a face")  # an unknown attribute is refused by the Dropdowns
+    aligned = align_upload(lab, face, face_number, "Face")  # an unknown attribute is refused by the Dropdowns
     keep = [k for k in (keep or []) if k != attribute]  # keeping the edited attribute itself means nothing
     strength = float(strength)
     step = abs(strength) or 1.0
@@ -193,7 +220,7 @@ def edit(labs: dict[str, FaceLab], face: Image.Image, attribute: str, strength, 
     try:
         original, decoded = lab.edit(aligned, attribute, [strength, -2 * step, -step, 0.0, step, 2 * step], keep)
     except ValueError as err:  # the direction lies in the span of the kept ones
-        raise gr.Error(f"{attribute} cannot be decorrelated from {', '.join(keep)}: {err}") from err
+        raise UserError(f"{attribute} cannot be decorrelated from {', '.join(keep)}: {err}") from err
     comparison = grid_image(torch.stack([original, decoded[3], decoded[0]]), nrow=3, scale=3)
     return comparison, frames_to_strip(decoded[1:], scale=2)
 
@@ -205,9 +232,9 @@ def set_edit(mapping: dict | None, name: str, value) -> dict[str, float]:
 
 
 def set_edit_from_menu(mapping: dict | None, name: str | None, value) -> dict[str, float]:
-    """:func:`set_edit` for the "Add another attribute" menu: gr.Error when no attribute is picked."""
+    """:func:`set_edit` for the "Add another attribute" menu: UserError when no attribute is picked."""
     if not name:
-        raise gr.Error("Pick an attribute to add.")
+        raise UserError("Pick an attribute to add.")
     return set_edit(mapping, name, value)
 
 
@@ -216,20 +243,20 @@ def parse_edits(lab: FaceLab, edits, keep: list[str] | None) -> tuple[dict[str, 
     ``keep`` checked against ``lab``'s attributes: ``(edits, keep)``, ``keep`` without the edited attributes.
 
     Raises:
-        gr.Error: not a mapping of numbers, an unknown attribute, or no edits.
+        UserError: not a mapping of numbers, an unknown attribute, or no edits.
     """
     if isinstance(edits, str):
         try:
             edits = json.loads(edits or "{}")
         except json.JSONDecodeError as err:
-            raise gr.Error(f"edits must be a mapping attribute → strength, e.g. {{\"Smiling\": 1.0}} ({err})") from None
+            raise UserError(f"edits must be a mapping attribute → strength, e.g. {{\"Smiling\": 1.0}} ({err})") from None
     if not isinstance(edits, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in edits.values()):
-        raise gr.Error('edits must be a mapping attribute → strength, e.g. {"Smiling": 1.0, "Young": -1.0}')
+        raise UserError('edits must be a mapping attribute → strength, e.g. {"Smiling": 1.0, "Young": -1.0}')
     unknown = [a for a in [*edits, *(keep or [])] if a not in lab.attribute_names]
     if unknown:
-        raise gr.Error(f"Unknown attribute(s): {', '.join(map(str, unknown))}. Use CelebA's 40 names, e.g. Smiling.")
+        raise UserError(f"Unknown attribute(s): {', '.join(map(str, unknown))}. Use CelebA's 40 names, e.g. Smiling.")
     if not edits:
-        raise gr.Error("No edits: move a slider or add an attribute first.")
+        raise UserError("No edits: move a slider or add an attribute first.")
     return edits, [k for k in (keep or []) if k not in edits]  # an edited attribute cannot also be kept
 
 
@@ -242,11 +269,11 @@ def edit_many(labs: dict[str, FaceLab], face: Image.Image, edits, keep: list[str
     """
     lab = get_lab(labs, model)
     edits, keep = parse_edits(lab, edits, keep)
-    aligned = align_upload(lab, face, face_number, "a face")
+    aligned = align_upload(lab, face, face_number, "Face")
     try:
         original, reconstruction, edited = lab.edit_many(aligned, edits, keep, independent=bool(independent))
     except ValueError as err:  # a direction inside the span of the others
-        raise gr.Error(f"These edits cannot be made independent: {err}") from None
+        raise UserError(f"These edits cannot be made independent: {err}") from None
     return (grid_image(edited[None], nrow=1, scale=3, padding=0),
             grid_image(torch.stack([original, reconstruction, edited]), nrow=3, scale=3))  # fmt: skip
 
@@ -262,14 +289,14 @@ def sample(labs: dict[str, FaceLab], seed, count, temperature, model: str | None
     lab = get_lab(labs, model)
     count = int(count)
     if not 1 <= count <= 100:
-        raise gr.Error(f"count must be between 1 and 100, got {count}")
+        raise UserError(f"count must be between 1 and 100, got {count}")
     if not 0 <= float(temperature) <= 3:
-        raise gr.Error(f"temperature must be between 0 and 3, got {temperature}")
+        raise UserError(f"temperature must be between 0 and 3, got {temperature}")
     prior = prior or lab.default_prior
     try:
         faces = lab.sample(count, seed=int(seed), temperature=float(temperature), prior=prior)
     except ValueError as err:  # a folder without a fitted prior
-        raise gr.Error(f"{model or next(iter(labs))}: {err}") from None
+        raise UserError(f"{model or next(iter(labs))}: {err}") from None
     # native pixels (398 px for 36 faces: a quarter of the pixels of a 2× copy to encode, as lossless WebP);
     # the page shows it enlarged with crisp pixels (CSS in ui.CSS)
     grid = grid_image(faces, nrow=min(count, 6 if count <= 36 else 10))
@@ -293,23 +320,34 @@ def face_tabs(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles) -
                           label="Face model", info="Ours come with two decoders of the same latent space: the same "
                           "z decoded for pixel error (MSE: soft) or trained against a discriminator (sharp). The book's "
                           "model: same latent size, same data, the book's recipe.")  # fmt: skip
-    face_a, face_b = _morph_tab(labs, examples, out, face_model)
-    face = _edit_tab(labs, examples, out, face_model)
-    # every face input shows what the alignment made of it (a cleared input clears its preview; a photo
-    # without a face shows the message and hides the face-number box)
-    for fi in (face_a, face_b, face):
-        shown = fi.photo.change(out.files(_bind(preview_upload, labs)), [fi.photo, face_model],
+    (face_a, face_b), morphed = _morph_tab(labs, examples, out, face_model)
+    face, edited = _edit_tab(labs, examples, out, face_model)
+    # every face input shows what the alignment made of it (a cleared input clears its preview; a photo without
+    # a face shows the message once and clears the preview), a click on a face in "Faces found" picks it, and any
+    # change of the input's face clears the results made from the one before
+    for fi, results in ((face_a, morphed), (face_b, morphed), (face, edited)):
+        shown = fi.photo.change(out.files(_bind(preview_upload, labs, fi.label)), [fi.photo, face_model],
                                 [fi.crop, fi.found, fi.number], api_visibility="private")  # fmt: skip
-        shown.failure(lambda: face_number_box(0), None, [fi.number], api_visibility="private")
-        fi.number.input(out.files(_bind(preview, labs)), [fi.photo, fi.number, face_model], [fi.crop, fi.found],
-                        api_visibility="private")  # fmt: skip
-    _align_tab(labs, out, face_model)
-    _sample_tab(labs, out, face_model)
+        shown.failure(lambda: (None, None, face_number_box(0)), None, [fi.crop, fi.found, fi.number],
+                      api_visibility="private")  # fmt: skip
+        fi.number.input(out.files(_bind(preview, labs, fi.label)), [fi.photo, fi.number, face_model],
+                        [fi.crop, fi.found], api_visibility="private")  # fmt: skip
+        fi.found.select(out.files(_bind(pick_face, labs, fi.label)), [fi.photo, face_model],
+                        [fi.crop, fi.found, fi.number], api_visibility="private")  # fmt: skip
+        _clear_on([fi.photo.change, fi.number.input, fi.found.select], results)
+    aligned = _align_tab(labs, out, face_model)
+    sampled = _sample_tab(labs, out, face_model)
+    _clear_on([face_model.change], [*morphed, *edited, *aligned, *sampled])  # results of another model
+
+
+def _clear_on(triggers: list, outputs: list) -> None:
+    """Empty ``outputs`` (results on the page) whenever one of ``triggers`` fires: in the browser, no request."""
+    gr.on(triggers, None, None, outputs, js=f"() => [{', '.join(['null'] * len(outputs))}]", api_visibility="private")
 
 
 def _morph_tab(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles, face_model: gr.Radio
-               ) -> tuple[FaceInput, FaceInput]:  # fmt: skip
-    """The Morph tab and its ``/morph`` event; returns its two face inputs (A, B)."""
+               ) -> tuple[tuple[FaceInput, FaceInput], list[gr.Image]]:  # fmt: skip
+    """The Morph tab and its ``/morph`` event; returns its two face inputs (A, B) and its results."""
     with gr.Tab("Morph"):
         with gr.Row():
             with gr.Column():
@@ -323,12 +361,13 @@ def _morph_tab(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles, 
         gif = gr.Image(label="Animated GIF", type="filepath", format="gif", height=256, elem_id="morph-gif")
         morph_button.click(out.files(_bind(morph, labs, out)), [face_a.photo, face_b.photo, frames, face_model,
                            face_a.number, face_b.number], [strip, gif], api_name="morph")  # fmt: skip
-    return face_a, face_b
+    return (face_a, face_b), [strip, gif]
 
 
-def _edit_tab(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles, face_model: gr.Radio) -> FaceInput:
+def _edit_tab(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles, face_model: gr.Radio
+              ) -> tuple[FaceInput, list[gr.Image]]:  # fmt: skip
     """The Edit tab: one attribute (``/edit``, with example edits), then several at once (``/edit_many``);
-    returns its face input."""
+    returns its face input and its results."""
     attributes = list(labs[next(iter(labs))].attribute_names)
     with gr.Tab("Edit"):
         with gr.Row():
@@ -360,14 +399,14 @@ def _edit_tab(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles, f
             gr.Examples([[examples[i % len(examples)], a, s, [k for k in kept if k in attributes]]
                          for i, a, s, kept in presets if a in attributes],
                         inputs=[face.photo, attribute, strength, keep], label="Try these edits")  # fmt: skip
-        _edit_many_panel(labs, out, face, keep, attributes, face_model)
-    return face
+        many = _edit_many_panel(labs, out, face, keep, attributes, face_model)
+    return face, [comparison, sweep, *many]
 
 
 def _edit_many_panel(labs: dict[str, FaceLab], out: OutputFiles, face: FaceInput, keep: gr.Dropdown,
-                     attributes: list[str], face_model: gr.Radio) -> None:  # fmt: skip
+                     attributes: list[str], face_model: gr.Radio) -> list[gr.Image]:  # fmt: skip
     """The Edit tab's "several attributes at once": sliders and a menu filling one mapping of edits, applied to
-    the tab's ``face`` with its ``keep`` choice by ``/edit_many``."""
+    the tab's ``face`` with its ``keep`` choice by ``/edit_many``; returns its results."""
     gr.Markdown("### Several attributes at once\nMove the sliders (or add any of the 40), then "
                 "**Apply all**: every edit is added to the same face. With *independent sliders*, each "
                 "direction has the other edited and the kept attributes' mean differences projected out, "
@@ -400,34 +439,43 @@ def _edit_many_panel(labs: dict[str, FaceLab], out: OutputFiles, face: FaceInput
                        api_visibility="private")  # fmt: skip
     apply_button.click(out.files(_bind(edit_many, labs)), [face.photo, edits, keep, independent, face_model,
                        face.number], [many_edited, many_comparison], api_name="edit_many")  # fmt: skip
+    return [many_edited, many_comparison]
 
 
-def _align_tab(labs: dict[str, FaceLab], out: OutputFiles, face_model: gr.Radio) -> None:
-    """The Align tab: a photo's faces found and one of them aligned (``/align``)."""
+def _align_tab(labs: dict[str, FaceLab], out: OutputFiles, face_model: gr.Radio) -> list[gr.Image]:
+    """The Align tab: a photo's faces found and one of them aligned (``/align``); a click on a face in the
+    marked photo aligns that one. Returns its results."""
     with gr.Tab("Align"):
         gr.Markdown(
-            "How uploads become the model's input: faces are found (MediaPipe), and each is cropped from "
-            "its eye centres and mouth corners as CelebA-HQ was (an oriented square, reflect-padded where "
-            "it leaves the photo). Morph and Edit do this to every upload; a square picture of at most "
-            "128 px is taken as already aligned. Profiles, covered faces and upside-down photos fail."
+            "How uploads become the model's input: faces are found (MediaPipe: a far and a close detector, "
+            "the photo also searched turned ±30° for tilted heads), and each is cropped from its eye centres "
+            "and mouth corners as CelebA-HQ was (an oriented square, reflect-padded where it leaves the photo). "
+            "Morph and Edit do this to every upload."
         )  # fmt: skip
         with gr.Row():
             with gr.Column():
                 align_photo = ImageUpload(label="Photo", type="pil", image_mode=None,
-                                          sources=["upload", "clipboard", "webcam"], height=256)  # fmt: skip
-                align_number = gr.Number(value=1, precision=0, minimum=1, label="Face (1 = the largest)")
+                                          sources=["upload", "clipboard", "webcam"], height=256,
+                                          elem_id="align-photo")  # fmt: skip
+                gr.Markdown(FACE_LIMITS, elem_classes="face-limits")
+                align_number = gr.Number(value=1, precision=0, minimum=1, label="Photo: face (1 = the largest)",
+                                         elem_id="align-number")  # fmt: skip
                 align_button = gr.Button("Align", variant="primary")
             with gr.Column():
-                align_crop = gr.Image(label="Aligned face (the model's input)", type="pil", format="png",
-                                      height=192, interactive=False)  # fmt: skip
-                align_found = gr.Image(label="Faces found: box, landmarks, crop square", type="pil",
-                                       format="jpeg", interactive=False)  # fmt: skip
+                align_crop = gr.Image(label="Photo, aligned (the model's input)", type="pil", format="png",
+                                      height=192, interactive=False, elem_id="align-crop")  # fmt: skip
+                align_found = gr.Image(label="Faces found in Photo: box, landmarks, crop square (click one to use it)",
+                                       type="pil", format="jpeg", interactive=False, elem_id="align-found")  # fmt: skip
         align_button.click(out.files(_bind(align, labs)), [align_photo, align_number, face_model],
                            [align_crop, align_found], api_name="align")  # fmt: skip
+        align_found.select(out.files(_bind(pick_face, labs, "Photo")), [align_photo, face_model],
+                           [align_crop, align_found, align_number], api_visibility="private")  # fmt: skip
+        _clear_on([align_photo.change, align_number.input], [align_crop, align_found])
+    return [align_crop, align_found]
 
 
-def _sample_tab(labs: dict[str, FaceLab], out: OutputFiles, face_model: gr.Radio) -> None:
-    """The Sample tab: new faces from a model's prior (``/sample``), sent as lossless WebP."""
+def _sample_tab(labs: dict[str, FaceLab], out: OutputFiles, face_model: gr.Radio) -> list[gr.Image]:
+    """The Sample tab: new faces from a model's prior (``/sample``), sent as lossless WebP; returns its results."""
     with gr.Tab("Sample"):
         with gr.Row():
             seed = gr.Number(value=0, precision=0, label="Seed")
@@ -444,6 +492,7 @@ def _sample_tab(labs: dict[str, FaceLab], out: OutputFiles, face_model: gr.Radio
                             api_name="sample")  # fmt: skip
         gr.Examples([[0, 36, 1.0, "mixture"], [7, 36, 0.7, "mixture"], [42, 16, 1.0, "normal"]],
                     inputs=[seed, count, temperature, prior])  # fmt: skip
+    return [grid, sampled_from]
 
 
 def example_face_paths(folder: str | Path) -> list[Path]:
