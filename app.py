@@ -15,6 +15,8 @@ Variables):
 - ``LATENTLAB_HUB_OWNER``: the default for both: ``<owner>/<name>`` for every bundled model name.
 - Without any of them: the bundled folders ``pretrained/<name>`` (each trained by ``training/train.py``).
 - ``LATENTLAB_DELETE_CACHE``: ``frequency,age`` in seconds for deleting uploads and outputs (default ``120,600``).
+- ``GRADIO_MCP_SERVER``: the MCP server (every API endpoint as a tool for LLM agents, streamable HTTP at
+  ``/gradio_api/mcp/``) is on by default; ``GRADIO_MCP_SERVER=false`` turns it off.
 
 Hub repos are read with the standard client settings: ``HF_ENDPOINT``, ``HF_TOKEN`` (private repos) and
 ``HF_HUB_OFFLINE=1`` (the local cache only). The digit tabs show the first 1,000 test images of MNIST /
@@ -77,4 +79,5 @@ if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("latentlab").setLevel(logging.INFO)
     print(f"face models: {', '.join(FACE_MODELS)}\ndigit models: {', '.join(DIGIT_MODELS)}", flush=True)
-    demo.queue(default_concurrency_limit=2).launch(css=CSS)
+    mcp_server = os.environ.get("GRADIO_MCP_SERVER", "true").strip().lower() not in ("0", "false", "no", "off")
+    demo.queue(default_concurrency_limit=2).launch(css=CSS, mcp_server=mcp_server)

@@ -159,10 +159,13 @@ def test_morph_between_two_test_faces(client):
 
 
 def test_edit_smiling(client):
-    comparison_path, sweep_path = client.predict(face=handle_file(str(FACES[1])), attribute="Smiling", strength=1.5,
-                                                 api_name="/edit")  # fmt: skip
+    comparison_path, sweep_path, (before, after) = client.predict(face=handle_file(str(FACES[1])), attribute="Smiling",
+                                                                  strength=1.5, api_name="/edit")  # fmt: skip
     assert Image.open(comparison_path).size == ((3 * 66 + 2) * 3, 68 * 3)  # original | reconstruction | edit
     assert Image.open(sweep_path).size == ((5 * 66 + 2) * 2, 68 * 2)
+    # the before / after slider's pair: the reconstruction and the edit, 4× enlarged
+    assert Image.open(before).size == Image.open(after).size == (256, 256)
+    assert Image.open(before).tobytes() != Image.open(after).tobytes()
 
 
 def test_edit_with_decorrelated_direction(client):
@@ -201,8 +204,8 @@ def test_any_image_size_or_mode_is_accepted(client, tmp_path):
     """A photo of any size and mode (RGBA here, a face placed in a larger scene) is found, aligned and edited."""
     photo, _ = place_face(Image.open(FACES[2]), size=(517, 311), scale=2.5, angle=10, seed=4)
     photo.convert("RGBA").save(tmp_path / "odd.png")
-    comparison_path, _ = client.predict(face=handle_file(str(tmp_path / "odd.png")), attribute="Eyeglasses",
-                                        strength=-1, api_name="/edit")  # fmt: skip
+    comparison_path, *_ = client.predict(face=handle_file(str(tmp_path / "odd.png")), attribute="Eyeglasses",
+                                         strength=-1, api_name="/edit")  # fmt: skip
     assert Image.open(comparison_path).size == ((3 * 66 + 2) * 3, 68 * 3)
 
 

@@ -1,6 +1,7 @@
 """The app in a real browser (Debian's Chromium driven by Playwright): the page renders every component, a click on
 two example faces plus Morph shows the frames, uploaded photos are aligned (the crop is shown; a group photo offers
-its faces by number; a photo without a face gets the message), and a non-image upload shows the short message.
+its faces by number and by a click on a face; a photo without a face gets the message once, clears what was shown
+and is logged as one line), and a non-image upload shows the short message.
 
 Needs /usr/bin/chromium (`apt-get install chromium`; .ci/run installs it). Without it the tests are skipped,
 unless LATENTLAB_REQUIRE_BROWSER=1 (set by CI), where they fail.
@@ -248,7 +249,13 @@ def test_a_click_on_a_face_picks_it_one_toast_per_error_and_old_results_go(page,
     expect(found).to_have_count(0)
     printed = "".join(log[logged:])
     assert "Traceback" not in printed
-    assert printed.count("No face found") == 1 and "Face: No face found" in printed, printed
+    lines = [line for line in printed.splitlines() if "No face found" in line]
+    assert len(lines) == 1 and "latentlab.app: No face found: Face: No face found" in lines[0], printed
+    # an example face brings its preview back; clearing the input takes it away
+    page.get_by_role("tabpanel").last.locator("button.gallery-item:visible").nth(1).click()
+    expect(crop).to_be_visible(timeout=60_000)
+    page.locator("#edit-face-photo").get_by_role("button", name="Remove Image").click()
+    expect(crop).to_have_count(0, timeout=30_000)
 
 
 def _set_slider(panel, label: str, value: float):

@@ -28,12 +28,16 @@ def test_front_matter_is_a_valid_gradio_space():
     assert data.sdk == "gradio" and data.app_file == "app.py" and (REPO / data.app_file).is_file()
     # the Space runs the gradio the project pins and tests with
     assert data.sdk_version == gradio.__version__
-    assert pyproject_dependencies()["gradio"] == f"gradio=={data.sdk_version}"
+    assert pyproject_dependencies()["gradio[mcp]"] == f"gradio[mcp]=={data.sdk_version}"  # with the MCP server's
     assert data.python_version == "3.11" and data.title and data.license
     emoji, short = data.to_dict()["emoji"], data.to_dict()["short_description"]
     assert emoji and 0 < len(short) <= 60  # the Hub's limit for short_description
     # models: the Hub ids of exactly the bundled folders (the app's defaults under LATENTLAB_HUB_OWNER)
     assert sorted(data.models) == sorted(f"latent-lab/{p.name}" for p in FOLDERS)
+    # the face models are downloaded while the Space is built, not at its first start (served from the Hub)
+    from app import FACE_MODEL_NAMES
+
+    assert data.to_dict()["preload_from_hub"] == [f"latent-lab/{name}" for name in FACE_MODEL_NAMES]
     # the README's top is still the two commands
     body = card.text.lstrip()
     assert body.startswith("# Latent Lab") and body.count("```bash") >= 2
@@ -80,3 +84,18 @@ def test_face_card_explains_directions_and_biases():
     text = (REPO / "pretrained" / "celeba-vae-64" / "README.md").read_text(encoding="utf-8")
     assert 'attribute_directions["Smiling"]' in text and "attribute_directions.safetensors" in text
     assert "Limitations and biases" in text and "label" in text and "light-skinned" in text
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)
+def test_a_fine_tune_names_its_base_model_for_the_hub(folder):
+    """``huggingface_hub`` reads ``base_model`` (the Hub's model tree) from every card of a model that started from
+    another bundled model's weights, as its record's chain says; none for one trained from scratch or from an
+    earlier version of itself."""
+    data = ModelCard.load(folder / "README.md").data
+    record = json.loads((folder / "training_log.json").read_text())
+    source = record.get("initialized_from") or record.get("frozen_from")
+    expected = f"latent-lab/{source['name']}" if source and source["name"] != folder.name else None
+    assert data.base_model == expected
+    assert data.to_dict().get("base_model_relation") == ("finetune" if expected else None)
+    if folder.name == "celeba-vae-64-sharp":  # the decoder trained against a discriminator under the default's encoder
+        assert data.base_model == "latent-lab/celeba-vae-64"

@@ -9,7 +9,7 @@ from latentlab.digits import DigitLab
 from latentlab.images import grid_image, tensor_to_pil
 from latentlab.ui.common import OutputFiles
 from latentlab.ui.digits import (
-    COMPARE_DESCRIPTION,
+    TOOL_DOCS,
     compare_conditional,
     digit_tabs,
     generate,
@@ -144,8 +144,13 @@ def test_the_wired_events_show_the_api_of_before(lab, tmp_path):
     assert params["/generate"] == ["model", "label", "z0", "z1", "z2", "z3", "z4"]
     assert params["/compare_conditional"] == ["index", "label", "z_dim"]
     assert params["/novelty"] == params["/novelty_1"] == ["model", "upload", "index", "noise", "level"]
-    assert api["/compare_conditional"]["description"] == COMPARE_DESCRIPTION
-    assert all(spec["description"] == "" for name, spec in api.items() if name != "/compare_conditional")
+    # each endpoint is described as an agent's tool (the MCP server reads the same docstring): what it does, with
+    # the served models named; the page-only events are not
+    for name in TOOL_DOCS:
+        assert api[f"/{name}"]["description"].startswith(TOOL_DOCS[name].split("\n")[0]), name
+        assert "<" not in api[f"/{name}"]["description"]
+    assert "mnist-cond-vae-5" in api["/generate"]["description"] or "mnist-cond-vae-5" in str(api["/generate"])
+    assert api["/plane_click"]["description"] == ""
     events = {fn.api_name: fn for fn in demo.fns.values()}
     assert events["plane_click"].collects_event_data and not events["plane"].collects_event_data
     # the wired callback writes its pictures as files

@@ -4,6 +4,7 @@
 import re
 
 import gradio as gr
+from gradio import utils as gr_utils
 import pytest
 import torch
 from PIL import Image
@@ -18,6 +19,7 @@ from latentlab.images import grid_image
 from latentlab.ui import build_demo
 from latentlab.ui.common import OutputFiles
 from latentlab.ui.faces import (
+    TOOL_DOCS,
     align,
     align_upload,
     edit,
@@ -87,7 +89,7 @@ def test_the_upload_is_aligned_once_and_passed_on_as_an_aligned_face(counted):
     labs, calls = counted
     lab = labs["aligned"]
     photo, other = photo_of(2), photo_of(4, seed=1)
-    comparison, _ = edit(labs, photo, "Smiling", 1.5)
+    comparison, *_ = edit(labs, photo, "Smiling", 1.5)
     assert calls == {"align": 1, "detect": 1}
     _, edited = edit_many(labs, photo, {"Smiling": 1.0, "Young": -1.0})
     assert calls == {"align": 2, "detect": 2}
@@ -134,7 +136,8 @@ def test_morph_writes_the_gif_and_checks_its_arguments(labs, tmp_path):
 
 def test_edit_compares_and_sweeps(labs):
     face = Image.open(FACES[4])
-    comparison, sweep = edit(labs, face, "Blond_Hair", 2.0)
+    comparison, sweep, (before, after) = edit(labs, face, "Blond_Hair", 2.0)
+    assert before.size == after.size == (128, 128) and before.tobytes() != after.tobytes()  # 4× the 32-px faces
     assert comparison.size == ((3 * 34 + 2) * 3, 36 * 3) and sweep.size == ((5 * 34 + 2) * 2, 36 * 2)
     kept = edit(labs, face, "Blond_Hair", 2.0, ["Male"])[0]
     itself = edit(labs, face, "Blond_Hair", 2.0, ["Blond_Hair"])[0]
@@ -260,7 +263,15 @@ def test_the_wired_face_endpoints_keep_their_api_parameters(demo):
     assert params["/align"] == [("photo", None), ("face_number", 1), ("model", "first")]
     assert params["/sample"] == [("seed", 0), ("count", 36), ("temperature", 1.0), ("model", "first"),
                                  ("prior", "mixture")]  # fmt: skip
-    assert all(api[e]["description"] == "" for e in ("/morph", "/edit", "/edit_many", "/align", "/sample"))
+    # each endpoint is described as an agent's tool (the MCP server reads the same docstring), the served models named
+    for name in TOOL_DOCS:
+        assert api[f"/{name}"]["description"].startswith(TOOL_DOCS[name].split("\n")[0]), name
+    # what the MCP server tells an agent of each parameter (Gradio parses the endpoint's docstring)
+    morph_fn = next(f.fn for f in demo.fns.values() if f.api_name == "morph")
+    _, described, returns = gr_utils.get_function_description(morph_fn)
+    assert list(described) == ["face_a", "face_b", "frames", "model", "face_a_number", "face_b_number"]
+    assert all(described.values()) and described["model"] == "the face model: first (default), second."
+    assert len(returns) == 2
 
 
 def test_the_package_docstring_lists_every_endpoint(demo):

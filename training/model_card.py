@@ -96,6 +96,19 @@ def run_fields(record: dict) -> dict:
     )
 
 
+def lineage(record: dict, repo_id: str) -> dict:
+    """The card metadata that links a fine-tune to the model it started from, from the record's chain
+    (``initialized_from``, else ``frozen_from``: the folder whose weights the run loaded): ``base_model`` as the Hub
+    id ``<owner of repo_id>/<its name>`` and ``base_model_relation: finetune``, which the Hub turns into a model
+    tree. Empty for a model trained from scratch, and for one that started from an earlier version of its own
+    repo (a Hub model cannot be its own base)."""
+    source = record.get("initialized_from") or record.get("frozen_from") or {}
+    if not source.get("name"):
+        return {}
+    base = f"{repo_id.split('/')[0]}/{source['name']}"
+    return {} if base == repo_id else {"base_model": base, "base_model_relation": "finetune"}
+
+
 def _digit_texts(config: dict, cfg: dict) -> dict:
     """Title, description, architecture, uses and limitations of a digit model, from its config."""
     variational, conditional = config.get("variational", False), config.get("num_classes", 0) > 0
@@ -174,6 +187,7 @@ def render_digit_model_card(folder: Path, record: dict, config: dict, repo_id: s
         datasets=[dataset["hub_id"]],
         model_name=name,
         eval_results=results or None,
+        **lineage(record, repo_id),
     )
     history = record["history"]
     extra_terms = [k for k in history[0]["validation"] if k != "loss"] if history else []
@@ -413,6 +427,7 @@ def render_face_model_card(folder: Path, record: dict, config: dict, repo_id: st
         pipeline_tag="unconditional-image-generation",
         model_name=name,
         eval_results=results or None,
+        **lineage(record, repo_id),
     )
     card = ModelCard.from_template(
         card_data,
@@ -478,6 +493,7 @@ def render_classifier_card(folder: Path, record: dict, config: dict, repo_id: st
                for key, kind, label in [("mean_accuracy", "accuracy", "mean accuracy"),
                                         ("mean_balanced_accuracy", "balanced_accuracy", "mean balanced accuracy")]]  # fmt: skip
     card_data = ModelCardData(library_name="latentlab", **CELEBA_TERMS, model_name=name, eval_results=results,
+                              **lineage(record, repo_id),
                               tags=["image-classification", "multi-label", "celeba", "face-attributes",
                                     "pytorch_model_hub_mixin"], pipeline_tag="image-classification")  # fmt: skip
     return ModelCard.from_template(

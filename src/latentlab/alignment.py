@@ -493,7 +493,7 @@ def annotate(image: Image.Image, faces: list[DetectedFace], chosen: int | None =
     out = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.LANCZOS)
     draw = ImageDraw.Draw(out)
     width = max(2, round(max(out.size) / 300))
-    font_size = max(16, round(max(out.size) / 24))
+    font_size = max(20, round(max(out.size) / 14))  # ~55 px on 768: legible when the page shows it small
     for i, f in enumerate(faces):
         colour = (40, 200, 80) if i == chosen else (255, 150, 30)
         box = [v * scale for v in f.box]

@@ -25,7 +25,7 @@ import gradio as gr
 
 from ..digits import DigitLab
 from ..faces import FaceLab
-from .common import DELETE_CACHE, OutputFiles
+from .common import DELETE_CACHE, OutputFiles, mcp_tools_return_every_output
 from .digits import digit_tabs
 from .faces import example_face_paths, face_tabs
 
@@ -51,6 +51,7 @@ def build_demo(faces: FaceLab | dict[str, FaceLab], example_faces: list[str | Pa
         delete_cache: Gradio's ``(frequency, age)`` in seconds: every ``frequency`` s, uploads and output files
             older than ``age`` s are deleted (default :data:`DELETE_CACHE`); ``None`` keeps them until the server stops.
     """
+    mcp_tools_return_every_output()
     labs = dict(faces) if isinstance(faces, dict) else {"face-vae": faces}
     if not labs:
         raise ValueError("build_demo needs at least one face model")

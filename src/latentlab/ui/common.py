@@ -59,6 +59,18 @@ class ImageUpload(gr.Image):
             raise UserError(NOT_AN_IMAGE, title="Not an image") from None
 
 
+class NumberMapping(gr.JSON):
+    """``gr.JSON`` for a mapping name → number (e.g. attribute → strength), whose API schema says so: Gradio's own
+    is ``{"type": {}}``, which no JSON Schema validator accepts, so an MCP client refuses every value. Its API
+    takes the mapping or its JSON text."""
+
+    is_template = True  # rendered by the browser as the built-in JSON component
+
+    def api_info(self) -> dict:
+        return {"anyOf": [{"type": "object", "additionalProperties": {"type": "number"}}, {"type": "string"}],
+                "description": "a mapping name → number, or its JSON text"}  # fmt: skip
+
+
 class OutputFiles:
     """The app's output pictures as files, each written once and atomically, named by its content.
 
@@ -104,18 +116,24 @@ class OutputFiles:
         return self.write(buffer.getvalue(), f"{name}.{image_format}")
 
     def files(self, fn, image_format: str = "png"):
-        """Wrap a callback so every PIL image it returns is stored as a file of ``image_format`` (``"png"`` or
-        ``"webp"``, both lossless; same signature, for the API). Raises KeyError for another format."""
+        """Wrap a callback so every PIL image it returns (alone, or in a pair for an ImageSlider) is stored as a file
+        of ``image_format`` (``"png"`` or ``"webp"``, both lossless; same signature, for the API). Raises KeyError
+        for another format."""
         if image_format not in self.FORMATS:  # refused when wrapping, not at the first call
             raise KeyError(f"image_format must be one of {sorted(self.FORMATS)}, got {image_format!r}")
         store = functools.partial(self.image, image_format=image_format)
 
+        def stored(value):  # a picture, or a pair of pictures (an ImageSlider's)
+            if isinstance(value, Image.Image):
+                return store(value)
+            if isinstance(value, tuple) and value and all(isinstance(v, Image.Image) for v in value):
+                return tuple(store(v) for v in value)
+            return value
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             result = fn(*args, **kwargs)
-            if isinstance(result, tuple):
-                return tuple(store(r) if isinstance(r, Image.Image) else r for r in result)
-            return store(result) if isinstance(result, Image.Image) else result
+            return tuple(stored(r) for r in result) if isinstance(result, tuple) else stored(result)
 
         return wrapper
 
@@ -140,3 +158,27 @@ def _bind(fn, *args, description: str | None = None):
     bound.__module__, bound.__doc__ = fn.__module__, description
     bound.__annotations__ = typing.get_type_hints(fn)
     return bound
+
+
+def mcp_tools_return_every_output() -> None:
+    """Make the MCP server return each output of a queued endpoint as its own content (an image as an image).
+
+    Gradio 6.31's MCP server, when the agent sends no progress token, wraps the gradio_client result of a queued
+    endpoint in a list (``[job.result()]``); an endpoint with several outputs returns a tuple, so the agent gets one
+    text holding the tuple's repr instead of its pictures. With a progress token the server takes the event's output
+    list and is right. This replaces that one method so both paths give the output list; it does nothing where the
+    method is not there (another Gradio).
+    """
+    try:
+        from anyio.to_thread import run_sync
+        from gradio.mcp import GradioMCPServer
+    except ImportError:  # pragma: no cover - gradio without its [mcp] extra
+        return
+    if not hasattr(GradioMCPServer, "_execute_tool_without_progress"):  # pragma: no cover - another Gradio
+        return
+
+    async def without_progress(self, job) -> list:
+        result = await run_sync(job.result)
+        return list(result) if isinstance(result, tuple) else [result]
+
+    GradioMCPServer._execute_tool_without_progress = without_progress

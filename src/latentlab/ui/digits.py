@@ -22,11 +22,90 @@ INTRO = (
     "and a VAE, trained by this project. Data: MNIST (CC BY-SA 3.0), Fashion-MNIST (MIT); the test images "
     "shown are the first 1,000 of each test split."
 )
-# /compare_conditional's description on the API page
-COMPARE_DESCRIPTION = (
-    "The same test digit's style drawn as the asked digit by the plain conditional AE and the conditional VAE "
-    "of one latent size: [source | AE | VAE], and each model's row of all ten digits."
-)
+# The digit endpoints' descriptions, on the API page and as the MCP server's tool descriptions (one line per
+# parameter, "name: what it is", as Gradio parses them); <2-d>, <conditional>, <novelty> and <all> become the
+# names of the served models of that kind
+TOOL_DOCS = {
+    "plane": """Decode one point of a 2-d latent space: what a digit or clothes model's decoder draws at latent (x, y),
+and where the test images' latents lie.
+
+Args:
+    model: a model with a 2-d latent: <2-d>.
+    x: the latent's first coordinate, about -4 to 4.
+    y: the latent's second coordinate, about -4 to 4.
+    label: the digit 0 to 9 that a conditional model draws (others ignore it).
+
+Returns:
+    a PNG of the decoded image (28x28, enlarged to 224x224)
+    a PNG scatter plot of the test images' latents with the point marked
+""",
+    "interpolate": """Interpolate between two test images: their latent codes and the decoded path between them.
+
+Args:
+    model: any of the digit and clothes models: <all>.
+    index_a: the first test image, an index 0 to 999.
+    index_b: the second test image, an index 0 to 999.
+    frames: how many latents to decode, 2 to 32, both ends included.
+    method: lerp (a straight line) or slerp (spherical).
+
+Returns:
+    a PNG strip: image A, the decoded path, image B
+""",
+    "generate": """Draw a chosen digit from a chosen latent code with a conditional autoencoder (the label picks the
+digit, the code the handwriting style).
+
+Args:
+    model: a conditional model: <conditional>.
+    label: the digit to draw, 0 to 9.
+    z0: latent coordinate 0, about -3 to 3.
+    z1: latent coordinate 1.
+    z2: latent coordinate 2 (5-d models only).
+    z3: latent coordinate 3 (5-d models only).
+    z4: latent coordinate 4 (5-d models only).
+
+Returns:
+    a PNG of the drawn digit (224x224)
+    a PNG row of the same code drawn as every digit 0 to 9
+""",
+    "compare_conditional": """The same test digit's style drawn as the asked digit by the plain conditional AE and
+the conditional VAE of one latent size: the VAE keeps only the style in its code, so it draws the asked digit.
+
+Args:
+    index: the test image whose style is used, an index 0 to 999.
+    label: the digit to draw, 0 to 9.
+    z_dim: the latent size of the pair of models, 2 or 5.
+
+Returns:
+    a PNG of the test image, the conditional AE's drawing and the conditional VAE's drawing
+    a PNG row of the conditional AE's drawing of that style as every digit 0 to 9
+    a PNG row of the conditional VAE's drawing of that style as every digit 0 to 9
+""",
+    "novelty": """Score how novel a digit looks to a one-class autoencoder trained on zeros: its reconstruction
+error against the test digits' errors.
+
+Args:
+    model: a one-class model: <novelty>.
+    upload: a picture of a digit (a URL or an uploaded file), centred MNIST-style; leave empty to use a test image.
+    index: the test image used without an upload, an index 0 to 999.
+    noise: none, gaussian or salt_and_pepper, added before scoring.
+    level: the noise level, 0 to 1 (the Gaussian sigma, or the fraction of pixels).
+
+Returns:
+    a PNG of the input and its reconstruction
+    a PNG chart of where the error falls among the test digits' errors, per class
+    the verdict in Markdown
+""",
+}
+
+
+def _tool_doc(name: str, lab: DigitLab) -> str:
+    """Endpoint ``name``'s description (:data:`TOOL_DOCS`) naming the served models of each kind."""
+    kinds = {"<2-d>": lab.names(z_dim=2), "<conditional>": lab.names(conditional=True),
+             "<novelty>": lab.names(novelty=True), "<all>": list(lab.models)}  # fmt: skip
+    doc = TOOL_DOCS[name]
+    for placeholder, names in kinds.items():
+        doc = doc.replace(placeholder, ", ".join(names))
+    return doc
 
 
 def _enlarged(image: torch.Tensor) -> Image.Image:
@@ -121,8 +200,7 @@ def generate(lab: DigitLab, model: str, label, z0, z1, z2, z3, z4) -> tuple[Imag
 
 def compare_conditional(lab: DigitLab, index, label, z_dim=2) -> tuple[Image.Image, Image.Image, Image.Image]:
     """``/compare_conditional``: the style of test image ``index`` drawn as digit ``label`` (0–9) by the plain
-    conditional AE and the conditional VAE with a ``z_dim``-d latent (the API describes it by
-    :data:`COMPARE_DESCRIPTION`).
+    conditional AE and the conditional VAE with a ``z_dim``-d latent.
 
     Returns:
         ``(side, ae_row, vae_row)``: source | AE | VAE (5× enlarged), and each model's drawing of that style as
@@ -222,7 +300,7 @@ def _plane_tab(lab: DigitLab, out: OutputFiles) -> None:
             with gr.Column(scale=2):
                 scatter = gr.Image(label="Test images' latents (click to decode a point)", type="pil",
                                    format="png", interactive=False)  # fmt: skip
-        decode, args = out.files(_bind(plane, lab)), [model, x, y, label]
+        decode, args = out.files(_bind(plane, lab, description=_tool_doc("plane", lab))), [model, x, y, label]
         # a plane click is ~5 ms of work: outside the queue the page gets it in one POST (/gradio_api/run/...)
         # instead of a queue join and an event stream, which cost more than the work
         button.click(decode, args, [image, scatter], api_name="plane", queue=False)
@@ -246,7 +324,8 @@ def _interpolate_tab(lab: DigitLab, out: OutputFiles) -> None:
         button = gr.Button("Interpolate", variant="primary")
         strip = gr.Image(label="A | decoded path | B", type="pil", format="png")
         inputs = [model, index_a, index_b, frames, method]
-        button.click(out.files(_bind(interpolate, lab)), inputs, [strip], api_name="interpolate")
+        button.click(out.files(_bind(interpolate, lab, description=_tool_doc("interpolate", lab))), inputs, [strip],
+                     api_name="interpolate")  # fmt: skip
         gr.Examples([[n, 3, 2, 10, "lerp"] for n in everything], inputs=inputs)
 
 
@@ -266,7 +345,8 @@ def _conditional_tab(lab: DigitLab, out: OutputFiles) -> None:
             with gr.Column():
                 image = gr.Image(label="The chosen digit", type="pil", format="png", height=240)
                 row = gr.Image(label="Same z, digits 0–9", type="pil", format="png")
-        button.click(out.files(_bind(generate, lab)), [model, label, *zs], [image, row], api_name="generate")
+        button.click(out.files(_bind(generate, lab, description=_tool_doc("generate", lab))), [model, label, *zs],
+                     [image, row], api_name="generate")  # fmt: skip
         z_dims = sorted({m.model.z_dim for m in lab.models.values() if m.model.conditional and m.model.variational})
         if z_dims:
             _compare_panel(lab, out, z_dims)
@@ -295,8 +375,8 @@ def _compare_panel(lab: DigitLab, out: OutputFiles, z_dims: list[int]) -> None:
                             elem_id="cond-compare")  # fmt: skip
             ae_row = gr.Image(label="Conditional AE: the same style as digits 0–9", type="pil", format="png")
             vae_row = gr.Image(label="Conditional VAE: the same style as digits 0–9", type="pil", format="png")
-    button.click(out.files(_bind(compare_conditional, lab, description=COMPARE_DESCRIPTION)), [index, label, z_dim],
-                 [side, ae_row, vae_row], api_name="compare_conditional")  # fmt: skip
+    button.click(out.files(_bind(compare_conditional, lab, description=_tool_doc("compare_conditional", lab))),
+                 [index, label, z_dim], [side, ae_row, vae_row], api_name="compare_conditional")  # fmt: skip
     gr.Examples([[0, 3, z_dims[-1]], [2, 8, z_dims[-1]], [4, 1, z_dims[0]]], inputs=[index, label, z_dim])
 
 
@@ -330,7 +410,7 @@ def _novelty_tab(lab: DigitLab, out: OutputFiles) -> None:
                     text = gr.Markdown()
                     chart = gr.Image(label="Where this error falls", type="pil", format="png")
                     sides.append((model, pair, chart, text))
-        score = out.files(_bind(novelty, lab))
+        score = out.files(_bind(novelty, lab, description=_tool_doc("novelty", lab)))
         for k, (model, pair, chart, text) in enumerate(sides):
             button.click(score, [model, upload, index, noise, level], [pair, chart, text],
                          api_name="novelty" if k == 0 else f"novelty_{k}",

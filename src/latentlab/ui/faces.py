@@ -19,8 +19,8 @@ from PIL import Image
 
 from ..alignment import AlignedFace, NoFaceError, annotate, face_at, marked_scale
 from ..faces import FaceLab, frames_to_gif, frames_to_strip
-from ..images import grid_image
-from .common import ImageUpload, OutputFiles, UserError, _bind
+from ..images import grid_image, tensor_to_pil
+from .common import ImageUpload, NumberMapping, OutputFiles, UserError, _bind
 
 CELEBA_TERMS = (
     "Faces: CelebA-HQ (Liu et al. 2015; Karras et al. 2018), for **non-commercial research and education only**. "
@@ -30,6 +30,90 @@ CELEBA_TERMS = (
 # the Edit tab's sliders for several edits at once: the attributes people reach for first (any of the 40 can be added)
 SLIDER_ATTRIBUTES = ("Smiling", "Young", "Male", "Eyeglasses", "Blond_Hair", "Bangs", "Heavy_Makeup", "Mustache")
 PRIOR_CHOICES = [("fitted mixture (the model's prior)", "mixture"), ("N(0, I)", "normal")]
+# The face endpoints' descriptions, on the API page and as the MCP server's tool descriptions (an agent reads them:
+# one line per parameter, "name: what it is", as Gradio parses them); <models> becomes the served face models
+TOOL_DOCS = {
+    "morph": """Morph one face into another: both faces are found in their photos, aligned as the 64x64 CelebA-HQ
+training faces, encoded to latent codes, and the straight line between the codes is decoded.
+
+Args:
+    face_a: the first photo (a URL or an uploaded file); any photo with a face, or a 64x64 aligned face crop.
+    face_b: the second photo, as face_a.
+    frames: how many frames, 2 to 64, both reconstructions included (default 10).
+    model: the face model: <models>.
+    face_a_number: which face of face_a's photo, 1 = the largest (default 1).
+    face_b_number: which face of face_b's photo, 1 = the largest (default 1).
+
+Returns:
+    a PNG strip of the frames (64x64 each, enlarged 2x), reconstruction of A to reconstruction of B
+    a looping animated GIF of the same frames
+""",
+    "edit": """Edit one attribute of a face (one of CelebA's 40 labels, e.g. Smiling, Young, Eyeglasses, Blond_Hair) by
+adding the attribute's direction in latent space to the face's latent code.
+
+Args:
+    face: the photo (a URL or an uploaded file); any photo with a face, or a 64x64 aligned face crop.
+    attribute: the CelebA attribute name, e.g. Smiling, Young, Male, Eyeglasses, Blond_Hair, Bangs, Mustache.
+    strength: how far to move along the direction, -4 to 4; negative removes the attribute (default 1.5).
+    keep: attribute names to hold unchanged (their mean-difference axes are projected out), e.g. ["Male"].
+    model: the face model: <models>.
+    face_number: which face of the photo, 1 = the largest (default 1).
+
+Returns:
+    a PNG of original, reconstruction and edit side by side (each 64x64, enlarged 3x)
+    a PNG sweep of the edit at strengths -2s, -s, 0, +s, +2s
+    a pair of PNGs, the reconstruction and the edit (each enlarged 4x), for a before / after comparison
+""",
+    "edit_many": """Edit several attributes of one face at once: every attribute direction, each with its own
+strength, is added to the face's latent code.
+
+Args:
+    face: the photo (a URL or an uploaded file); any photo with a face, or a 64x64 aligned face crop.
+    edits: a JSON object of CelebA attribute name to strength (-3 to 3), e.g. {"Smiling": 1.0, "Young": -1.0}.
+    keep: attribute names to hold unchanged, e.g. ["Male"] (default none).
+    independent: true to decorrelate each direction from the other edited and kept ones (default true).
+    model: the face model: <models>.
+    face_number: which face of the photo, 1 = the largest (default 1).
+
+Returns:
+    a PNG of the edited face (64x64, enlarged 3x)
+    a PNG of original, reconstruction and all edits side by side
+""",
+    "align": """Find the faces in a photo and crop one as the model sees it: aligned from its eyes and mouth as the
+CelebA-HQ training faces were, 64x64 pixels.
+
+Args:
+    photo: the photo (a URL or an uploaded file).
+    face_number: which face, 1 = the largest (default 1).
+    model: the face model whose input size is used: <models>.
+
+Returns:
+    a PNG of the aligned 64x64 face
+    a JPEG of the photo (at most 768 px) with every face found marked and numbered
+""",
+    "sample": """Generate new faces that no one has: random latent codes drawn from the model's prior, decoded.
+
+Args:
+    seed: the random seed, an integer; the same seed gives the same faces (default 0).
+    count: how many faces, 1 to 100 (default 36).
+    temperature: scales the spread of the codes, 0 to 3; lower gives more average faces (default 1.0).
+    model: the face model: <models>.
+    prior: mixture (the Gaussian mixture fitted to the training faces' codes, default) or normal (N(0, I)).
+
+Returns:
+    a lossless WebP grid of the faces, 64x64 each
+    a line saying which prior, temperature and seed were used
+""",
+}
+
+
+def _tool_doc(name: str, labs: dict[str, FaceLab]) -> str:
+    """Endpoint ``name``'s description (:data:`TOOL_DOCS`) naming the served face models, the first the default."""
+    names = list(labs)
+    models = f"{names[0]} (default)" + "".join(f", {n}" for n in names[1:])
+    return TOOL_DOCS[name].replace("<models>", models)
+
+
 # shown under every upload box: what the face finder finds and what it does not
 FACE_LIMITS = ("Finds frontal and turned faces (up to ~60°), tilted heads, close-ups and groups — click a face in "
                "*Faces found* to use it. Not found: profiles, covered or masked faces, upside-down photos, faces "
@@ -47,6 +131,7 @@ class FaceInput:
     number: gr.Number
     crop: gr.Image
     found: gr.Image
+    examples: list[gr.Examples]
 
 
 def _face_input(label: str, examples: list[str], examples_label: str, key: str) -> FaceInput:
@@ -55,16 +140,15 @@ def _face_input(label: str, examples: list[str], examples_label: str, key: str) 
     photo = ImageUpload(label=label, type="pil", image_mode=None, sources=["upload", "clipboard", "webcam"],
                         height=192, elem_id=f"{key}-photo")  # fmt: skip
     gr.Markdown(FACE_LIMITS, elem_classes="face-limits")
-    if examples:
-        gr.Examples(examples, inputs=[photo], label=examples_label, examples_per_page=12)
+    shown = [gr.Examples(examples, inputs=[photo], label=examples_label, examples_per_page=12)] if examples else []
     with gr.Row():
-        crop = gr.Image(label=f"{label}, aligned (what the model sees)", type="pil", format="png", height=128,
-                        interactive=False, buttons=["download"], elem_id=f"{key}-crop")  # fmt: skip
+        crop = gr.Image(label=f"{label}: the model's input", type="pil", format="png", height=192,
+                        interactive=False, buttons=["download"], scale=1, elem_id=f"{key}-crop")  # fmt: skip
         found = gr.Image(label=f"Faces found in {label} (click one to use it)", type="pil", format="jpeg",
-                         height=128, interactive=False, elem_id=f"{key}-found")  # fmt: skip
-    number = gr.Number(value=1, precision=0, minimum=1, label=f"{label}: face in the photo (1 = the largest)",
+                         height=192, interactive=False, scale=2, elem_id=f"{key}-found")  # fmt: skip
+    number = gr.Number(value=1, precision=0, minimum=1, label=f"{label}: which face (1 = the largest)",
                        visible=False, elem_id=f"{key}-number")  # fmt: skip
-    return FaceInput(label, photo, number, crop, found)
+    return FaceInput(label, photo, number, crop, found, shown)
 
 
 def _face_number(number) -> int:
@@ -123,26 +207,22 @@ def align_upload(lab: FaceLab, photo: Image.Image | None, number, label: str) ->
         raise UserError(f"{label}: {err}", title="No face found") from None
 
 
-def alignment_views(labs: dict[str, FaceLab], photo: Image.Image, number, model: str | None, label: str
-                    ) -> tuple[AlignedFace, tuple[Image.Image, Image.Image]]:  # fmt: skip
-    """The alignment of ``photo``'s face ``number`` by ``model`` and what is shown of it: ``(aligned, (crop, marked))``,
-    ``marked`` being the photo with the faces found drawn on it (the crop itself when nothing was detected: an
-    already aligned picture, or a lab without an aligner)."""
-    result = align_upload(get_lab(labs, model), photo, number, label)
-    return result, (result.crop, annotate(photo, result.faces, result.index) if result.faces else result.crop)
-
-
 def align(labs: dict[str, FaceLab], photo: Image.Image, face_number=1, model: str | None = None
           ) -> tuple[Image.Image, Image.Image]:  # fmt: skip
     """``/align``: the aligned S×S crop of ``photo``'s face ``face_number`` (1 = the largest) and the photo
-    (at most 768 px) with every face found marked."""
-    return alignment_views(labs, photo, face_number, model, "Photo")[1]
+    (at most 768 px) with every face found marked — the crop itself when nothing was detected (an aligned crop,
+    or a lab without an aligner)."""
+    result = align_upload(get_lab(labs, model), photo, face_number, "Photo")
+    return result.crop, annotate(photo, result.faces, result.index) if result.faces else result.crop
 
 
 def preview(labs: dict[str, FaceLab], label: str, photo: Image.Image | None, number, model: str | None = None):
-    """Face input ``label``'s alignment preview for face ``number``: ``(crop, marked)``, or ``(None, None)``
-    without a photo."""
-    return (None, None) if photo is None else alignment_views(labs, photo, number, model, label)[1]
+    """Face input ``label``'s alignment preview for face ``number``: ``(crop, marked)``, ``marked`` being ``None``
+    when nothing was detected (an aligned crop); ``(None, None)`` without a photo."""
+    if photo is None:
+        return None, None
+    result = align_upload(get_lab(labs, model), photo, number, label)
+    return result.crop, annotate(photo, result.faces, result.index) if result.faces else None
 
 
 def face_number_box(count: int) -> dict:
@@ -154,11 +234,12 @@ def face_number_box(count: int) -> dict:
 
 def preview_upload(labs: dict[str, FaceLab], label: str, photo: Image.Image | None, model: str | None = None):
     """A new photo in face input ``label``: ``(crop, marked, face-number box update)`` for its largest face (one
-    detection); ``(None, None, hidden box)`` when the input was cleared."""
+    detection; ``marked`` is ``None`` for an aligned crop); ``(None, None, hidden box)`` when the input was
+    cleared."""
     if photo is None:
         return None, None, face_number_box(0)
-    result, shown = alignment_views(labs, photo, 1, model, label)
-    return (*shown, face_number_box(len(result.faces)))
+    result = align_upload(get_lab(labs, model), photo, 1, label)
+    return result.crop, annotate(photo, result.faces, 0) if result.faces else None, face_number_box(len(result.faces))
 
 
 def pick_face(labs: dict[str, FaceLab], label: str, photo: Image.Image | None, model: str | None,
@@ -203,13 +284,14 @@ def morph(labs: dict[str, FaceLab], out: OutputFiles, face_a: Image.Image, face_
 
 
 def edit(labs: dict[str, FaceLab], face: Image.Image, attribute: str, strength, keep: list[str] | None = None,
-         model: str | None = None, face_number=1) -> tuple[Image.Image, Image.Image]:  # fmt: skip
+         model: str | None = None, face_number=1) -> tuple[Image.Image, Image.Image, tuple[Image.Image, Image.Image]]:  # fmt: skip
     """``/edit``: one face (aligned once) moved ``strength`` times along ``attribute``'s direction, decorrelated
     from the ``keep`` attributes (the edited attribute itself among them is ignored).
 
     Returns:
-        ``(comparison, sweep)``: original | reconstruction | edit (3× enlarged), and the decoded faces at strengths
-        −2s, −s, 0, +s, +2s (s = |strength|, or 1 for strength 0; 2× enlarged).
+        ``(comparison, sweep, before_after)``: original | reconstruction | edit (3× enlarged), the decoded faces at
+        strengths −2s, −s, 0, +s, +2s (s = |strength|, or 1 for strength 0; 2× enlarged), and the reconstruction
+        and the edit (each 4× enlarged, square pixels) for a before / after slider.
     """
     lab = get_lab(labs, model)
     aligned = align_upload(lab, face, face_number, "Face")  # an unknown attribute is refused by the Dropdowns
@@ -222,7 +304,8 @@ def edit(labs: dict[str, FaceLab], face: Image.Image, attribute: str, strength, 
     except ValueError as err:  # the direction lies in the span of the kept ones
         raise UserError(f"{attribute} cannot be decorrelated from {', '.join(keep)}: {err}") from err
     comparison = grid_image(torch.stack([original, decoded[3], decoded[0]]), nrow=3, scale=3)
-    return comparison, frames_to_strip(decoded[1:], scale=2)
+    before, after = (tensor_to_pil(decoded[i]).resize((4 * lab.image_size,) * 2, Image.Resampling.NEAREST) for i in (3, 0))
+    return comparison, frames_to_strip(decoded[1:], scale=2), (before, after)
 
 
 def set_edit(mapping: dict | None, name: str, value) -> dict[str, float]:
@@ -326,10 +409,13 @@ def face_tabs(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles) -
     # a face shows the message once and clears the preview), a click on a face in "Faces found" picks it, and any
     # change of the input's face clears the results made from the one before
     for fi, results in ((face_a, morphed), (face_b, morphed), (face, edited)):
-        shown = fi.photo.change(out.files(_bind(preview_upload, labs, fi.label)), [fi.photo, face_model],
-                                [fi.crop, fi.found, fi.number], api_visibility="private")  # fmt: skip
-        shown.failure(lambda: (None, None, face_number_box(0)), None, [fi.crop, fi.found, fi.number],
-                      api_visibility="private")  # fmt: skip
+        # the preview runs on the user's own changes (an upload, a paste, a clear) and after an example is loaded,
+        # not on "change": a photo that replaces another fires "change" twice (two detections, two error toasts)
+        for trigger in [fi.photo.input, *(ex.load_input_event.then for ex in fi.examples)]:
+            shown = trigger(out.files(_bind(preview_upload, labs, fi.label)), [fi.photo, face_model],
+                            [fi.crop, fi.found, fi.number], api_visibility="private")  # fmt: skip
+            shown.failure(lambda: (None, None, face_number_box(0)), None, [fi.crop, fi.found, fi.number],
+                          api_visibility="private")  # fmt: skip
         fi.number.input(out.files(_bind(preview, labs, fi.label)), [fi.photo, fi.number, face_model],
                         [fi.crop, fi.found], api_visibility="private")  # fmt: skip
         fi.found.select(out.files(_bind(pick_face, labs, fi.label)), [fi.photo, face_model],
@@ -359,7 +445,7 @@ def _morph_tab(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles, 
         strip = gr.Image(label="Frames: reconstruction of A → reconstruction of B", type="pil", format="png",
                          elem_id="morph-frames")  # fmt: skip
         gif = gr.Image(label="Animated GIF", type="filepath", format="gif", height=256, elem_id="morph-gif")
-        morph_button.click(out.files(_bind(morph, labs, out)), [face_a.photo, face_b.photo, frames, face_model,
+        morph_button.click(out.files(_bind(morph, labs, out, description=_tool_doc("morph", labs))), [face_a.photo, face_b.photo, frames, face_model,
                            face_a.number, face_b.number], [strip, gif], api_name="morph")  # fmt: skip
     return (face_a, face_b), [strip, gif]
 
@@ -387,20 +473,23 @@ def _edit_tab(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles, f
                 edit_button = gr.Button("Edit", variant="primary")
         comparison = gr.Image(label="Original | reconstruction | edit", type="pil", format="png",
                               elem_id="edit-comparison")  # fmt: skip
-        sweep = gr.Image(label="Sweep: −2s, −s, 0, +s, +2s", type="pil", format="png", elem_id="edit-sweep")
-        edit_button.click(out.files(_bind(edit, labs)), [face.photo, attribute, strength, keep, face_model,
-                          face.number], [comparison, sweep], api_name="edit")  # fmt: skip
+        with gr.Row():
+            sweep = gr.Image(label="Sweep: −2s, −s, 0, +s, +2s", type="pil", format="png", elem_id="edit-sweep", scale=2)
+            before_after = gr.ImageSlider(label="Before / after: drag to compare the reconstruction with the edit",
+                                          type="filepath", format="png", height=300, elem_id="edit-slider", scale=1)  # fmt: skip
+        edit_button.click(out.files(_bind(edit, labs, description=_tool_doc("edit", labs))), [face.photo, attribute, strength, keep, face_model,
+                          face.number], [comparison, sweep, before_after], api_name="edit")  # fmt: skip
         # (example face, attribute, strength, keep): the Blond_Hair pair shows one face with the plain
         # and with the decorrelated direction
         presets = [(0, "Smiling", 1.5, []), (3, "Blond_Hair", 2.0, []), (3, "Blond_Hair", 2.0, ["Male"]),
                    (5, "Eyeglasses", 2.0, ["Male", "Young"]), (4, "Male", -1.5, []),
                    (7, "Young", -2.0, ["Male"])]  # fmt: skip
         if examples and attributes:
-            gr.Examples([[examples[i % len(examples)], a, s, [k for k in kept if k in attributes]]
-                         for i, a, s, kept in presets if a in attributes],
-                        inputs=[face.photo, attribute, strength, keep], label="Try these edits")  # fmt: skip
+            face.examples.append(gr.Examples([[examples[i % len(examples)], a, s, [k for k in kept if k in attributes]]
+                                              for i, a, s, kept in presets if a in attributes],
+                                             inputs=[face.photo, attribute, strength, keep], label="Try these edits"))  # fmt: skip
         many = _edit_many_panel(labs, out, face, keep, attributes, face_model)
-    return face, [comparison, sweep, *many]
+    return face, [comparison, sweep, before_after, *many]
 
 
 def _edit_many_panel(labs: dict[str, FaceLab], out: OutputFiles, face: FaceInput, keep: gr.Dropdown,
@@ -419,7 +508,7 @@ def _edit_many_panel(labs: dict[str, FaceLab], out: OutputFiles, face: FaceInput
         more_strength = gr.Slider(-3, 3, value=1.0, step=0.25, label="Its strength")
         add_button = gr.Button("Add", size="sm")
     with gr.Row():
-        edits = gr.JSON(value={}, label="Edits (attribute → strength), applied together",
+        edits = NumberMapping(value={}, label="Edits (attribute → strength), applied together",
                         elem_id="edit-many-edits")  # fmt: skip
         with gr.Column():
             independent = gr.Checkbox(value=True, label="Independent sliders (decorrelated directions)")
@@ -437,7 +526,7 @@ def _edit_many_panel(labs: dict[str, FaceLab], out: OutputFiles, face: FaceInput
                      api_visibility="private")  # fmt: skip
     clear_button.click(lambda: ({}, *[0] * len(sliders)), None, [edits, *sliders.values()],
                        api_visibility="private")  # fmt: skip
-    apply_button.click(out.files(_bind(edit_many, labs)), [face.photo, edits, keep, independent, face_model,
+    apply_button.click(out.files(_bind(edit_many, labs, description=_tool_doc("edit_many", labs))), [face.photo, edits, keep, independent, face_model,
                        face.number], [many_edited, many_comparison], api_name="edit_many")  # fmt: skip
     return [many_edited, many_comparison]
 
@@ -466,7 +555,7 @@ def _align_tab(labs: dict[str, FaceLab], out: OutputFiles, face_model: gr.Radio)
                                       height=192, interactive=False, elem_id="align-crop")  # fmt: skip
                 align_found = gr.Image(label="Faces found in Photo: box, landmarks, crop square (click one to use it)",
                                        type="pil", format="jpeg", interactive=False, elem_id="align-found")  # fmt: skip
-        align_button.click(out.files(_bind(align, labs)), [align_photo, align_number, face_model],
+        align_button.click(out.files(_bind(align, labs, description=_tool_doc("align", labs))), [align_photo, align_number, face_model],
                            [align_crop, align_found], api_name="align")  # fmt: skip
         align_found.select(out.files(_bind(pick_face, labs, "Photo")), [align_photo, face_model],
                            [align_crop, align_found, align_number], api_visibility="private")  # fmt: skip
@@ -487,7 +576,7 @@ def _sample_tab(labs: dict[str, FaceLab], out: OutputFiles, face_model: gr.Radio
         sample_button = gr.Button("Sample", variant="primary")
         grid = gr.Image(label="Samples", type="pil", format="webp", elem_id="sample-grid", elem_classes="pixelated")
         sampled_from = gr.Markdown()
-        sample_button.click(out.files(_bind(sample, labs), image_format="webp"),
+        sample_button.click(out.files(_bind(sample, labs, description=_tool_doc("sample", labs)), image_format="webp"),
                             [seed, count, temperature, face_model, prior], [grid, sampled_from],
                             api_name="sample")  # fmt: skip
         gr.Examples([[0, 36, 1.0, "mixture"], [7, 36, 0.7, "mixture"], [42, 16, 1.0, "normal"]],
