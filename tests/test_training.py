@@ -284,7 +284,8 @@ def test_runs_under_accelerate_launch(tmp_path, celeba_dir, launcher):
 
 
 def test_two_process_training_matches_one_process_at_the_same_global_batch(tmp_path, celeba_dir):
-    """Scale-out is real: 2 processes × batch 16 train the same model as 1 process × batch 32 (issue 12)."""
+    """Scale-out is real: 2 processes × batch 16 train the same model as 1 process × batch 32, each global batch
+    sharded between the processes by accelerate's sampler (the same images a step, half each)."""
     from .conftest import free_port
 
     # A plain conv autoencoder without BatchNorm, so the two runs are the same computation up to float reduction

@@ -221,6 +221,38 @@ def render_digit_model_card(folder: Path, record: dict, config: dict, repo_id: s
     return card
 
 
+def render_image_model_card(folder: Path, record: dict, config: dict, repo_id: str) -> ModelCard:
+    """The card of a model trained on its user's own image collection (``data.name: images``)."""
+    from latentlab.directions import AttributeDirections
+
+    cfg = record["config"]
+    name = record.get("name") or folder.name
+    directions = None
+    if (folder / "attribute_directions.safetensors").is_file():
+        directions = AttributeDirections.read(folder / "attribute_directions.safetensors").names
+    card_data = ModelCardData(library_name="latentlab", license="other", model_name=name,
+                              tags=["vae" if config.get("variational", True) else "autoencoder", "latent-space",
+                                    "pytorch_model_hub_mixin"], pipeline_tag="unconditional-image-generation",
+                              **lineage(record, repo_id))  # fmt: skip
+    shape = config.get("image_shape") or [config.get("in_channels", 3), config["image_size"], config["image_size"]]
+    return ModelCard.from_template(
+        card_data,
+        template_path=str(TEMPLATES / "image_vae.md.j2"),
+        name=name,
+        repo_id=repo_id,
+        kind="variational autoencoder" if config.get("variational", True) else "autoencoder",
+        data_source=cfg["data"]["source"],
+        image_size=shape[-1],
+        channels=shape[0],
+        model_type=config["model_type"],
+        model_config=json.dumps(config, indent=1),
+        z_dim=config["z_dim"],
+        directions=directions,
+        prior=prior_description(folder),
+        **run_fields(record),
+    )
+
+
 def render_model_card(folder: str | Path, repo_id: str | None = None) -> str:
     """The stamped card text of a model folder, from its ``training_log.json`` and ``config.json``: the face
     VAE's card, the attribute classifier's (by ``model_type``), or a digit model's (chosen by the run's ``data.name``). ``repo_id`` (default
@@ -232,7 +264,9 @@ def render_model_card(folder: str | Path, repo_id: str | None = None) -> str:
     record = json.loads((folder / "training_log.json").read_text())
     repo_id = repo_id or f"latent-lab/{record.get('name') or folder.name}"
     config = json.loads((folder / "config.json").read_text())
-    if record["config"]["data"].get("name", "celeba") != "celeba":
+    if record["config"]["data"].get("name") == "images":
+        card = render_image_model_card(folder, record, config, repo_id)
+    elif record["config"]["data"].get("name", "celeba") != "celeba":
         card = render_digit_model_card(folder, record, config, repo_id)
     elif config.get("model_type") == "attribute-classifier":
         card = render_classifier_card(folder, record, config, repo_id)

@@ -371,8 +371,10 @@ def start_run(config: RunConfig) -> Run:
     accelerator.print(f"data: {len(train_data)} {dcfg.train_split} / {len(eval_data)} {dcfg.eval_split} images of "
                       f"{dcfg.name} from {dcfg.source or 'the default folder'}")  # fmt: skip
     model, optimizer = build_run(config, accelerator)
-    train_loader = torch.utils.data.DataLoader(train_data.to_dataset(), batch_size=tcfg.batch_size, shuffle=True)
-    eval_loader = torch.utils.data.DataLoader(eval_data.to_dataset(), batch_size=256)
+    workers = {"num_workers": tcfg.num_workers, "persistent_workers": tcfg.num_workers > 0}
+    train_loader = torch.utils.data.DataLoader(train_data.to_dataset(), batch_size=tcfg.batch_size, shuffle=True,
+                                               **workers)  # fmt: skip
+    eval_loader = torch.utils.data.DataLoader(eval_data.to_dataset(), batch_size=256, **workers)
     scheduler = lr_scheduler(optimizer, tcfg, len(train_loader))  # the prepared scheduler steps once per process
     model, optimizer, train_loader, eval_loader, scheduler = accelerator.prepare(model, optimizer, train_loader,
                                                                                  eval_loader, scheduler)  # fmt: skip
@@ -499,7 +501,8 @@ def main(argv=None) -> Path:
     if args.resume:
         resume(run, args.resume)
     preview = {k: v.to(run.accelerator.device) for k, v in
-               to_batch(run.eval_data.images[:NUM_PREVIEW], run.eval_data.targets[:NUM_PREVIEW], False).items()}  # fmt: skip
+               to_batch(run.eval_data.uint8_images(slice(0, NUM_PREVIEW)), run.eval_data.targets[:NUM_PREVIEW],
+                        False).items()}  # fmt: skip
     generative = isinstance(run.unwrapped, Autoencoder)  # previews, prior samples and directions are for autoencoders
     prior_z = (latent.sample(64, run.unwrapped.z_dim, seed=config.train.seed, device=run.accelerator.device)
                if generative else None)  # fmt: skip
@@ -555,11 +558,12 @@ def final_model(run: Run, skip_directions: bool) -> HubModel:
     final = final.to(run.accelerator.device, memory_format=torch.contiguous_format).eval()
     if config.train.weights_dtype:  # e.g. float16: a smaller weights file; rounded before directions are computed
         final.set_storage_dtype(config.train.weights_dtype)
-    if config.data.name == "celeba" and isinstance(final, Autoencoder) and not skip_directions:
+    if config.data.name in ("celeba", "images") and isinstance(final, Autoencoder) and not skip_directions:
         means = posterior_means(final, run.train_data)
-        final.set_attribute_directions(compute_attribute_directions(final, run.train_data, means=means,
-                                                                    method=config.directions.method,
-                                                                    shrinkage=config.directions.shrinkage))  # fmt: skip
+        if run.train_data.attribute_names:  # an image collection without labels has no directions
+            final.set_attribute_directions(compute_attribute_directions(final, run.train_data, means=means,
+                                                                        method=config.directions.method,
+                                                                        shrinkage=config.directions.shrinkage))  # fmt: skip
         if final.variational and config.prior is not None:  # the ex-post prior of the Sample tab
             fitted_on = f"the posterior means of {len(means)} {config.data.name} {config.data.train_split} images"
             final.set_prior(fit_gaussian_mixture(means, final.latent_fingerprint(), components=config.prior.components,
@@ -574,7 +578,7 @@ def test_metrics(config: RunConfig, final: HubModel, model_dir: Path) -> dict | 
         from latentlab.evaluation import classifier_metrics
 
         return classifier_metrics(final.cpu(), load_split(config, "test"))
-    if config.data.name != "celeba":
+    if config.data.name in ("mnist", "fashion-mnist"):
         from latentlab.analysis import analyse_digit_model
 
         return analyse_digit_model(final.cpu(), load_split(config, "test"), model_dir,

@@ -16,7 +16,7 @@ from typing import Any
 
 from .models.discriminator import AdversarialObjective
 
-DATASETS = ("celeba", "mnist", "fashion-mnist")
+DATASETS = ("celeba", "mnist", "fashion-mnist", "images")
 OPTIMIZERS = ("adam", "adamw")
 LR_SCHEDULES = ("constant", "cosine")
 MIXED_PRECISIONS = ("no", "fp16", "bf16")
@@ -53,12 +53,17 @@ class DataConfig:
     """The ``data`` section.
 
     Attributes:
-        name: ``celeba``, ``mnist`` or ``fashion-mnist``.
-        source: a local folder (CelebA: Parquet files; digits: the IDX files) or a Hub dataset id; ``None``: the
-            dataset's default folder.
+        name: ``celeba``, ``mnist``, ``fashion-mnist``, or ``images``: any collection ``datasets`` reads, decoded on
+            the fly (:func:`latentlab.data.load_images`).
+        source: a local folder (CelebA: Parquet files; digits: the IDX files; images: a folder of pictures or of
+            Parquet files, or a Parquet glob) or a Hub dataset id; ``None``: the dataset's default folder.
+        image_column: the pictures' column (``images``).
+        label_columns: ``images``: the columns whose labels give attribute directions (binary, or a class column
+            such as a folder's ``label``: one attribute per class); ``None``: no labels, no directions.
         train_split, eval_split: the splits trained on and validated on.
         limit, eval_limit: keep the first N rows of those splits (quick runs); ``None`` keeps all.
-        validation_size: digit sets have no validation split: the last N training images are held out.
+        validation_size: digit sets (and single-split image collections) have no validation split: the last N
+            training images are held out.
         classes: keep only these labels in train / validation (digits; the test split keeps all).
     """
 
@@ -70,9 +75,13 @@ class DataConfig:
     eval_limit: int | None = None
     validation_size: int = 5000
     classes: tuple[int, ...] | None = None
+    image_column: str = "image"
+    label_columns: tuple[str, ...] | None = None
 
     def __post_init__(self):
         _choice("data.name", self.name, DATASETS)
+        if self.name == "images" and not self.source:
+            raise ConfigError("data.name images needs data.source: a folder of pictures, Parquet files or a Hub id")
         for key in ("limit", "eval_limit"):
             if getattr(self, key) is not None and getattr(self, key) < 1:
                 raise ConfigError(f"data.{key} must be ≥ 1 or null, not {getattr(self, key)}")
@@ -95,6 +104,7 @@ class TrainConfig:
         weights_dtype: the exported weights' storage dtype (``float16`` halves the file).
         frozen, init: modules loaded from a model folder and kept fixed / fine-tuned.
         keep: ``best`` (the lowest validation loss) or ``last`` (the last epoch's weights).
+        num_workers: DataLoader worker processes decoding images (``images`` collections decode on the fly).
     """
 
     seed: int
@@ -118,6 +128,7 @@ class TrainConfig:
     frozen: ModuleSource | None = None
     init: ModuleSource | None = None
     keep: str = "best"
+    num_workers: int = 0
 
     def __post_init__(self):
         _choice("train.optimizer", self.optimizer, OPTIMIZERS)
@@ -251,7 +262,8 @@ def parse_config(raw: dict) -> RunConfig:
     return RunConfig(
         model=dict(raw["model"]),
         data=_section(DataConfig, data, "data",
-                      **({"classes": tuple(data["classes"])} if data.get("classes") is not None else {})),
+                      **({"classes": tuple(data["classes"])} if data.get("classes") is not None else {}),
+                      **({"label_columns": tuple(data["label_columns"])} if data.get("label_columns") else {})),
         train=_section(TrainConfig, train, "train", frozen=sources.get("frozen"), init=sources.get("init"),
                        **({"corruption": tuple(train["corruption"])} if train.get("corruption") else {})),
         **optional,

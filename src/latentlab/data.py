@@ -1,5 +1,6 @@
 """Datasets as compact uint8 tensors: CelebA faces (Hub id or local Parquet, decoded once into a cache) and
-MNIST / Fashion-MNIST (the original IDX gzip files, or a Hub id).
+MNIST / Fashion-MNIST (the original IDX gzip files, or a Hub id); and any image collection ``datasets`` reads,
+decoded on the fly (:func:`load_images`).
 
 CelebA
 
@@ -14,6 +15,7 @@ The same :func:`load_celeba` accepts a Hub dataset id with those columns (``data
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -60,9 +62,13 @@ class ImageTensors:
     def __len__(self) -> int:
         return self.images.shape[0]
 
+    def uint8_images(self, index=slice(None)) -> torch.Tensor:
+        """(n, C, S, S) uint8 for ``index`` (a slice, list or index tensor)."""
+        return self.images[index]
+
     def float_images(self, index=slice(None)) -> torch.Tensor:
         """(n, C, S, S) float32 in [0, 1] for ``index`` (an int, slice, list or index tensor)."""
-        return self.images[index].float().div_(255.0)
+        return self.uint8_images(index).float().div_(255.0)
 
     def to_dataset(self) -> torch.utils.data.TensorDataset:
         """A ``TensorDataset`` of (uint8 image, target) rows for a ``DataLoader``."""
@@ -88,6 +94,129 @@ class FaceData(ImageTensors):
     @property
     def targets(self) -> torch.Tensor:
         return self.attributes
+
+
+class ImageCollection(ImageTensors, torch.utils.data.Dataset):
+    """Any image collection ``datasets`` reads (a folder of pictures, Parquet files, a Hub dataset), decoded on the
+    fly: the rows stay in the memory-mapped Arrow table on disk, so memory does not grow with the collection, and a
+    ``DataLoader``'s workers decode (centre square crop, Lanczos resize) in parallel. Only the labels are held in
+    memory (N × K bytes).
+
+    Attributes:
+        dataset: the ``datasets.Dataset`` (its image column only).
+        image_size: side S of every decoded image.
+        attributes: uint8 tensor (N, K), 0/1: the label columns (a class column as one attribute per class); K = 0
+            without labels.
+        attribute_names: the K attribute names.
+
+    Indexing gives ``(uint8 image (3, S, S), attributes (K,))``, the rows of :meth:`to_dataset`.
+    """
+
+    def __init__(self, dataset, image_size: int, attributes: torch.Tensor, attribute_names: tuple[str, ...]):
+        self.dataset, self.image_size = dataset, int(image_size)
+        self.attributes, self.attribute_names = attributes, tuple(attribute_names)
+
+    @property
+    def targets(self) -> torch.Tensor:
+        return self.attributes
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def _decode(self, pil) -> torch.Tensor:
+        array = np.asarray(face_crop(pil, self.image_size), dtype=np.uint8)
+        return torch.from_numpy(array.copy()).permute(2, 0, 1)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._decode(self.dataset[int(index)]["image"]), self.attributes[int(index)]
+
+    def uint8_images(self, index=slice(None)) -> torch.Tensor:
+        rows = range(len(self))[index] if isinstance(index, slice) else [int(i) for i in index]
+        if not len(rows):
+            return torch.empty((0, 3, self.image_size, self.image_size), dtype=torch.uint8)
+        return torch.stack([self._decode(pil) for pil in self.dataset[list(rows)]["image"]])
+
+    def to_dataset(self) -> ImageCollection:
+        return self
+
+
+def load_images(source: str | os.PathLike, split: str = "train", *, image_size: int = 64, image_column: str = "image",
+                label_columns: tuple[str, ...] | list[str] | None = None, validation_size: int = 0,
+                limit: int | None = None) -> ImageCollection:  # fmt: skip
+    """Load one split of an image collection through ``datasets``, to be decoded on the fly.
+
+    Args:
+        source: a folder of pictures (``imagefolder``: any layout; pictures in sub-folders get a ``label`` class
+            column named after them), a folder or glob of Parquet files (the ``datasets`` Image layout), or a Hub
+            dataset id.
+        split: the split to read. A collection with only a ``train`` split (a folder) gets its last
+            ``validation_size`` pictures as ``"validation"``, which ``"train"`` then leaves out.
+        image_size: side S of the decoded square images (centre square crop, Lanczos).
+        image_column: the column holding the pictures.
+        label_columns: columns to learn attribute directions from: binary ones (0/1, −1/1, bool) as they are, a class
+            column (e.g. a folder's ``label``) as one attribute per class; ``None``: no labels.
+        limit: keep only the first ``limit`` rows.
+
+    Returns:
+        :class:`ImageCollection`.
+
+    Raises:
+        DataError: the source cannot be read, lacks a column, has no such split, or a label column is not binary.
+    """
+    import datasets
+
+    source = os.fspath(source)
+    path = Path(source).expanduser()
+    try:
+        if path.is_dir() and not any(path.glob("*.parquet")):
+            loaded = datasets.load_dataset("imagefolder", data_dir=str(path))
+        elif path.is_dir() or "*" in source or source.endswith(".parquet"):
+            files = sorted(str(f) for f in path.glob("*.parquet")) if path.is_dir() else sorted(glob.glob(os.path.expanduser(source)))
+            if not files and not Path(source).is_file():
+                raise DataError(f"no Parquet files at {source}")
+            loaded = datasets.load_dataset("parquet", data_files=files or [source])
+        elif _looks_like_path(source):
+            raise DataError(f"image collection not found: {source} (a folder of pictures, Parquet files or a Hub id)")
+        else:
+            loaded = datasets.load_dataset(source)
+    except DataError:
+        raise
+    except Exception as err:  # datasets raises many types (not found, offline, bad files); name the source
+        raise DataError(f"could not read an image collection from {source!r}: {err}") from err
+    if split in ("train", "validation") and list(loaded) == ["train"] and validation_size > 0:
+        whole = loaded["train"]
+        held = min(int(validation_size), len(whole) // 2)
+        dataset = whole.select(range(len(whole) - held, len(whole)) if split == "validation" else range(len(whole) - held))
+    elif split in loaded:
+        dataset = loaded[split]
+    else:
+        raise DataError(f"{source}: no split {split!r} (it has {sorted(loaded)}; a single-split collection needs "
+                        f"data.validation_size > 0 for a validation split)")  # fmt: skip
+    if image_column not in dataset.column_names:
+        raise DataError(f"{source}: no column {image_column!r} (columns: {dataset.column_names})")
+    if limit is not None:
+        dataset = dataset.select(range(min(limit, len(dataset))))
+    names: list[str] = []
+    columns: list[np.ndarray] = []
+    for column in label_columns or ():
+        if column not in dataset.column_names:
+            raise DataError(f"{source}: no label column {column!r} (columns: {dataset.column_names})")
+        values = np.asarray(dataset[column])
+        feature = dataset.features[column]
+        if isinstance(feature, datasets.ClassLabel):
+            names += list(feature.names)
+            columns += [(values == k).astype(np.uint8) for k in range(feature.num_classes)]
+            continue
+        found = set(np.unique(values).tolist())
+        if not found <= {-1, 0, 1, True, False}:
+            raise DataError(f"{source}: label column {column!r} is neither binary nor a class column ({sorted(found)[:5]})")
+        names.append(column)
+        columns.append((values > 0).astype(np.uint8))
+    attributes = torch.from_numpy(np.stack(columns, 1) if columns else np.zeros((len(dataset), 0), np.uint8))
+    renamed = dataset.select_columns([image_column])
+    if image_column != "image":
+        renamed = renamed.rename_column(image_column, "image")
+    return ImageCollection(renamed.cast_column("image", datasets.Image()), image_size, attributes, tuple(names))
 
 
 def cache_dir() -> Path:
@@ -361,7 +490,8 @@ def load_split(config, split: str) -> ImageTensors:
     novelty autoencoder; ``test`` keeps all); ``data.limit`` / ``data.eval_limit`` keep the first N rows.
 
     Returns:
-        :class:`FaceData` (CelebA) or :class:`DigitData` (MNIST / Fashion-MNIST).
+        :class:`FaceData` (CelebA), :class:`DigitData` (MNIST / Fashion-MNIST) or :class:`ImageCollection` (``images``:
+        any collection, decoded on the fly, see :func:`load_images`).
 
     Raises:
         DataError: the data cannot be found or read (see :func:`load_celeba`, :func:`load_mnist`).
@@ -369,6 +499,10 @@ def load_split(config, split: str) -> ImageTensors:
     data_cfg = config.data
     limit = {data_cfg.train_split: data_cfg.limit, data_cfg.eval_split: data_cfg.eval_limit}.get(split)
     side = config.image_shape[-1]
+    if data_cfg.name == "images":
+        return load_images(data_cfg.source, split, image_size=side, image_column=data_cfg.image_column,
+                           label_columns=data_cfg.label_columns, validation_size=data_cfg.validation_size,
+                           limit=limit)  # fmt: skip
     if data_cfg.name == "celeba":
         return load_celeba(data_cfg.source or DEFAULT_CELEBA_SOURCE, split, image_size=side, limit=limit)
     data = load_mnist(data_cfg.name, "test" if split == "test" else "train", data_cfg.source,

@@ -169,6 +169,8 @@ def _require(face, label: str) -> None:
 
 def _describe_face_model(name: str, lab: FaceLab) -> str:
     """A model-choice label: its name and what kind of model it is."""
+    if not lab.attribute_names:
+        return f"{name} (no attribute directions: trained without labels)"
     if lab.model.model_type != "resnet":
         return f"{name} (the book's VAE, ch. 3)"
     decoder = "decoder trained against a discriminator: sharp" if lab.adversarial_decoder else "MSE-trained decoder: soft"
@@ -176,6 +178,12 @@ def _describe_face_model(name: str, lab: FaceLab) -> str:
 
 
 # --- the callbacks: plain functions of the face models (``labs``: name → FaceLab, the first the default) -----------
+def _require_directions(lab: FaceLab, model: str | None) -> None:
+    if not lab.attribute_names:
+        raise UserError(f"{model or 'This model'} has no attribute directions (it was trained on pictures without "
+                        "labels): Morph and Sample work with it, Edit does not.", title="No attribute directions")  # fmt: skip
+
+
 def get_lab(labs: dict[str, FaceLab], model: str | None = None) -> FaceLab:
     """The face model named ``model`` (``None`` or ``""``: the first of ``labs``); UserError for an unknown name."""
     default = next(iter(labs))
@@ -294,6 +302,7 @@ def edit(labs: dict[str, FaceLab], face: Image.Image, attribute: str, strength, 
         and the edit (each 4× enlarged, square pixels) for a before / after slider.
     """
     lab = get_lab(labs, model)
+    _require_directions(lab, model)
     aligned = align_upload(lab, face, face_number, "Face")  # an unknown attribute is refused by the Dropdowns
     keep = [k for k in (keep or []) if k != attribute]  # keeping the edited attribute itself means nothing
     strength = float(strength)
@@ -351,6 +360,7 @@ def edit_many(labs: dict[str, FaceLab], face: Image.Image, edits, keep: list[str
         ``(edited, comparison)``: the edited face (3× enlarged), and original | reconstruction | all edits.
     """
     lab = get_lab(labs, model)
+    _require_directions(lab, model)
     edits, keep = parse_edits(lab, edits, keep)
     aligned = align_upload(lab, face, face_number, "Face")
     try:
@@ -476,7 +486,7 @@ def _edit_tab(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles, f
         with gr.Row():
             sweep = gr.Image(label="Sweep: −2s, −s, 0, +s, +2s", type="pil", format="png", elem_id="edit-sweep", scale=2)
             before_after = gr.ImageSlider(label="Before / after: drag to compare the reconstruction with the edit",
-                                          type="filepath", format="png", height=300, elem_id="edit-slider", scale=1)  # fmt: skip
+                                          type="filepath", format="png", elem_id="edit-slider", scale=1)  # fmt: skip
         edit_button.click(out.files(_bind(edit, labs, description=_tool_doc("edit", labs))), [face.photo, attribute, strength, keep, face_model,
                           face.number], [comparison, sweep, before_after], api_name="edit")  # fmt: skip
         # (example face, attribute, strength, keep): the Blond_Hair pair shows one face with the plain
