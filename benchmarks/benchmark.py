@@ -252,8 +252,9 @@ class PageClient:
         else:
             output = self._queued(name, list(data))
         for value in output:
-            if isinstance(value, dict) and value.get("url"):
-                self.http.get(value["url"]).raise_for_status()
+            for file in value if isinstance(value, list) else [value]:  # an ImageSlider's output is a pair of files
+                if isinstance(file, dict) and file.get("url"):
+                    self.http.get(file["url"]).raise_for_status()
         return output
 
     def _queued(self, name: str, data: list) -> list:

@@ -309,6 +309,7 @@ def test_screenshots_of_every_tab(page, tmp_path):
     expect(page.locator("#edit-face-crop img")).to_be_visible(timeout=30_000)
     page.get_by_role("button", name="Edit", exact=True).click()
     expect(page.locator("#edit-comparison img")).to_be_visible(timeout=60_000)
+    expect(page.locator("#edit-slider img")).to_have_count(2, timeout=60_000)  # before / after: both pictures shown
     for label, value in [("Smiling", 1.5), ("Young", -1), ("Eyeglasses", 2)]:
         _set_slider(panel, label, value)
     expect(page.locator("#edit-many-edits")).to_contain_text("Eyeglasses", timeout=30_000)
