@@ -175,15 +175,21 @@ def test_uploaded_photos_are_aligned_then_morphed(page, tmp_path):
     page.screenshot(path=os.path.join(_shots(tmp_path), "morph-uploads.png"), full_page=True)
 
 
-def test_a_group_photo_offers_its_faces_and_a_photo_without_one_gets_the_message(page, tmp_path):
-    """Edit tab: a two-face photo shows the face-number box; face 2 changes the aligned crop; Edit works on it. Then a
-    photo without a face: the "No face found" message, and the app keeps answering. Screenshot: ``edit-group.png``."""
+def upload_group_photo_to_edit(page, tmp_path, background_seed: int):
+    """Edit tab: upload a 1000×700 photo of two test faces (the larger at (700, 380), the smaller at (250, 300));
+    also writes ``landscape.jpg``, a photo without a face, beside it."""
     photo = group_photo([(Image.open(FACES[2]), 2.5, (250, 300)), (Image.open(FACES[7]), 4.0, (700, 380))], seed=6)
     photo.save(tmp_path / "group.jpg", quality=92)
-    background((800, 600), 3).save(tmp_path / "landscape.jpg")
+    background((800, 600), background_seed).save(tmp_path / "landscape.jpg")
     page.get_by_role("tab", name="Faces").click()
     page.get_by_role("tab", name="Edit").click()
     page.locator("#edit-face-photo input[type=file]").set_input_files(str(tmp_path / "group.jpg"))
+
+
+def test_a_group_photo_offers_its_faces_and_a_photo_without_one_gets_the_message(page, tmp_path):
+    """Edit tab: a two-face photo shows the face-number box; face 2 changes the aligned crop; Edit works on it. Then a
+    photo without a face: the "No face found" message, and the app keeps answering. Screenshot: ``edit-group.png``."""
+    upload_group_photo_to_edit(page, tmp_path, background_seed=3)
     number = page.locator("#edit-face-number input[type=number]")
     expect(number).to_be_visible(timeout=60_000)
     crop = page.locator("#edit-face-crop img")
@@ -219,12 +225,7 @@ def test_a_click_on_a_face_picks_it_one_toast_per_error_and_old_results_go(page,
     once, clears the preview, and the server logs it as one line without a traceback. Screenshot:
     ``edit-click-to-pick.png``."""
     _, log = served
-    photo = group_photo([(Image.open(FACES[2]), 2.5, (250, 300)), (Image.open(FACES[7]), 4.0, (700, 380))], seed=6)
-    photo.save(tmp_path / "group.jpg", quality=92)
-    background((800, 600), 4).save(tmp_path / "landscape.jpg")
-    page.get_by_role("tab", name="Faces").click()
-    page.get_by_role("tab", name="Edit").click()
-    page.locator("#edit-face-photo input[type=file]").set_input_files(str(tmp_path / "group.jpg"))
+    upload_group_photo_to_edit(page, tmp_path, background_seed=4)
     crop, found = page.locator("#edit-face-crop img"), page.locator("#edit-face-found img")
     expect(found).to_be_visible(timeout=60_000)
     expect(page.locator("#edit-face-number input[type=number]")).to_have_value("1", timeout=30_000)

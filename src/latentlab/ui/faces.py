@@ -215,13 +215,21 @@ def align_upload(lab: FaceLab, photo: Image.Image | None, number, label: str) ->
         raise UserError(f"{label}: {err}", title="No face found") from None
 
 
+def _aligned_and_marked(labs: dict[str, FaceLab], photo: Image.Image, number, model: str | None, label: str
+                        ) -> tuple[AlignedFace, Image.Image | None]:  # fmt: skip
+    """Face ``number`` of ``photo`` aligned by ``model`` (see :func:`align_upload`), and the photo with every face
+    found marked (``None`` when nothing was detected: an aligned crop, or a lab without an aligner)."""
+    result = align_upload(get_lab(labs, model), photo, number, label)
+    return result, annotate(photo, result.faces, result.index) if result.faces else None
+
+
 def align(labs: dict[str, FaceLab], photo: Image.Image, face_number=1, model: str | None = None
           ) -> tuple[Image.Image, Image.Image]:  # fmt: skip
     """``/align``: the aligned S×S crop of ``photo``'s face ``face_number`` (1 = the largest) and the photo
     (at most 768 px) with every face found marked — the crop itself when nothing was detected (an aligned crop,
     or a lab without an aligner)."""
-    result = align_upload(get_lab(labs, model), photo, face_number, "Photo")
-    return result.crop, annotate(photo, result.faces, result.index) if result.faces else result.crop
+    result, marked = _aligned_and_marked(labs, photo, face_number, model, "Photo")
+    return result.crop, marked if marked is not None else result.crop
 
 
 def preview(labs: dict[str, FaceLab], label: str, photo: Image.Image | None, number, model: str | None = None):
@@ -229,8 +237,8 @@ def preview(labs: dict[str, FaceLab], label: str, photo: Image.Image | None, num
     when nothing was detected (an aligned crop); ``(None, None)`` without a photo."""
     if photo is None:
         return None, None
-    result = align_upload(get_lab(labs, model), photo, number, label)
-    return result.crop, annotate(photo, result.faces, result.index) if result.faces else None
+    result, marked = _aligned_and_marked(labs, photo, number, model, label)
+    return result.crop, marked
 
 
 def face_number_box(count: int) -> dict:
@@ -246,8 +254,8 @@ def preview_upload(labs: dict[str, FaceLab], label: str, photo: Image.Image | No
     cleared."""
     if photo is None:
         return None, None, face_number_box(0)
-    result = align_upload(get_lab(labs, model), photo, 1, label)
-    return result.crop, annotate(photo, result.faces, 0) if result.faces else None, face_number_box(len(result.faces))
+    result, marked = _aligned_and_marked(labs, photo, 1, model, label)
+    return result.crop, marked, face_number_box(len(result.faces))
 
 
 def pick_face(labs: dict[str, FaceLab], label: str, photo: Image.Image | None, model: str | None,
