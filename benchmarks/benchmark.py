@@ -30,6 +30,7 @@ landmarked and cropped (:class:`latentlab.alignment.FaceAligner`) at 800×600 an
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -277,14 +278,16 @@ class PageClient:
 def served_calls(call, face_a, face_b, photo, seeds) -> dict:
     """The served calls timed by :func:`served`, by name, each a no-argument callable: ``call(api_name, *data)``
     with every parameter of the endpoint in order (``gradio_client``'s ``predict`` or :meth:`PageClient.call`),
-    the example faces ``face_a``/``face_b``, an 800×600 ``photo``, and ``seeds`` a fresh seed per /sample call."""
+    the example faces ``face_a``/``face_b``, an 800×600 ``photo``, and ``seeds`` a fresh seed per /sample call.
+    Morph and Edit keep the person (the default): the warm-up calls fit the decoder to the example faces, so the timed
+    calls are the cached path every later call on a face takes (the tuning itself: benchmarks/pivotal_tuning.py)."""
     face = "celeba-vae-64"
     return {
-        "/morph (16 frames)": lambda: call("/morph", face_a, face_b, 16, face, 1, 1),
-        "/edit (Smiling)": lambda: call("/edit", face_a, "Smiling", 1.5, [], face, 1),
-        "/edit (Blond_Hair, keep Male)": lambda: call("/edit", face_a, "Blond_Hair", 1.5, ["Male"], face, 1),
+        "/morph (16 frames)": lambda: call("/morph", face_a, face_b, 16, face, 1, 1, True),
+        "/edit (Smiling)": lambda: call("/edit", face_a, "Smiling", 1.5, [], face, 1, True),
+        "/edit (Blond_Hair, keep Male)": lambda: call("/edit", face_a, "Blond_Hair", 1.5, ["Male"], face, 1, True),
         "/edit_many (3 attributes)": lambda: call("/edit_many", face_a, {"Smiling": 1.0, "Young": -1.0, "Eyeglasses": 1.5},
-                                                  [], True, face, 1),  # fmt: skip
+                                                  [], True, face, 1, True),  # fmt: skip
         "/sample (36 faces, new seed)": lambda: call("/sample", next(seeds), 36, 1.0, face, "mixture"),
         "/align (800×600 photo)": lambda: call("/align", photo, 1, face),
         "/plane (= a plane click: decode + marked scatter)": lambda: call(
@@ -297,22 +300,27 @@ def served(repeats: int, soak_calls: int = 1000) -> dict:
     each API's p50/p95 (the example faces; /sample with a new seed each call, so nothing repeats), then a soak of
     ``soak_calls`` mixed calls with the Gradio folder's size and the server's memory sampled every 100 calls (the
     server deletes outputs older than 30 s every 15 s for this run: ``LATENTLAB_DELETE_CACHE=15,30``)."""
-    import itertools
-    import socket
     import tempfile
 
-    from gradio_client import Client, handle_file
-    from PIL import Image
+    temp = Path(tempfile.mkdtemp(prefix="latentlab-bench-"))
+    try:
+        with started_app({"GRADIO_TEMP_DIR": str(temp / "gradio"), "LATENTLAB_DELETE_CACHE": "15,30"}) as app:
+            return _served(*app, temp, repeats, soak_calls)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
 
-    from latentlab.scenes import place_face
+
+@contextlib.contextmanager
+def started_app(extra_env: dict[str, str] | None = None):
+    """``python app.py`` (the bundled models) served on a free port of 127.0.0.1, offline: yields ``(url, process,
+    cold_start_seconds)`` once it says it is running; stopped on exit."""
+    import socket
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    temp = Path(tempfile.mkdtemp(prefix="latentlab-bench-"))
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1", "PYTHONUNBUFFERED": "1",
-           "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "GRADIO_TEMP_DIR": str(temp / "gradio"),
-           "LATENTLAB_DELETE_CACHE": "15,30"}  # fmt: skip
+           "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", **(extra_env or {})}  # fmt: skip
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)  # fmt: skip
@@ -322,33 +330,43 @@ def served(repeats: int, soak_calls: int = 1000) -> dict:
                 break
         else:
             raise RuntimeError("app.py exited before serving")
-        cold_start = time.perf_counter() - t0
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        faces = sorted((REPO / "assets" / "faces").glob("*.png"))
-        a, b = handle_file(str(faces[0])), handle_file(str(faces[3]))
-        place_face(Image.open(faces[5]), size=(800, 600), scale=4.0, angle=15.0, seed=0)[0].save(temp / "photo.jpg", quality=90)
-        photo = handle_file(str(temp / "photo.jpg"))
-        seeds = itertools.count(1000)
-        gradio = served_calls(lambda api, *data: client.predict(*data, api_name=api), a, b, photo, seeds)
-        rows = time_ops(gradio, repeats, 2, "served")
-        page = PageClient(f"http://127.0.0.1:{port}/")
-        page_calls = served_calls(page.call, page.upload(faces[0]), page.upload(faces[3]),
-                                  page.upload(temp / "photo.jpg"), seeds)  # fmt: skip
-        page_rows = time_ops(page_calls, repeats, 2, "served, page protocol")
-        soak = []
-        ops = list(gradio.values())
-        for i in range(soak_calls):
-            ops[i % len(ops)]()
-            if (i + 1) % 100 == 0:
-                soak.append({"calls": i + 1, "gradio_folder_mib": round(_folder_mib(temp / "gradio"), 2),
-                             "server_rss_mib": _status_mib(proc.pid, "VmRSS")})  # fmt: skip
-        return {"cold_start_seconds": cold_start, "latency": rows, "latency_page": page_rows,
-                "server_peak_rss_mib": peak_rss_mib(proc.pid),
-                "soak": soak, "soak_delete_cache": "every 15 s, files older than 30 s"}  # fmt: skip
+        yield f"http://127.0.0.1:{port}/", proc, time.perf_counter() - t0
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _served(url: str, proc, cold_start: float, temp: Path, repeats: int, soak_calls: int) -> dict:
+    """:func:`served`'s measurements on the app at ``url`` (``proc``), its outputs under ``temp``."""
+    import itertools
+
+    from gradio_client import Client, handle_file
+    from PIL import Image
+
+    from latentlab.scenes import place_face
+
+    client = Client(url, verbose=False)
+    faces = sorted((REPO / "assets" / "faces").glob("*.png"))
+    a, b = handle_file(str(faces[0])), handle_file(str(faces[3]))
+    place_face(Image.open(faces[5]), size=(800, 600), scale=4.0, angle=15.0, seed=0)[0].save(temp / "photo.jpg", quality=90)
+    photo = handle_file(str(temp / "photo.jpg"))
+    seeds = itertools.count(1000)
+    gradio = served_calls(lambda api, *data: client.predict(*data, api_name=api), a, b, photo, seeds)
+    rows = time_ops(gradio, repeats, 2, "served")
+    page = PageClient(url)
+    page_calls = served_calls(page.call, page.upload(faces[0]), page.upload(faces[3]),
+                              page.upload(temp / "photo.jpg"), seeds)  # fmt: skip
+    page_rows = time_ops(page_calls, repeats, 2, "served, page protocol")
+    soak = []
+    ops = list(gradio.values())
+    for i in range(soak_calls):
+        ops[i % len(ops)]()
+        if (i + 1) % 100 == 0:
+            soak.append({"calls": i + 1, "gradio_folder_mib": round(_folder_mib(temp / "gradio"), 2),
+                         "server_rss_mib": _status_mib(proc.pid, "VmRSS")})  # fmt: skip
+    return {"cold_start_seconds": cold_start, "latency": rows, "latency_page": page_rows,
+            "server_peak_rss_mib": peak_rss_mib(proc.pid),
+            "soak": soak, "soak_delete_cache": "every 15 s, files older than 30 s"}  # fmt: skip
 
 
 FLOOR_APP = """
@@ -381,7 +399,7 @@ def gradio_floor(repeats: int) -> list[dict]:
             if "Running on local URL" in line:
                 break
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        page = PageClient(f"http://127.0.0.1:{port}/")
+        page = PageClient(url)
         def calls(call):
             return {"minimal app: number → number": lambda: call("/number", 1),
                     "minimal app: number → 64-px image": lambda: call("/image", 1)}  # fmt: skip

@@ -124,14 +124,15 @@ def test_api_names_and_parameters(client):
     api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     params = {name: [p["parameter_name"] for p in spec["parameters"]] for name, spec in api.items()}
     assert params["/sample"] == ["seed", "count", "temperature", "model", "prior"]
-    assert params["/morph"] == ["face_a", "face_b", "frames", "model", "face_a_number", "face_b_number"]
-    assert params["/edit"] == ["face", "attribute", "strength", "keep", "model", "face_number"]
+    assert params["/morph"] == ["face_a", "face_b", "frames", "model", "face_a_number", "face_b_number", "keep_person"]
+    assert params["/edit"] == ["face", "attribute", "strength", "keep", "model", "face_number", "keep_person"]
     assert params["/align"] == ["photo", "face_number", "model"]
-    assert params["/edit_many"] == ["face", "edits", "keep", "independent", "model", "face_number"]
+    assert params["/edit_many"] == ["face", "edits", "keep", "independent", "model", "face_number", "keep_person"]
     defaults = {name: {p["parameter_name"]: p.get("parameter_default") for p in spec["parameters"]}
                 for name, spec in api.items()}  # fmt: skip
     assert {defaults[e]["model"] for e in ("/sample", "/morph", "/edit")} == {"celeba-vae-64"}
     assert defaults["/sample"]["prior"] == "mixture"
+    assert {defaults[e]["keep_person"] for e in ("/morph", "/edit", "/edit_many")} == {True}  # pivotal tuning: on
 
 
 def test_sample_grid_from_the_fitted_prior_and_from_the_normal(client):

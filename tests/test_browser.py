@@ -364,3 +364,63 @@ def test_old_and_new_digit_models_side_by_side(page, tmp_path):
     expect(panel.get_by_text("MSE")).to_have_count(2, timeout=30_000)  # one verdict per model
     expect(page.get_by_text("Error", exact=True)).to_have_count(0)
     page.screenshot(path=os.path.join(_shots(tmp_path), "novelty-side-by-side.png"), full_page=True)
+
+
+def test_an_uploaded_close_up_keeps_its_person_and_the_box_turns_the_tuning_off(page, tmp_path):
+    """Edit tab: a close-up photo (a held-out test face filling the frame) is edited with the decoder fitted to it
+    (the default), then again with "Keep the person" unticked: the reconstruction changes, and the fitted one is
+    the closer to the aligned photo."""
+    import io
+
+    import numpy as np
+
+    from latentlab.scenes import close_up
+
+    close_up(Image.open(FACES[8]), 0.7, 640).save(tmp_path / "close-up.jpg", quality=92)
+    page.get_by_role("tab", name="Faces").click()
+    page.get_by_role("tab", name="Edit").click()
+    panel = page.get_by_role("tabpanel").last
+    panel.locator("input[type=file]").first.set_input_files(str(tmp_path / "close-up.jpg"))
+    expect(page.locator("#edit-face-crop img")).to_be_visible(timeout=30_000)
+    keep_person = page.locator("#edit-keep-person input[type=checkbox]")
+    expect(keep_person).to_be_checked()
+
+    def reconstruction_and_crop():
+        """The comparison's reconstruction and original panels as the page shows them (3× enlarged, 2-px gaps)."""
+        img = page.locator("#edit-comparison img")
+        expect(img).to_be_visible(timeout=90_000)
+        src = img.get_attribute("src")
+        data = page.request.get(src if src.startswith("http") else page.url.rstrip("/") + src).body()
+        with Image.open(io.BytesIO(data)) as im:
+            rgb = np.asarray(im.convert("RGB"), np.float64)
+        return rgb[6:198, 204:396], rgb[6:198, 6:198]
+
+    page.get_by_role("button", name="Edit", exact=True).click()
+    tuned, crop = reconstruction_and_crop()
+    keep_person.uncheck()
+    old = page.locator("#edit-comparison img").get_attribute("src")
+    page.get_by_role("button", name="Edit", exact=True).click()
+    expect(page.locator("#edit-comparison img")).not_to_have_attribute("src", old, timeout=60_000)
+    plain, _ = reconstruction_and_crop()
+    assert np.mean((tuned - crop) ** 2) * 3 < np.mean((plain - crop) ** 2)
+    expect(page.get_by_text("Error", exact=True)).to_have_count(0)
+
+
+def test_a_new_photo_in_align_starts_again_from_its_largest_face(page, tmp_path):
+    """Align tab: face 2 of a two-face photo, then a one-face photo and Align: its face, not "Face 2 was asked for"."""
+    photo = group_photo([(Image.open(FACES[2]), 2.5, (250, 300)), (Image.open(FACES[7]), 4.0, (700, 380))], seed=6)
+    photo.save(tmp_path / "group.jpg", quality=92)
+    place_face(Image.open(FACES[4]), size=(800, 600), scale=4.0, seed=2)[0].save(tmp_path / "one.jpg", quality=92)
+    page.get_by_role("tab", name="Faces").click()
+    page.get_by_role("tab", name="Align").click()
+    number = page.locator("#align-number input[type=number]")
+    page.locator("#align-photo input[type=file]").set_input_files(str(tmp_path / "group.jpg"))
+    number.fill("2")
+    page.get_by_role("button", name="Align", exact=True).click()
+    expect(page.locator("#align-crop img")).to_be_visible(timeout=60_000)
+    page.locator("#align-photo input[type=file]").set_input_files(str(tmp_path / "one.jpg"))
+    expect(number).to_have_value("1", timeout=30_000)
+    page.get_by_role("button", name="Align", exact=True).click()
+    expect(page.locator("#align-crop img")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("was asked for")).to_have_count(0)
+    expect(page.get_by_text("Error", exact=True)).to_have_count(0)

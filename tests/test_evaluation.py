@@ -440,3 +440,28 @@ def test_periodic_artifact_report_finds_a_grid_pattern_and_only_where_it_is(cele
     assert report["same"]["period_4px_over_real"] == pytest.approx(1.0)
     assert report["grid"]["period_4px_over_real"] > 2 and report["grid"]["period_2px_over_real"] > 2
     assert report["grid"]["period_8px_over_real"] == pytest.approx(1.0, abs=0.05)
+
+
+def test_the_face_descriptor_tells_the_same_person_from_another():
+    """dlib's face descriptor (the identity measure of training/evaluate.py --identity-only) on the example test
+    faces: a JPEG quality-30 copy of a photo is the same person, another face is not."""
+    import io
+
+    from PIL import Image
+
+    from latentlab.evaluation import FaceDescriptors, identity_distances, same_person
+    from latentlab.images import pil_to_tensor
+
+    from .conftest import FACES
+
+    photos = torch.stack([pil_to_tensor(Image.open(p).convert("RGB")) for p in FACES[:6]])
+    copies = []
+    for p in FACES[:6]:
+        buffer = io.BytesIO()
+        Image.open(p).convert("RGB").save(buffer, "JPEG", quality=30)
+        copies.append(pil_to_tensor(Image.open(buffer).convert("RGB")))
+    describe = FaceDescriptors()
+    a, b = describe(photos), describe(torch.stack(copies))
+    assert a.shape == (6, 128)
+    assert same_person(identity_distances(a, b))["same_person"] == 1.0
+    assert same_person(identity_distances(a, np.roll(a, 1, axis=0)))["same_person"] <= 1 / 6

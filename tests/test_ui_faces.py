@@ -98,12 +98,18 @@ def test_the_upload_is_aligned_once_and_passed_on_as_an_aligned_face(counted):
     # a picture of the model's size (an aligned crop: 32 px for this model) is aligned once too, without a detection
     edit(labs, Image.open(FACES[0]).resize((32, 32)), "Smiling", 1.5)
     assert calls == {"align": 5, "detect": 4}
-    # what the callback shows is the lab's result for that one alignment
+    # what the callback shows is the lab's result for that one alignment, by a decoder fitted to that face (by
+    # default), or by the model's own decoder
     aligned = align_upload(lab, photo, 1, "Face")
     assert isinstance(aligned, AlignedFace) and aligned.crop.size == (32, 32) and len(aligned.faces) == 1
-    original, decoded = lab.edit(aligned, "Smiling", [1.5, -3.0, -1.5, 0.0, 1.5, 3.0])
-    expected = grid_image(torch.stack([original, decoded[3], decoded[0]]), nrow=3, scale=3)
-    assert comparison.tobytes() == expected.tobytes()
+    strengths = [1.5, -3.0, -1.5, 0.0, 1.5, 3.0]
+    for kept, shown, shown_by in ((True, comparison, lab.personalize([aligned])),
+                                  (False, edit(labs, photo, "Smiling", 1.5, keep_person=False)[0], lab)):  # fmt: skip
+        original, decoded = shown_by.edit(aligned, "Smiling", strengths)
+        expected = grid_image(torch.stack([original, decoded[3], decoded[0]]), nrow=3, scale=3)
+        assert shown.tobytes() == expected.tobytes(), f"keep_person={kept}"
+    plain = lab.edit(aligned, "Smiling", strengths)[1]
+    assert not torch.equal(plain, lab.personalize([aligned]).edit(aligned, "Smiling", strengths)[1])
 
 
 def test_an_aligned_face_goes_into_the_lab_as_it_is(labs):
@@ -124,10 +130,14 @@ def test_morph_writes_the_gif_and_checks_its_arguments(labs, tmp_path):
     with Image.open(gif) as animation:
         # 3× enlarged (the random tiny VAE's frames look alike: the GIF writer merges them, so no frame count)
         assert animation.format == "GIF" and animation.size == (96, 96) and animation.info["loop"] == 0
+    wrapped, _ = morph(labs, OutputFiles(tmp_path), a, b, 32)
+    assert wrapped.size == ((8 * 34 + 2) * 2, (4 * 34 + 2) * 2)  # 32 frames wrap into 4 rows of 8
     assert morph(labs, OutputFiles(tmp_path), a, b, 7, "first")[0].tobytes() == strip.tobytes()  # the default
     assert morph(labs, OutputFiles(tmp_path), a, b, 7, "second")[0].tobytes() != strip.tobytes()
-    with pytest.raises(gr.Error, match="frames must be between 2 and 64, got 1"):
+    with pytest.raises(gr.Error, match="frames must be between 2 and 32, got 1"):
         morph(labs, OutputFiles(tmp_path), a, b, 1)
+    with pytest.raises(gr.Error, match="frames must be between 2 and 32, got 33"):  # the Frames slider's range
+        morph(labs, OutputFiles(tmp_path), a, b, 33)
     with pytest.raises(gr.Error, match="Pick one of the face models: first, second"):
         morph(labs, OutputFiles(tmp_path), a, b, 4, "third")
     with pytest.raises(gr.Error, match="Face B is empty: upload a photo"):
@@ -181,10 +191,10 @@ def test_sample_from_each_prior(labs):
     assert sample(labs, 4, 8, 0.7)[0].tobytes() != grid.tobytes()
     with pytest.raises(gr.Error, match="second: this model folder has no fitted prior"):
         sample(labs, 3, 8, 0.7, "second", "mixture")
-    with pytest.raises(gr.Error, match="count must be between 1 and 100"):
+    with pytest.raises(gr.Error, match="count must be between 1 and 64, got 0"):
         sample(labs, 3, 0, 0.7)
-    with pytest.raises(gr.Error, match="temperature must be between 0 and 3"):
-        sample(labs, 3, 4, 3.5)
+    with pytest.raises(gr.Error, match="temperature must be between 0 and 1.5, got 1.6"):
+        sample(labs, 3, 4, 1.6)
 
 
 def test_align_and_the_previews_of_a_group_photo(counted):
@@ -256,10 +266,11 @@ def test_the_wired_face_endpoints_keep_their_api_parameters(demo):
     params = {name: [(p["parameter_name"], p.get("parameter_default")) for p in spec["parameters"]]
               for name, spec in api.items()}  # fmt: skip
     assert params["/morph"] == [("face_a", None), ("face_b", None), ("frames", 10), ("model", "first"),
-                                ("face_a_number", 1), ("face_b_number", 1)]  # fmt: skip
+                                ("face_a_number", 1), ("face_b_number", 1), ("keep_person", True)]  # fmt: skip
     assert params["/edit"] == [("face", None), ("attribute", "Smiling"), ("strength", 1.5), ("keep", []),
-                               ("model", "first"), ("face_number", 1)]  # fmt: skip
-    assert [p for p, _ in params["/edit_many"]] == ["face", "edits", "keep", "independent", "model", "face_number"]
+                               ("model", "first"), ("face_number", 1), ("keep_person", True)]  # fmt: skip
+    assert params["/edit_many"] == [("face", None), ("edits", {}), ("keep", []), ("independent", True),
+                                    ("model", "first"), ("face_number", 1), ("keep_person", True)]  # fmt: skip
     assert params["/align"] == [("photo", None), ("face_number", 1), ("model", "first")]
     assert params["/sample"] == [("seed", 0), ("count", 36), ("temperature", 1.0), ("model", "first"),
                                  ("prior", "mixture")]  # fmt: skip
@@ -269,7 +280,8 @@ def test_the_wired_face_endpoints_keep_their_api_parameters(demo):
     # what the MCP server tells an agent of each parameter (Gradio parses the endpoint's docstring)
     morph_fn = next(f.fn for f in demo.fns.values() if f.api_name == "morph")
     _, described, returns = gr_utils.get_function_description(morph_fn)
-    assert list(described) == ["face_a", "face_b", "frames", "model", "face_a_number", "face_b_number"]
+    described.pop("progress")  # the progress bar's tracker: not an input (Gradio leaves it out of the API)
+    assert list(described) == ["face_a", "face_b", "frames", "model", "face_a_number", "face_b_number", "keep_person"]
     assert all(described.values()) and described["model"] == "the face model: first (default), second."
     assert len(returns) == 2
 
@@ -285,3 +297,44 @@ def test_the_package_docstring_lists_every_endpoint(demo):
     # the private events are named after their callbacks, bound to the labs or not
     private = {n for n, v in named.items() if v == "private"}
     assert {"preview_upload", "preview_upload_2", "preview", "preview_2", "set_edit_from_menu"} <= private
+
+
+def test_each_numeric_input_is_described_with_the_range_its_component_accepts(demo):
+    """A tool's description states the range that its slider (and its callback) accept: "a to b" in the text is the
+    component's minimum and maximum, for every slider input of every face and digit endpoint."""
+    api = demo.get_api_info()["named_endpoints"]
+    checked = 0
+    for fn in demo.fns.values():
+        if not fn.api_name or f"/{fn.api_name}" not in api or fn.api_visibility != "public":
+            continue
+        _, described, _ = gr_utils.get_function_description(fn.fn)  # what the MCP server tells an agent
+        names = [p["parameter_name"] for p in api[f"/{fn.api_name}"]["parameters"]]
+        for name, component in zip(names, fn.inputs):
+            if not isinstance(component, gr.Slider):
+                continue
+            stated = re.search(r"(-?[\d.]+) to (-?[\d.]+)", described.get(name, ""))
+            assert stated is not None, (fn.api_name, name, described.get(name))
+            assert (float(stated[1]), float(stated[2])) == (component.minimum, component.maximum), (fn.api_name, name)
+            checked += 1
+    assert checked >= 5
+
+
+def test_keeping_the_person_shows_the_tuning_as_it_goes(labs):
+    """The progress bar of a tuning: each step of the fit reported as (step, steps) with what is being fitted; a
+    second call on the same face is cached and reports nothing."""
+    seen = []
+
+    def progress(fraction, desc=None):
+        seen.append((fraction, desc))
+
+    face = Image.open(FACES[2])
+    edit(labs, face, "Smiling", 1.0, progress=progress)
+    steps = [f for f, _ in seen]
+    assert steps[0] == (1, steps[-1][1]) and steps[-1][0] == steps[-1][1] == len(steps)
+    assert {d for _, d in seen} == {"Fitting the decoder to the face"}
+    seen.clear()
+    edit(labs, face, "Smiling", -1.0, progress=progress)  # another strength, the same face: the cached decoder
+    morph(labs, OutputFiles(), face, Image.open(FACES[3]), 4, keep_person=False, progress=progress)
+    assert seen == []
+    morph(labs, OutputFiles(), face, Image.open(FACES[3]), 4, progress=progress)
+    assert seen and {d for _, d in seen} == {"Fitting the decoder to the faces"}

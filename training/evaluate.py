@@ -253,6 +253,118 @@ def evaluate_spectrum_only(folder: Path, data: str, device: str, seed: int = 0) 
     return result
 
 
+IDENTITY_EDITS = (("Smiling", 1.5), ("Eyeglasses", 2.0))  # the edits whose identity is measured
+
+
+def _jpeg_and_blurred(faces: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The calibration copies of ``faces`` (N, 3, S, S) uint8: JPEG at quality 30, and Gaussian-blurred (σ 1.5 px)."""
+    import io
+
+    from PIL import Image, ImageFilter
+
+    from latentlab.images import pil_to_tensor, tensor_to_pil
+
+    jpeg, blurred = [], []
+    for face in faces.float().div(255):
+        pil, buffer = tensor_to_pil(face), io.BytesIO()
+        pil.save(buffer, "JPEG", quality=30)
+        jpeg.append(pil_to_tensor(Image.open(buffer).convert("RGB")))
+        blurred.append(pil_to_tensor(pil.filter(ImageFilter.GaussianBlur(1.5))))
+    return torch.stack(jpeg), torch.stack(blurred)
+
+
+def identity_section(model, faces: torch.Tensor, classifier: Path, device: str, command: str,
+                     figure: Path | None = None, figure_faces: int = 6) -> dict:  # fmt: skip
+    """``evaluation.json``'s ``identity``: do the test ``faces`` (N, 3, S, S) uint8 stay their people, decoded by the
+    model's own decoder ("untuned") and by a decoder fitted to each face (pivotal tuning with the app's settings,
+    :mod:`latentlab.pivotal`, "tuned")?
+
+    Per face: the same-person rate and mean distance of dlib's face descriptor (:class:`~latentlab.evaluation.
+    FaceDescriptors`) between the photo and its reconstruction and its Smiling +1.5 and Eyeglasses +2 edits; PSNR of
+    the reconstruction; the tuning's seconds; and, judged by the attribute classifier, the edit success and other
+    attributes flipped at strength 1 over all 40 directions (:func:`~latentlab.evaluation.all_edit_probabilities`).
+    Calibration rows compare the photo with a JPEG q30 copy, a σ 1.5 px blur and the next face's photo (another
+    person). ``figure``: a PNG of the first ``figure_faces`` faces, photo | untuned | tuned | untuned Smiling |
+    tuned Smiling | tuned Eyeglasses."""
+    from tqdm.auto import tqdm
+
+    from latentlab.evaluation import (FaceDescriptors, all_edit_probabilities, edit_success_from_probabilities,
+                                      identity_distances, same_person)  # fmt: skip
+    from latentlab.images import grid_image
+    from latentlab.pivotal import PivotalTuning, pivotal_tuning
+
+    settings = PivotalTuning()
+    judge = AttributeClassifier.from_pretrained(str(classifier)).to(device).eval()
+    describe = FaceDescriptors()
+    x = faces.float().div(255).to(device)
+    photos = describe(faces)
+    jpeg, blurred = _jpeg_and_blurred(faces)
+    result = {
+        "images": len(faces), "command": command, "weights_fingerprint": model.weights_fingerprint(),
+        "descriptor": "dlib_face_recognition_resnet_model_v1 (face_recognition_models), crops upsampled to 256 px, "
+                      "5 landmarks in the box (56, 64, 200, 216); same person: distance < 0.6",
+        "tuning": {"method": "pivotal tuning of the decoder (Roich et al. 2022)", **vars(settings)},
+        "calibration": {"jpeg_q30": same_person(identity_distances(photos, describe(jpeg))),
+                        "blur_sigma_1.5px": same_person(identity_distances(photos, describe(blurred))),
+                        "another_person": same_person(identity_distances(photos, np.roll(photos, -1, axis=0)))},
+    }  # fmt: skip
+    directions = model.attribute_directions
+    edits = torch.stack([s * directions[name] for name, s in IDENTITY_EDITS]).to(device)  # (E, D)
+    with torch.no_grad():
+        z = posterior_means(model, x, batch_size=256).to(device)
+    decoded = {"untuned": [], "tuned": []}  # per face: reconstruction, then each edit
+    probabilities = {"untuned": [], "tuned": []}
+    seconds = []
+    for i in tqdm(range(len(x)), desc="pivotal tuning, per face"):
+        start = time.perf_counter()
+        tuned = pivotal_tuning(model, x[i : i + 1], settings)
+        seconds.append(time.perf_counter() - start)
+        with torch.no_grad():
+            for name, m in (("untuned", model), ("tuned", tuned)):
+                codes = torch.cat([z[i : i + 1], z[i : i + 1] + edits])
+                decoded[name].append(m.decode(codes).cpu())
+                probabilities[name].append(all_edit_probabilities(m, judge, z[i : i + 1]))
+    for name in ("untuned", "tuned"):
+        images = torch.stack(decoded[name])  # (N, 1 + E, 3, S, S)
+        mse = (images[:, 0] - x.cpu()).pow(2).flatten(1).mean(1)
+        row = {"psnr_db": float((-10 * mse.log10()).mean()), "psnr_db_median": float((-10 * mse.log10()).median()),
+               "reconstruction": same_person(identity_distances(photos, describe(images[:, 0])))}  # fmt: skip
+        for j, (attribute, strength) in enumerate(IDENTITY_EDITS, start=1):
+            row[f"{attribute} {strength:+g}"] = same_person(identity_distances(photos, describe(images[:, j])))
+        base = torch.cat([b for b, _ in probabilities[name]])
+        edited = torch.cat([e for _, e in probabilities[name]])
+        row["edits_at_1"] = edit_success_from_probabilities(base, edited)
+        result[name] = row
+        decoded[name] = images
+    result["seconds_per_face"] = {"median": float(np.median(seconds)), "mean": float(np.mean(seconds)),
+                                  "p95": float(np.percentile(seconds, 95))}  # fmt: skip
+    if figure is not None:
+        n = min(figure_faces, len(x))
+        u, t = decoded["untuned"][:n], decoded["tuned"][:n]
+        columns = [x.cpu()[:n], u[:, 0], t[:, 0], u[:, 1], t[:, 1], t[:, 2]]
+        grid_image(torch.stack(columns, 1).flatten(0, 1), nrow=len(columns), scale=2).save(figure)
+        result["figure"] = str(figure)
+    return result
+
+
+def evaluate_identity_only(folder: Path, data: str, device: str, classifier: Path, images: int, seed: int = 0,
+                           figure: Path | None = None, command: str | None = None) -> dict:  # fmt: skip
+    """The folder's ``evaluation.json`` (or a new one) with its ``identity`` section measured on the first ``images``
+    faces of the seeded test order (:func:`shuffled_test_indices`, the faces of the FID and edit subsets)."""
+    path = folder / EVALUATION_NAME
+    model = load_autoencoder(str(folder)).to(device).eval()
+    result = json.loads(path.read_text()) if path.is_file() else {"model": folder.name}
+    recorded = result.get("weights_fingerprint")
+    if recorded is not None and recorded != model.weights_fingerprint():
+        raise SystemExit(f"evaluate: {path} was measured on other weights; run the full evaluation")
+    faces = load_celeba(data, "test", image_size=model.image_size).images
+    faces = faces[shuffled_test_indices(len(faces), seed)[:images]]
+    start = time.perf_counter()
+    result["identity"] = identity_section(model, faces, classifier, device, command or command_line(__file__), figure)
+    result["identity"]["seconds"] = round(time.perf_counter() - start, 1)
+    return result
+
+
 def main(argv=None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", type=Path, help="a face model folder, e.g. pretrained/celeba-vae-64")
@@ -273,6 +385,12 @@ def main(argv=None) -> Path:
     parser.add_argument("--add-fid-sets", nargs="+", choices=FID_SETS, metavar="SET",
                         help="measure only these FID sets, on the same faces, into the folder's existing "
                         "evaluation.json (e.g. the sets a --fid-sets run left out)")  # fmt: skip
+    parser.add_argument("--identity-only", action="store_true",
+                        help="measure only whether faces stay their people, untuned and with pivotal tuning (dlib's "
+                        "face descriptor: pip install -e '.[eval]'), into the folder's evaluation.json")  # fmt: skip
+    parser.add_argument("--identity-images", type=int, default=200, help="test faces for --identity-only (default 200)")
+    parser.add_argument("--identity-figure", type=Path, help="with --identity-only: a PNG of the first faces, photo | "
+                        "untuned | tuned | untuned Smiling | tuned Smiling | tuned Eyeglasses")  # fmt: skip
     args = parser.parse_args(argv)
     if not {"reconstructions", "samples_prior"} <= set(args.fid_sets):
         parser.error("--fid-sets must include reconstructions and samples_prior (the card and the comparison show them)")
@@ -283,7 +401,10 @@ def main(argv=None) -> Path:
     if not args.no_edits and not args.add_fid_sets and not args.spectrum_only and not (args.classifier / "config.json").is_file():
         raise SystemExit(f"evaluate: no attribute classifier at {args.classifier} (train it with "
                          "training/configs/celeba_attribute_classifier.yaml, or pass --no-edits)")
-    if args.spectrum_only:
+    if args.identity_only:
+        result = evaluate_identity_only(args.folder, args.data, args.device, args.classifier, args.identity_images,
+                                        figure=args.identity_figure, command=command_line(__file__, argv))  # fmt: skip
+    elif args.spectrum_only:
         result = evaluate_spectrum_only(args.folder, args.data, args.device)
     elif args.add_fid_sets:
         result = evaluate_added_fid_sets(args.folder, args.data, args.device, tuple(args.add_fid_sets),
@@ -299,6 +420,9 @@ def main(argv=None) -> Path:
     path.write_text(json.dumps(result, indent=1))
     if (args.folder / "training_log.json").is_file():  # the card shows the numbers: render it again
         write_model_card(args.folder)
+    if args.identity_only:
+        print_identity(args.folder.name, result["identity"], path)
+        return path
     if args.spectrum_only:
         worst = {k: max(v for key, v in result["spectrum"][k].items() if key.endswith("_over_real"))
                  for k in ("reconstructions", "samples")}  # fmt: skip
@@ -319,6 +443,22 @@ def main(argv=None) -> Path:
           f"{result['latent']['kl']:.1f}, active units {result['latent']['active_units']}/"
           f"{len(result['latent']['kl_per_dim'])} → {path}")  # fmt: skip
     return path
+
+
+def print_identity(name: str, section: dict, path: Path) -> None:
+    """The identity section as a table: same person and mean distance per comparison, untuned and tuned."""
+    print(f"{name}: {section['images']} test faces, pivotal tuning {section['seconds_per_face']['median']:.2f} s a "
+          f"face (median) → {path}")  # fmt: skip
+    for key, row in section["calibration"].items():
+        print(f"  photo vs {key:<24} same person {row['same_person']:6.1%}  distance {row['mean_distance']:.3f}")
+    for kind in ("untuned", "tuned"):
+        row = section[kind]
+        cells = "  ".join(f"{k} {v['same_person']:.1%} ({v['mean_distance']:.3f})" for k, v in row.items()
+                          if isinstance(v, dict) and "same_person" in v)  # fmt: skip
+        e = row["edits_at_1"]
+        print(f"  {kind:<8} PSNR {row['psnr_db']:.2f} dB  {cells}  edit success @1 {e['edit_success']:.3f}, "
+              f"others flipped {e['others_flip_rate']:.4f} (add {e['add_success']:.3f}, remove {e['remove_success']:.3f}, "
+              f"decision margin {e['decision_margin']:.3f})")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -11,7 +11,13 @@ emulated bf16 is ~10× slower) and returns PIL images. Everything numeric is del
 from __future__ import annotations
 
 import contextlib
+import copy
+import hashlib
 import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 
 import torch
@@ -21,6 +27,7 @@ from . import latent
 from .alignment import AlignedFace, FaceAligner
 from .images import face_crop, grid_image, pil_to_tensor, save_gif, tensor_to_pil
 from .models import Autoencoder, load_autoencoder, parse_model_ref, resolve_file
+from .pivotal import PivotalTuning, pivotal_tuning
 from .prior import PRIOR_KINDS
 
 
@@ -37,6 +44,85 @@ def bf16_is_fast(device: torch.device) -> bool:
 TRAINING_LOG_NAME = "training_log.json"  # the run's record, beside the weights of every trained folder
 
 
+# one pivotal tuning at a time in this process: two at once share the CPU cores (or the GPU) and each then takes
+# longer than both one after the other (on 2 cores, oversubscribed threads made a 3 s tuning take 20 s)
+_TUNING_SLOT = threading.Lock()
+
+
+class PersonalizedDecoders:
+    """A bounded, thread-safe cache of personalised models (:func:`~latentlab.pivotal.pivotal_tuning`), keyed by
+    the exact pixels of the faces they were tuned on and the tuning settings.
+
+    The key is a SHA-256 of the aligned crops' bytes: the same photo and face number give the same crop, so the
+    same key, whoever sends it; two different photos never share an entry. The least recently used entry is
+    dropped beyond ``capacity``. An entry is stored only once its tuning has finished: a tuning that fails or is
+    interrupted stores nothing (its caller gets the error; callers waiting for it tune again themselves).
+    Calls for a key being tuned wait for that tuning instead of starting another, and tunings of different keys run
+    one at a time in the process (queued, not sharing the cores).
+
+    Args:
+        capacity: entries kept (≥ 0; 0 keeps none). One entry of the shipped 64-px face VAE holds a decoder copy,
+            ≈ 4.3 MB of float32 weights (5.0 MiB of process memory with its inference caches, measured by
+            benchmarks/pivotal_tuning.py).
+    """
+
+    def __init__(self, capacity: int = 16):
+        if capacity < 0:
+            raise ValueError(f"capacity must be ≥ 0, got {capacity}")
+        self.capacity = capacity
+        self._entries: OrderedDict[str, Autoencoder] = OrderedDict()
+        self._running: dict[str, Future] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(images: torch.Tensor, settings: PivotalTuning) -> str:
+        """The cache key of ``images`` (B, C, S, S) tuned with ``settings``: 64 hex characters."""
+        h = hashlib.sha256(repr(settings).encode())
+        h.update(repr(tuple(images.shape)).encode())
+        h.update(images.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
+        return h.hexdigest()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._entries
+
+    def get(self, key: str, tune: Callable[[], Autoencoder]) -> Autoencoder:
+        """The entry for ``key``, made by ``tune()`` when it is not cached or being made by another call (``tune``
+        must not call :meth:`get`). A call that waited for another's tuning which failed tunes itself: one user's
+        cancelled request is not another's error."""
+        while True:
+            with self._lock:
+                if key in self._entries:
+                    self._entries.move_to_end(key)
+                    return self._entries[key]
+                running = self._running.get(key)
+                if running is None:
+                    running = self._running[key] = Future()
+                    break
+            try:
+                return running.result()
+            except Exception:  # noqa: BLE001 - that call's failure: try again (this caller's own tuning next)
+                continue
+        try:
+            with _TUNING_SLOT:
+                model = tune()
+        except BaseException as err:
+            with self._lock:
+                del self._running[key]
+            running.set_exception(err)
+            raise
+        with self._lock:
+            del self._running[key]
+            if self.capacity:
+                self._entries[key] = model
+                while len(self._entries) > self.capacity:
+                    self._entries.popitem(last=False)
+        running.set_result(model)
+        return model
+
+
 class FaceLab:
     """A face VAE ready for morphing, attribute editing and sampling.
 
@@ -51,7 +137,8 @@ class FaceLab:
     """
 
     def __init__(self, model: Autoencoder, precision: str = "auto", device: str | torch.device = "cpu",
-                 aligner: FaceAligner | None = None, adversarial_decoder: bool = False):  # fmt: skip
+                 aligner: FaceAligner | None = None, adversarial_decoder: bool = False,
+                 personalized: PersonalizedDecoders | None = None):  # fmt: skip
         if precision not in ("auto", "bf16", "fp32"):
             raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
         self.device = torch.device(device)
@@ -59,6 +146,7 @@ class FaceLab:
         self.precision = ("bf16" if bf16_is_fast(self.device) else "fp32") if precision == "auto" else precision
         self.aligner = aligner
         self.adversarial_decoder = adversarial_decoder  # its decoder was trained against a discriminator
+        self.personalized = personalized if personalized is not None else PersonalizedDecoders()
 
     @classmethod
     def from_pretrained(cls, ref: str | Path, *, revision: str | None = None, **kwargs) -> "FaceLab":
@@ -143,6 +231,34 @@ class FaceLab:
         """Images (B, 3, S, S) float32 in [0, 1] from latents (B, z_dim)."""
         with self._autocast():
             return self.model.decode(z.to(self.device)).float()
+
+    # --- pivotal tuning ----------------------------------------------------------------------------------------
+    def personalize(self, faces: list[Image.Image | AlignedFace], settings: PivotalTuning = PivotalTuning(),
+                    progress: Callable[[int, int], None] | None = None) -> "FaceLab":  # fmt: skip
+        """This lab over a decoder fitted to ``faces`` (pivotal tuning, :func:`~latentlab.pivotal.pivotal_tuning`):
+        their reconstructions, edits and morphs keep the people, in the same latent space with the same attribute
+        directions and prior.
+
+        One decoder is tuned on all ``faces`` together (a morph's two ends). The result is cached in
+        :attr:`personalized` by the faces' pixels and ``settings``: the same faces again cost nothing more.
+
+        Args:
+            faces: photos or AlignedFaces, as :meth:`to_tensor` takes them.
+            settings: the tuning (:class:`~latentlab.pivotal.PivotalTuning`; defaults: the app's).
+            progress: ``progress(step, steps)`` during a tuning (not called on a cached result).
+
+        Returns:
+            a :class:`FaceLab` with the same aligner and precision over the personalised model (its own cache
+            empty: it is not personalised further).
+        """
+        images = self.to_tensor(faces)
+        key = self.personalized.key(images, settings)
+        with torch.inference_mode(False):
+            tuned = self.personalized.get(key, lambda: pivotal_tuning(self.model, images.clone(), settings,
+                                                                      progress=progress))  # fmt: skip
+        lab = copy.copy(self)  # the same device, precision and aligner; the tuned model is already in place
+        lab.model, lab.personalized = tuned, PersonalizedDecoders(0)
+        return lab
 
     # --- the three operations of the app ----------------------------------------------------------------------
     def morph(self, face_a: Image.Image | AlignedFace, face_b: Image.Image | AlignedFace, frames: int = 8,

@@ -19,9 +19,17 @@ from gradio import utils as gr_utils
 from PIL import Image, UnidentifiedImageError
 
 NOT_AN_IMAGE = "That file is not an image we can read. Upload a picture (JPEG, PNG, WebP, GIF or BMP)."
+URL_NOT_FETCHED = "Could not download the picture at {url}: {why}. Send the picture itself instead: upload it, or " \
+                  "pass a data URL (data:image/png;base64,...)."
+URL_REFUSED = "the server fetches only public http(s) addresses, not localhost or private networks"
 # uploads and outputs older than 10 minutes are deleted every 2 minutes: a long-running Space keeps bounded disk
 DELETE_CACHE = (120, 600)
 log = logging.getLogger("latentlab.app")
+
+
+# appended to the description of every tool that takes a picture (the MCP server's tool list)
+FILE_INPUTS_FOR_AGENTS = (" Pictures are passed as a data URL (data:image/png;base64,...) or a public http(s) URL that"
+                          " the server can download.")  # fmt: skip
 
 
 class UserError(gr.Error):
@@ -46,6 +54,18 @@ class ImageUpload(gr.Image):
 
     is_template = True  # rendered by the browser as the built-in Image component (no frontend of its own)
 
+    async def async_move_resource_to_block_cache(self, url_or_file_path):
+        """Gradio's download of a picture given as a URL (by an API caller or an agent), with a short message when
+        it fails: Gradio refuses local and private addresses (SSRF protection) with a generic error."""
+        try:
+            return await super().async_move_resource_to_block_cache(url_or_file_path)
+        except Exception as err:  # noqa: BLE001 - any failure to fetch: the caller learns why in one line
+            if str(url_or_file_path).startswith(("http://", "https://")):
+                # Gradio's SSRF guard (safehttpx) refuses local and private hosts with "Hostname … failed validation"
+                why = URL_REFUSED if "failed validation" in str(err) else str(err) or type(err).__name__
+                raise UserError(URL_NOT_FETCHED.format(url=url_or_file_path, why=why), title="Not downloaded") from None
+            raise
+
     def preprocess(self, payload):
         if payload is None:
             return None
@@ -69,6 +89,19 @@ class NumberMapping(gr.JSON):
     def api_info(self) -> dict:
         return {"anyOf": [{"type": "object", "additionalProperties": {"type": "number"}}, {"type": "string"}],
                 "description": "a mapping name → number, or its JSON text"}  # fmt: skip
+
+
+class Choice(gr.Radio):
+    """``gr.Radio`` whose API schema gives its choices' own JSON type: Gradio's says ``"type": "string"`` whatever
+    the choices are, so an agent's integer is refused as "not of type 'string'" and its string as "not one of"."""
+
+    is_template = True  # rendered by the browser as the built-in Radio component
+
+    def api_info(self) -> dict:
+        values = [value for _, value in self.choices]
+        kinds = {bool: "boolean", int: "integer", float: "number", str: "string"}
+        kind = sorted({kinds.get(type(v), "string") for v in values}) or ["string"]
+        return {"enum": values, "title": "Radio", "type": kind[0] if len(kind) == 1 else kind}
 
 
 class OutputFiles:
@@ -161,7 +194,8 @@ def _bind(fn, *args, description: str | None = None):
 
 
 def mcp_tools_return_every_output() -> None:
-    """Make the MCP server return each output of a queued endpoint as its own content (an image as an image).
+    """Make the MCP server return each output of a queued endpoint as its own content (an image as an image, each
+    picture of a before / after pair as an image), and describe picture inputs as this server takes them.
 
     Gradio 6.31's MCP server, when the agent sends no progress token, wraps the gradio_client result of a queued
     endpoint in a list (``[job.result()]``); an endpoint with several outputs returns a tuple, so the agent gets one
@@ -182,3 +216,22 @@ def mcp_tools_return_every_output() -> None:
         return list(result) if isinstance(result, tuple) else [result]
 
     GradioMCPServer._execute_tool_without_progress = without_progress
+    # Gradio tells agents to use an upload_file_to_gradio tool that this server does not list; say what works
+    GradioMCPServer._file_data_tool_description = property(lambda self: FILE_INPUTS_FOR_AGENTS)
+    if getattr(GradioMCPServer.postprocess_output_data, "latentlab_flattens", False):
+        return
+    one_by_one = GradioMCPServer.postprocess_output_data
+
+    def pictures_of_a_pair_one_by_one(self, data, root_url):
+        """An output that is a pair of files (an ImageSlider's before / after) becomes two outputs, so the agent
+        gets two images instead of the text of a Python list."""
+        from gradio_client import utils as client_utils
+
+        flat = []
+        for output in data:
+            files = isinstance(output, (list, tuple)) and output and all(map(client_utils.is_file_obj_with_meta, output))
+            flat.extend(output) if files else flat.append(output)
+        return one_by_one(self, flat, root_url)
+
+    pictures_of_a_pair_one_by_one.latentlab_flattens = True
+    GradioMCPServer.postprocess_output_data = pictures_of_a_pair_one_by_one

@@ -15,7 +15,7 @@ from PIL import Image
 from ..analysis import NOISE_KINDS, novelty_plot
 from ..digits import DigitLab
 from ..images import digit_from_pil, grid_image, tensor_to_pil
-from .common import ImageUpload, OutputFiles, UserError, _bind, choose
+from .common import Choice, ImageUpload, OutputFiles, UserError, _bind, choose
 
 INTRO = (
     "Small models of 28×28 digits (MNIST) and clothes (Fashion-MNIST): autoencoders, a conditional autoencoder "
@@ -45,7 +45,7 @@ Args:
     model: any of the digit and clothes models: <all>.
     index_a: the first test image, an index 0 to 999.
     index_b: the second test image, an index 0 to 999.
-    frames: how many latents to decode, 2 to 32, both ends included.
+    frames: how many latents to decode, <frames>, both ends included.
     method: lerp (a straight line) or slerp (spherical).
 
 Returns:
@@ -58,10 +58,10 @@ Args:
     model: a conditional model: <conditional>.
     label: the digit to draw, 0 to 9.
     z0: latent coordinate 0, about -3 to 3.
-    z1: latent coordinate 1.
-    z2: latent coordinate 2 (5-d models only).
-    z3: latent coordinate 3 (5-d models only).
-    z4: latent coordinate 4 (5-d models only).
+    z1: latent coordinate 1, about -3 to 3.
+    z2: latent coordinate 2, about -3 to 3 (5-d models only).
+    z3: latent coordinate 3, about -3 to 3 (5-d models only).
+    z4: latent coordinate 4, about -3 to 3 (5-d models only).
 
 Returns:
     a PNG of the drawn digit (224x224)
@@ -98,11 +98,14 @@ Returns:
 }
 
 
+INTERPOLATE_FRAMES = (2, 24)  # the frames /interpolate accepts: its slider, its check and its description
+
+
 def _tool_doc(name: str, lab: DigitLab) -> str:
     """Endpoint ``name``'s description (:data:`TOOL_DOCS`) naming the served models of each kind."""
     kinds = {"<2-d>": lab.names(z_dim=2), "<conditional>": lab.names(conditional=True),
              "<novelty>": lab.names(novelty=True), "<all>": list(lab.models)}  # fmt: skip
-    doc = TOOL_DOCS[name]
+    doc = TOOL_DOCS[name].replace("<frames>", "{} to {}".format(*INTERPOLATE_FRAMES))
     for placeholder, names in kinds.items():
         doc = doc.replace(placeholder, ", ".join(names))
     return doc
@@ -161,7 +164,7 @@ def interpolate(lab: DigitLab, model: str, index_a, index_b, frames, method: str
         lab: the digit models.
         model: the name of any of ``lab``'s models.
         index_a, index_b: the two test images (integers in [0, 999]).
-        frames: how many latents to decode, 2–32, both ends included.
+        frames: how many latents to decode (:data:`INTERPOLATE_FRAMES`), both ends included.
         method: ``"slerp"`` (spherical), else linear.
 
     Returns:
@@ -172,8 +175,8 @@ def interpolate(lab: DigitLab, model: str, index_a, index_b, frames, method: str
     """
     choose(model, list(lab.models), "digit")
     frames = int(frames)
-    if not 2 <= frames <= 32:
-        raise UserError(f"frames must be between 2 and 32, got {frames}")
+    if not INTERPOLATE_FRAMES[0] <= frames <= INTERPOLATE_FRAMES[1]:
+        raise UserError("frames must be between {} and {}, got {}".format(*INTERPOLATE_FRAMES, frames))
     path = "spherical" if method == "slerp" else "linear"
     try:
         strip = lab.interpolate(model, int(index_a), int(index_b), frames, path)
@@ -222,7 +225,7 @@ def compare_conditional(lab: DigitLab, index, label, z_dim=2) -> tuple[Image.Ima
     return side, grid_image(rows[0], nrow=10, scale=3), grid_image(rows[1], nrow=10, scale=3)
 
 
-def novelty(lab: DigitLab, model: str, upload: Image.Image | None, index, noise: str, level
+def novelty(lab: DigitLab, model: str, upload: Image.Image | None = None, index=3, noise: str = "none", level=0.3
             ) -> tuple[Image.Image, Image.Image, str]:  # fmt: skip
     """``/novelty`` (and ``/novelty_1``): one digit scored by a one-class model's reconstruction error.
 
@@ -289,17 +292,20 @@ def _plane_tab(lab: DigitLab, out: OutputFiles) -> None:
     with gr.Tab("Latent plane"):
         gr.Markdown("Pick a point of a 2-d latent space — with the sliders or by clicking the scatter plot — "
                     "and see what the decoder draws there.")  # fmt: skip
+        names = lab.names(z_dim=2)
+        # the first model's plane at the origin, shown as the page opens (the scatter is what the user clicks)
+        first_image, first_scatter = plane(lab, names[0], 0.0, 0.0, 0) if names else (None, None)
         with gr.Row():
             with gr.Column():
-                model = _model_choice(lab.names(z_dim=2), "Model (2-d latent)")
+                model = _model_choice(names, "Model (2-d latent)")
                 x = gr.Slider(-4, 4, value=0.0, step=0.01, label="z[0]")
                 y = gr.Slider(-4, 4, value=0.0, step=0.01, label="z[1]")
                 label = gr.Slider(0, 9, value=0, step=1, label="Digit (conditional models only)")
                 button = gr.Button("Decode", variant="primary")
-                image = gr.Image(label="Decoded image", type="pil", format="png", height=240)
+                image = gr.Image(first_image, label="Decoded image", type="pil", format="png", height=240)
             with gr.Column(scale=2):
-                scatter = gr.Image(label="Test images' latents (click to decode a point)", type="pil",
-                                   format="png", interactive=False)  # fmt: skip
+                scatter = gr.Image(first_scatter, label="Test images' latents (click to decode a point)", type="pil",
+                                   format="png", interactive=False, elem_id="plane-scatter")  # fmt: skip
         decode, args = out.files(_bind(plane, lab, description=_tool_doc("plane", lab))), [model, x, y, label]
         # a plane click is ~5 ms of work: outside the queue the page gets it in one POST (/gradio_api/run/...)
         # instead of a queue join and an event stream, which cost more than the work
@@ -319,7 +325,7 @@ def _interpolate_tab(lab: DigitLab, out: OutputFiles) -> None:
             model = _model_choice(everything, "Model")
             index_a = gr.Number(value=3, precision=0, label="Test image A (index 0–999)")
             index_b = gr.Number(value=2, precision=0, label="Test image B (index 0–999)")
-            frames = gr.Slider(2, 24, value=10, step=1, label="Frames")
+            frames = gr.Slider(*INTERPOLATE_FRAMES, value=10, step=1, label="Frames")
             method = gr.Radio(["lerp", "slerp"], value="lerp", label="Interpolation")
         button = gr.Button("Interpolate", variant="primary")
         strip = gr.Image(label="A | decoded path | B", type="pil", format="png")
@@ -367,7 +373,7 @@ def _compare_panel(lab: DigitLab, out: OutputFiles, z_dims: list[int]) -> None:
         with gr.Column():
             index = gr.Number(value=0, precision=0, label="Style: test image (index 0–999)")
             label = gr.Slider(0, 9, value=3, step=1, label="Asked digit")
-            z_dim = gr.Radio(z_dims, value=z_dims[-1], label="Latent size",
+            z_dim = Choice(z_dims, value=z_dims[-1], label="Latent size",
                              info="the 5-d AE ignores the label most often")  # fmt: skip
             button = gr.Button("Draw with both", variant="primary")
         with gr.Column(scale=2):

@@ -3,7 +3,9 @@
 The callbacks are module functions that take the face models (``labs``: name → FaceLab) and what else they need
 as arguments, so they can be called and tested without the app; :func:`face_tabs` builds the components, one helper
 per tab, and wires each event to its callback with those arguments bound. Each upload is found and aligned once
-(:func:`align_upload`) and handed to the lab as the :class:`~latentlab.alignment.AlignedFace` it became.
+(:func:`align_upload`) and handed to the lab as the :class:`~latentlab.alignment.AlignedFace` it became. Morph and
+Edit then decode, unless the caller turns ``keep_person`` off, with a decoder fitted to those faces (pivotal tuning,
+:meth:`~latentlab.faces.FaceLab.personalize`, cached per face by the lab), so the faces stay the people uploaded.
 """
 
 from __future__ import annotations
@@ -30,8 +32,13 @@ CELEBA_TERMS = (
 # the Edit tab's sliders for several edits at once: the attributes people reach for first (any of the 40 can be added)
 SLIDER_ATTRIBUTES = ("Smiling", "Young", "Male", "Eyeglasses", "Blond_Hair", "Bangs", "Heavy_Makeup", "Mustache")
 PRIOR_CHOICES = [("fitted mixture (the model's prior)", "mixture"), ("N(0, I)", "normal")]
+# The accepted range of each numeric input of the face endpoints: one declaration for the sliders that take them, the
+# callbacks that check them and the tool descriptions that state them
+FRAMES_PER_ROW = 8  # the morph's frames wrap after this many
+LIMITS = {"frames": (2, 32), "strength": (-4, 4), "edit_strength": (-3, 3), "count": (1, 64), "temperature": (0, 1.5)}
 # The face endpoints' descriptions, on the API page and as the MCP server's tool descriptions (an agent reads them:
-# one line per parameter, "name: what it is", as Gradio parses them); <models> becomes the served face models
+# one line per parameter, "name: what it is", as Gradio parses them); <models> becomes the served face models, and
+# <name> a range of LIMITS ("2 to 32")
 TOOL_DOCS = {
     "morph": """Morph one face into another: both faces are found in their photos, aligned as the 64x64 CelebA-HQ
 training faces, encoded to latent codes, and the straight line between the codes is decoded.
@@ -39,13 +46,14 @@ training faces, encoded to latent codes, and the straight line between the codes
 Args:
     face_a: the first photo (a URL or an uploaded file); any photo with a face, or a 64x64 aligned face crop.
     face_b: the second photo, as face_a.
-    frames: how many frames, 2 to 64, both reconstructions included (default 10).
+    frames: how many frames, <frames>, both reconstructions included (default 10).
     model: the face model: <models>.
     face_a_number: which face of face_a's photo, 1 = the largest (default 1).
     face_b_number: which face of face_b's photo, 1 = the largest (default 1).
+    keep_person: true (default) to first fit a copy of the decoder to both faces (pivotal tuning: about 3 s on a 2-core CPU, then cached for the same two faces) so both ends look like the people in the photos; false for the model's plain reconstructions.
 
 Returns:
-    a PNG strip of the frames (64x64 each, enlarged 2x), reconstruction of A to reconstruction of B
+    a PNG of the frames (64x64 each, enlarged 2x) in rows of up to 8, reconstruction of A to reconstruction of B
     a looping animated GIF of the same frames
 """,
     "edit": """Edit one attribute of a face (one of CelebA's 40 labels, e.g. Smiling, Young, Eyeglasses, Blond_Hair) by
@@ -54,10 +62,11 @@ adding the attribute's direction in latent space to the face's latent code.
 Args:
     face: the photo (a URL or an uploaded file); any photo with a face, or a 64x64 aligned face crop.
     attribute: the CelebA attribute name, e.g. Smiling, Young, Male, Eyeglasses, Blond_Hair, Bangs, Mustache.
-    strength: how far to move along the direction, -4 to 4; negative removes the attribute (default 1.5).
+    strength: how far to move along the direction, <strength>; negative removes the attribute (default 1.5).
     keep: attribute names to hold unchanged (their mean-difference axes are projected out), e.g. ["Male"].
     model: the face model: <models>.
     face_number: which face of the photo, 1 = the largest (default 1).
+    keep_person: true (default) to first fit a copy of the decoder to the face (pivotal tuning: about 3 s on a 2-core CPU, then cached for the same face) so the reconstruction and the edit stay the person in the photo; false for the model's plain reconstruction.
 
 Returns:
     a PNG of original, reconstruction and edit side by side (each 64x64, enlarged 3x)
@@ -69,11 +78,12 @@ strength, is added to the face's latent code.
 
 Args:
     face: the photo (a URL or an uploaded file); any photo with a face, or a 64x64 aligned face crop.
-    edits: a JSON object of CelebA attribute name to strength (-3 to 3), e.g. {"Smiling": 1.0, "Young": -1.0}.
+    edits: a JSON object of CelebA attribute name to strength (<edit_strength>), e.g. {"Smiling": 1.0, "Young": -1.0}.
     keep: attribute names to hold unchanged, e.g. ["Male"] (default none).
     independent: true to decorrelate each direction from the other edited and kept ones (default true).
     model: the face model: <models>.
     face_number: which face of the photo, 1 = the largest (default 1).
+    keep_person: true (default) to first fit a copy of the decoder to the face (pivotal tuning: about 3 s on a 2-core CPU, then cached for the same face) so the edited face stays the person in the photo; false for the model's plain decoder.
 
 Returns:
     a PNG of the edited face (64x64, enlarged 3x)
@@ -95,8 +105,8 @@ Returns:
 
 Args:
     seed: the random seed, an integer; the same seed gives the same faces (default 0).
-    count: how many faces, 1 to 100 (default 36).
-    temperature: scales the spread of the codes, 0 to 3; lower gives more average faces (default 1.0).
+    count: how many faces, <count> (default 36).
+    temperature: scales the spread of the codes, <temperature>; lower gives more average faces (default 1.0).
     model: the face model: <models>.
     prior: mixture (the Gaussian mixture fitted to the training faces' codes, default) or normal (N(0, I)).
 
@@ -111,7 +121,17 @@ def _tool_doc(name: str, labs: dict[str, FaceLab]) -> str:
     """Endpoint ``name``'s description (:data:`TOOL_DOCS`) naming the served face models, the first the default."""
     names = list(labs)
     models = f"{names[0]} (default)" + "".join(f", {n}" for n in names[1:])
-    return TOOL_DOCS[name].replace("<models>", models)
+    doc = TOOL_DOCS[name].replace("<models>", models)
+    for key, (low, high) in LIMITS.items():
+        doc = doc.replace(f"<{key}>", f"{low:g} to {high:g}")
+    return doc
+
+
+def _check_range(name: str, value: float, key: str | None = None) -> None:
+    """UserError unless ``value`` lies in ``LIMITS[key or name]``, naming the input ``name``."""
+    low, high = LIMITS[key or name]
+    if not low <= value <= high:
+        raise UserError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
 
 
 # shown under every upload box: what the face finder finds and what it does not
@@ -276,33 +296,54 @@ def pick_face(labs: dict[str, FaceLab], label: str, photo: Image.Image | None, m
             gr.update(value=index + 1, maximum=len(chosen.faces), visible=True, info=f"{len(chosen.faces)} faces found"))  # fmt: skip
 
 
+KEEP_PERSON_LABEL = "Keep the person: fit the decoder to this photo"
+KEEP_PERSON_INFO = ("Pivotal tuning (Roich et al. 2022): a copy of the decoder is fitted to the face around its code, "
+                    "so the reconstruction, the edits and the morph stay the person in the photo (a few seconds the "
+                    "first time, then remembered for this face). Untick to see what the model alone gives back.")  # fmt: skip
+
+
+def personalized(lab: FaceLab, faces: list[AlignedFace], keep_person, progress=None) -> FaceLab:
+    """``lab`` itself, or with ``keep_person`` the lab over a decoder fitted to ``faces``
+    (:meth:`~latentlab.faces.FaceLab.personalize`, cached), its steps shown by ``progress`` (a ``gr.Progress``)."""
+    if not keep_person:
+        return lab
+    if progress is None:
+        return lab.personalize(faces)
+    what = "the faces" if len(faces) > 1 else "the face"
+    return lab.personalize(faces, progress=lambda step, steps: progress((step, steps), desc=f"Fitting the decoder to {what}"))
+
+
 def morph(labs: dict[str, FaceLab], out: OutputFiles, face_a: Image.Image, face_b: Image.Image, frames,
-          model: str | None = None, face_a_number=1, face_b_number=1) -> tuple[Image.Image, str]:  # fmt: skip
+          model: str | None = None, face_a_number=1, face_b_number=1, keep_person=True,
+          progress=gr.Progress()) -> tuple[Image.Image, str]:  # fmt: skip
     """``/morph``: the interpolation between two uploads' faces, each aligned once.
 
     Args:
         out: where the GIF is written.
         face_a, face_b: photos; ``face_a_number`` / ``face_b_number`` pick their faces (1 = the largest).
-        frames: 2–64 frames, both reconstructions included.
+        frames: 2–32 frames (``LIMITS``), both reconstructions included.
+        keep_person: decode with one decoder fitted to both faces (:func:`personalized`), else the model's own.
 
     Returns:
-        ``(strip, gif)``: the frames in one row (PIL, 2× enlarged) and the path of the looping GIF.
+        ``(strip, gif)``: the frames in rows of up to :data:`FRAMES_PER_ROW` (PIL, 2× enlarged: any number of
+        frames stays readable on the page) and the path of the looping GIF.
     """
     lab = get_lab(labs, model)
     frames = int(frames)
-    if not 2 <= frames <= 64:
-        raise UserError(f"frames must be between 2 and 64, got {frames}")
+    _check_range("frames", frames)
     a, b = align_upload(lab, face_a, face_a_number, "Face A"), align_upload(lab, face_b, face_b_number, "Face B")
-    decoded = lab.morph(a, b, frames)
+    decoded = personalized(lab, [a, b], keep_person, progress).morph(a, b, frames)
     buffer = io.BytesIO()
     frames_to_gif(decoded, buffer)
-    return frames_to_strip(decoded), out.write(buffer.getvalue(), "morph.gif")
+    return grid_image(decoded, nrow=min(len(decoded), FRAMES_PER_ROW), scale=2), out.write(buffer.getvalue(), "morph.gif")
 
 
 def edit(labs: dict[str, FaceLab], face: Image.Image, attribute: str, strength, keep: list[str] | None = None,
-         model: str | None = None, face_number=1) -> tuple[Image.Image, Image.Image, tuple[Image.Image, Image.Image]]:  # fmt: skip
+         model: str | None = None, face_number=1, keep_person=True, progress=gr.Progress()
+         ) -> tuple[Image.Image, Image.Image, tuple[Image.Image, Image.Image]]:  # fmt: skip
     """``/edit``: one face (aligned once) moved ``strength`` times along ``attribute``'s direction, decorrelated
-    from the ``keep`` attributes (the edited attribute itself among them is ignored).
+    from the ``keep`` attributes (the edited attribute itself among them is ignored); with ``keep_person``, decoded
+    by a decoder fitted to the face (:func:`personalized`).
 
     Returns:
         ``(comparison, sweep, before_after)``: original | reconstruction | edit (3× enlarged), the decoded faces at
@@ -311,9 +352,11 @@ def edit(labs: dict[str, FaceLab], face: Image.Image, attribute: str, strength, 
     """
     lab = get_lab(labs, model)
     _require_directions(lab, model)
+    strength = float(strength)
+    _check_range("strength", strength)
     aligned = align_upload(lab, face, face_number, "Face")  # an unknown attribute is refused by the Dropdowns
     keep = [k for k in (keep or []) if k != attribute]  # keeping the edited attribute itself means nothing
-    strength = float(strength)
+    lab = personalized(lab, [aligned], keep_person, progress)
     step = abs(strength) or 1.0
     # one batch: the edit, then the sweep −2s, −s, 0, +s, +2s (its strength-0 frame is the reconstruction)
     try:
@@ -357,12 +400,16 @@ def parse_edits(lab: FaceLab, edits, keep: list[str] | None) -> tuple[dict[str, 
         raise UserError(f"Unknown attribute(s): {', '.join(map(str, unknown))}. Use CelebA's 40 names, e.g. Smiling.")
     if not edits:
         raise UserError("No edits: move a slider or add an attribute first.")
+    for name, value in edits.items():
+        _check_range(f"{name}'s strength", float(value), "edit_strength")
     return edits, [k for k in (keep or []) if k not in edits]  # an edited attribute cannot also be kept
 
 
 def edit_many(labs: dict[str, FaceLab], face: Image.Image, edits, keep: list[str] | None = None, independent=True,
-              model: str | None = None, face_number=1) -> tuple[Image.Image, Image.Image]:  # fmt: skip
-    """``/edit_many``: several attribute edits (``edits``, see :func:`parse_edits`) added to one face, aligned once.
+              model: str | None = None, face_number=1, keep_person=True, progress=gr.Progress()
+              ) -> tuple[Image.Image, Image.Image]:  # fmt: skip
+    """``/edit_many``: several attribute edits (``edits``, see :func:`parse_edits`) added to one face, aligned once;
+    with ``keep_person``, decoded by a decoder fitted to the face (:func:`personalized`).
 
     Returns:
         ``(edited, comparison)``: the edited face (3× enlarged), and original | reconstruction | all edits.
@@ -371,6 +418,7 @@ def edit_many(labs: dict[str, FaceLab], face: Image.Image, edits, keep: list[str
     _require_directions(lab, model)
     edits, keep = parse_edits(lab, edits, keep)
     aligned = align_upload(lab, face, face_number, "Face")
+    lab = personalized(lab, [aligned], keep_person, progress)
     try:
         original, reconstruction, edited = lab.edit_many(aligned, edits, keep, independent=bool(independent))
     except ValueError as err:  # a direction inside the span of the others
@@ -389,10 +437,8 @@ def sample(labs: dict[str, FaceLab], seed, count, temperature, model: str | None
     """
     lab = get_lab(labs, model)
     count = int(count)
-    if not 1 <= count <= 100:
-        raise UserError(f"count must be between 1 and 100, got {count}")
-    if not 0 <= float(temperature) <= 3:
-        raise UserError(f"temperature must be between 0 and 3, got {temperature}")
+    _check_range("count", count)
+    _check_range("temperature", float(temperature))
     prior = prior or lab.default_prior
     try:
         faces = lab.sample(count, seed=int(seed), temperature=float(temperature), prior=prior)
@@ -420,7 +466,8 @@ def face_tabs(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles) -
     face_model = gr.Radio([(_describe_face_model(n, lab), n) for n, lab in labs.items()], value=next(iter(labs)),
                           label="Face model", info="Ours come with two decoders of the same latent space: the same "
                           "z decoded for pixel error (MSE: soft) or trained against a discriminator (sharp). The book's "
-                          "model: same latent size, same data, the book's recipe.")  # fmt: skip
+                          "model: same latent size, same data, the book's recipe. Switching clears the results shown on "
+                          "every Faces tab (they were made by the other model): press their buttons again.")  # fmt: skip
     (face_a, face_b), morphed = _morph_tab(labs, examples, out, face_model)
     face, edited = _edit_tab(labs, examples, out, face_model)
     # every face input shows what the alignment made of it (a cleared input clears its preview; a photo without
@@ -458,13 +505,16 @@ def _morph_tab(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles, 
                 face_a = _face_input("Face A", examples, "Test faces → A", "face-a")
             with gr.Column():
                 face_b = _face_input("Face B", examples[::-1], "Test faces → B", "face-b")
-        frames = gr.Slider(2, 32, value=10, step=1, label="Frames (both ends included)")
+        with gr.Row():
+            frames = gr.Slider(*LIMITS["frames"], value=10, step=1, label="Frames (both ends included)", scale=2)
+            morph_keep_person = gr.Checkbox(value=True, label=KEEP_PERSON_LABEL, info=KEEP_PERSON_INFO, scale=1,
+                                            elem_id="morph-keep-person")  # fmt: skip
         morph_button = gr.Button("Morph", variant="primary")
         strip = gr.Image(label="Frames: reconstruction of A → reconstruction of B", type="pil", format="png",
                          elem_id="morph-frames")  # fmt: skip
         gif = gr.Image(label="Animated GIF", type="filepath", format="gif", height=256, elem_id="morph-gif")
         morph_button.click(out.files(_bind(morph, labs, out, description=_tool_doc("morph", labs))), [face_a.photo, face_b.photo, frames, face_model,
-                           face_a.number, face_b.number], [strip, gif], api_name="morph")  # fmt: skip
+                           face_a.number, face_b.number, morph_keep_person], [strip, gif], api_name="morph")  # fmt: skip
     return (face_a, face_b), [strip, gif]
 
 
@@ -480,7 +530,7 @@ def _edit_tab(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles, f
             with gr.Column():
                 attribute = gr.Dropdown(attributes, value="Smiling" if "Smiling" in attributes else None,
                                         label="Attribute (CelebA's 40 labels)")  # fmt: skip
-                strength = gr.Slider(-4, 4, value=1.5, step=0.25,
+                strength = gr.Slider(*LIMITS["strength"], value=1.5, step=0.25,
                                      label="Strength (× the attribute direction; negative removes it)")  # fmt: skip
                 keep = gr.Dropdown(attributes, value=[], multiselect=True,
                                    label="Keep unchanged (decorrelate the direction from these)",
@@ -488,6 +538,8 @@ def _edit_tab(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles, f
                                         "with age): the axes along which the kept attributes vary in the data "
                                         "(their mean differences) are projected out of the direction, as in "
                                         "InterFaceGAN's conditional editing.")  # fmt: skip
+                keep_person = gr.Checkbox(value=True, label=KEEP_PERSON_LABEL, info=KEEP_PERSON_INFO,
+                                          elem_id="edit-keep-person")  # fmt: skip
                 edit_button = gr.Button("Edit", variant="primary")
         comparison = gr.Image(label="Original | reconstruction | edit", type="pil", format="png",
                               elem_id="edit-comparison")  # fmt: skip
@@ -496,7 +548,7 @@ def _edit_tab(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles, f
             before_after = gr.ImageSlider(label="Before / after: drag to compare the reconstruction with the edit",
                                           type="filepath", format="png", elem_id="edit-slider", scale=1)  # fmt: skip
         edit_button.click(out.files(_bind(edit, labs, description=_tool_doc("edit", labs))), [face.photo, attribute, strength, keep, face_model,
-                          face.number], [comparison, sweep, before_after], api_name="edit")  # fmt: skip
+                          face.number, keep_person], [comparison, sweep, before_after], api_name="edit")  # fmt: skip
         # (example face, attribute, strength, keep): the Blond_Hair pair shows one face with the plain
         # and with the decorrelated direction
         presets = [(0, "Smiling", 1.5, []), (3, "Blond_Hair", 2.0, []), (3, "Blond_Hair", 2.0, ["Male"]),
@@ -506,24 +558,24 @@ def _edit_tab(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles, f
             face.examples.append(gr.Examples([[examples[i % len(examples)], a, s, [k for k in kept if k in attributes]]
                                               for i, a, s, kept in presets if a in attributes],
                                              inputs=[face.photo, attribute, strength, keep], label="Try these edits"))  # fmt: skip
-        many = _edit_many_panel(labs, out, face, keep, attributes, face_model)
+        many = _edit_many_panel(labs, out, face, keep, keep_person, attributes, face_model)
     return face, [comparison, sweep, before_after, *many]
 
 
 def _edit_many_panel(labs: dict[str, FaceLab], out: OutputFiles, face: FaceInput, keep: gr.Dropdown,
-                     attributes: list[str], face_model: gr.Radio) -> list[gr.Image]:  # fmt: skip
+                     keep_person: gr.Checkbox, attributes: list[str], face_model: gr.Radio) -> list[gr.Image]:  # fmt: skip
     """The Edit tab's "several attributes at once": sliders and a menu filling one mapping of edits, applied to
-    the tab's ``face`` with its ``keep`` choice by ``/edit_many``; returns its results."""
+    the tab's ``face`` with its ``keep`` and ``keep_person`` choices by ``/edit_many``; returns its results."""
     gr.Markdown("### Several attributes at once\nMove the sliders (or add any of the 40), then "
                 "**Apply all**: every edit is added to the same face. With *independent sliders*, each "
                 "direction has the other edited and the kept attributes' mean differences projected out, "
                 "so one slider does not drag the others' attributes along.")  # fmt: skip
     with gr.Row():
-        sliders = {a: gr.Slider(-3, 3, value=0, step=0.25, label=a, min_width=120)
+        sliders = {a: gr.Slider(*LIMITS["edit_strength"], value=0, step=0.25, label=a, min_width=120)
                    for a in SLIDER_ATTRIBUTES if a in attributes}  # fmt: skip
     with gr.Row():
         more_attribute = gr.Dropdown(attributes, value=None, label="Add another attribute")
-        more_strength = gr.Slider(-3, 3, value=1.0, step=0.25, label="Its strength")
+        more_strength = gr.Slider(*LIMITS["edit_strength"], value=1.0, step=0.25, label="Its strength")
         add_button = gr.Button("Add", size="sm")
     with gr.Row():
         edits = NumberMapping(value={}, label="Edits (attribute → strength), applied together",
@@ -545,7 +597,7 @@ def _edit_many_panel(labs: dict[str, FaceLab], out: OutputFiles, face: FaceInput
     clear_button.click(lambda: ({}, *[0] * len(sliders)), None, [edits, *sliders.values()],
                        api_visibility="private")  # fmt: skip
     apply_button.click(out.files(_bind(edit_many, labs, description=_tool_doc("edit_many", labs))), [face.photo, edits, keep, independent, face_model,
-                       face.number], [many_edited, many_comparison], api_name="edit_many")  # fmt: skip
+                       face.number, keep_person], [many_edited, many_comparison], api_name="edit_many")  # fmt: skip
     return [many_edited, many_comparison]
 
 
@@ -578,6 +630,8 @@ def _align_tab(labs: dict[str, FaceLab], out: OutputFiles, face_model: gr.Radio)
         align_found.select(out.files(_bind(pick_face, labs, "Photo")), [align_photo, face_model],
                            [align_crop, align_found, align_number], api_visibility="private")  # fmt: skip
         _clear_on([align_photo.change, align_number.input], [align_crop, align_found])
+        # a new photo starts again from its largest face (in the browser, no request)
+        align_photo.change(None, None, [align_number], js="() => 1", api_visibility="private")
     return [align_crop, align_found]
 
 
@@ -586,8 +640,8 @@ def _sample_tab(labs: dict[str, FaceLab], out: OutputFiles, face_model: gr.Radio
     with gr.Tab("Sample"):
         with gr.Row():
             seed = gr.Number(value=0, precision=0, label="Seed")
-            count = gr.Slider(1, 64, value=36, step=1, label="Faces")
-            temperature = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Temperature (scales the std of z)")
+            count = gr.Slider(*LIMITS["count"], value=36, step=1, label="Faces")
+            temperature = gr.Slider(*LIMITS["temperature"], value=1.0, step=0.05, label="Temperature (scales the std of z)")
             prior = gr.Radio(PRIOR_CHOICES, value="mixture", label="Prior",
                              info="N(0, I) is the VAE's own prior; the mixture (Ghosh et al. 2020) is "
                                   "fitted to where the training faces' latents really lie.")  # fmt: skip
