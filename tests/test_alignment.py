@@ -279,3 +279,17 @@ def test_face_at_and_choose():
     assert chosen.crop.tobytes() == align_crop(photo, faces[2].landmarks, 64).tobytes()
     with pytest.raises(NoFaceError, match="Face 4 was asked for, but the photo has 3 faces"):
         aligned.choose(photo, 3)
+
+
+def test_face_numbers_sit_beside_the_faces_not_on_them():
+    """A face right above another (a group photo's back row): the lower face's tag goes to its side instead of on
+    the upper face; a lone face's tag sits above its box; tags stay inside the picture."""
+    from latentlab.alignment import tag_places
+
+    boxes = [(100, 40, 200, 140), (100, 150, 200, 250), (300, 0, 380, 80)]
+    tags = tag_places(boxes, [(30, 40)] * 3, (400, 300))
+    for tag in tags:
+        assert all(max(0, min(tag[2], b[2]) - max(tag[0], b[0])) * max(0, min(tag[3], b[3]) - max(tag[1], b[1])) == 0
+                   for b in boxes), tag  # fmt: skip
+        assert 0 <= tag[0] and tag[2] <= 400 and 0 <= tag[1] and tag[3] <= 300
+    assert tags[0] == (100, 0, 130, 40)  # above its left corner

@@ -497,22 +497,52 @@ def annotate(image: Image.Image, faces: list[DetectedFace], chosen: int | None =
     draw = ImageDraw.Draw(out)
     width = max(2, round(max(out.size) / 300))
     font_size = max(20, round(max(out.size) / 14))  # ~55 px on 768: legible when the page shows it small
-    for i, f in enumerate(faces):
+    boxes = [[v * scale for v in f.box] for f in faces]
+    pad = font_size // 5
+    sizes = []
+    for i in range(len(faces)):
+        x0, y0, x1, y1 = draw.textbbox((0, 0), str(i + 1), font_size=font_size)
+        sizes.append((x1 - x0 + 2 * pad, y1 - y0 + 2 * pad))
+    tags = tag_places(boxes, sizes, out.size)
+    for i, (f, box) in enumerate(zip(faces, boxes)):
         colour = (40, 200, 80) if i == chosen else (255, 150, 30)
-        box = [v * scale for v in f.box]
         draw.rectangle(box, outline=colour, width=width)
         draw.polygon([tuple(p) for p in f.quad * scale], outline=(80, 160, 255), width=max(1, width // 2))
         for x, y in f.landmarks * scale:
             draw.ellipse([x - width, y - width, x + width, y + width], fill=colour)
-        label = str(i + 1)
-        x0, y0, x1, y1 = draw.textbbox((0, 0), label, font_size=font_size)
-        pad = font_size // 5
-        w, h = x1 - x0 + 2 * pad, y1 - y0 + 2 * pad
-        left = min(max(box[0], 0), out.width - w)
-        top = box[1] - h if box[1] - h >= 0 else min(max(box[1], 0), out.height - h)  # above the box, else inside
-        draw.rectangle([left, top, left + w, top + h], fill=colour)
-        draw.text((left + pad - x0, top + pad - y0), label, fill=(0, 0, 0), font_size=font_size)
+    for i, (left, top, right, bottom) in enumerate(tags):  # after every box: no outline crosses a number
+        colour = (40, 200, 80) if i == chosen else (255, 150, 30)
+        x0, y0, _, _ = draw.textbbox((0, 0), str(i + 1), font_size=font_size)
+        draw.rectangle([left, top, right, bottom], fill=colour)
+        draw.text((left + pad - x0, top + pad - y0), str(i + 1), fill=(0, 0, 0), font_size=font_size)
     return out
+
+
+def _overlap(a, b) -> float:
+    """The area two (left, top, right, bottom) rectangles share."""
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def tag_places(boxes: list, sizes: list, image_size: tuple[int, int]) -> list[tuple[float, float, float, float]]:
+    """Where each face's number tag goes: beside its box, not on a face. For box i and its tag's (w, h) in
+    ``sizes``, the first of these places (kept inside the picture) that covers no face box and no tag placed
+    before it: above the box's left corner, above its right corner, left of its top, right of its top, below its
+    left corner; else the one covering the least. Returns one (left, top, right, bottom) per box."""
+    width, height = image_size
+    placed: list[tuple[float, float, float, float]] = []
+    for (bl, bt, br, bb), (w, h) in zip(boxes, sizes):
+        candidates = [(bl, bt - h), (br - w, bt - h), (bl - w, bt), (br, bt), (bl, bb)]
+        best, best_cover = None, None
+        for left, top in candidates:
+            left, top = min(max(left, 0), width - w), min(max(top, 0), height - h)
+            rect = (left, top, left + w, top + h)
+            cover = sum(_overlap(rect, b) for b in boxes) + sum(_overlap(rect, t) for t in placed)
+            if best is None or cover < best_cover:
+                best, best_cover = rect, cover
+            if cover == 0:
+                break
+        placed.append(best)
+    return placed
 
 
 def face_at(faces: list[DetectedFace], point) -> int | None:

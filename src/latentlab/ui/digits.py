@@ -413,7 +413,7 @@ def _novelty_tab(lab: DigitLab, out: OutputFiles) -> None:
                     model = gr.Dropdown(novel, value=novel[k], label="Model" if k == 0 else "Beside it")
                     pair = gr.Image(label="Input | reconstruction", type="pil", format="png",
                                     elem_id=f"novelty-pair-{k}")  # fmt: skip
-                    text = gr.Markdown()
+                    text = gr.Markdown(label="Verdict")  # the label names the API output
                     chart = gr.Image(label="Where this error falls", type="pil", format="png")
                     sides.append((model, pair, chart, text))
         score = out.files(_bind(novelty, lab, description=_tool_doc("novelty", lab)))

@@ -623,7 +623,7 @@ def _align_tab(labs: dict[str, FaceLab], out: OutputFiles, face_model: gr.Radio)
             with gr.Column():
                 align_crop = gr.Image(label="Photo, aligned (the model's input)", type="pil", format="png",
                                       height=192, interactive=False, elem_id="align-crop")  # fmt: skip
-                align_found = gr.Image(label="Faces found in Photo: box, landmarks, crop square (click one to use it)",
+                align_found = gr.Image(label="Faces found in Photo (click one to use it)",
                                        type="pil", format="jpeg", interactive=False, elem_id="align-found")  # fmt: skip
         align_button.click(out.files(_bind(align, labs, description=_tool_doc("align", labs))), [align_photo, align_number, face_model],
                            [align_crop, align_found], api_name="align")  # fmt: skip
@@ -647,7 +647,7 @@ def _sample_tab(labs: dict[str, FaceLab], out: OutputFiles, face_model: gr.Radio
                                   "fitted to where the training faces' latents really lie.")  # fmt: skip
         sample_button = gr.Button("Sample", variant="primary")
         grid = gr.Image(label="Samples", type="pil", format="webp", elem_id="sample-grid", elem_classes="pixelated")
-        sampled_from = gr.Markdown()
+        sampled_from = gr.Markdown(label="Prior used")  # the label names the API output
         sample_button.click(out.files(_bind(sample, labs, description=_tool_doc("sample", labs)), image_format="webp"),
                             [seed, count, temperature, face_model, prior], [grid, sampled_from],
                             api_name="sample")  # fmt: skip
