@@ -8,8 +8,8 @@ Which models the app serves is configuration only (environment variables; a Spac
 Variables):
 
 - ``LATENTLAB_FACE_MODELS``: the face VAEs, comma-separated, the first one the default — each a folder,
-  ``owner/name`` or ``owner/name@revision``, named in the UI and the API's ``model`` parameter by its last path
-  component (without the revision).
+  ``owner/name`` or ``owner/name@revision``, named in the UI and the API's ``model`` parameter by the name in its
+  card (its last path component, without the revision, when the card has none).
 - ``LATENTLAB_DIGIT_MODELS``: the digit models, comma-separated, in the same forms; each is named in the UI by its
   last path component and must carry the ``training_log.json`` its training run wrote.
 - ``LATENTLAB_HUB_OWNER``: the default for both: ``<owner>/<name>`` for every bundled model name.
@@ -37,7 +37,8 @@ except ModuleNotFoundError:  # a Space installs requirements.txt only and runs t
 from latentlab.alignment import FaceAligner  # noqa: E402
 from latentlab.digits import DigitLab  # noqa: E402
 from latentlab.faces import FaceLab  # noqa: E402
-from latentlab.models import parse_model_ref  # noqa: E402
+from huggingface_hub import ModelCard  # noqa: E402
+from latentlab.models import parse_model_ref, resolve_file  # noqa: E402
 from latentlab.runtime import retain_freed_memory  # noqa: E402
 from latentlab.ui import CSS, build_demo, example_face_paths  # noqa: E402
 
@@ -49,8 +50,13 @@ DIGIT_MODEL_NAMES = ("fashion-vae-2", "fashion-conv-ae-2", "mnist-cond-ae-2", "m
 
 
 def model_name(ref: str) -> str:
-    """The UI / API name of a model reference: its last path component, without ``@revision``."""
-    return Path(parse_model_ref(ref)[0]).name
+    """The UI / API name of a model reference: the name its own card gives it (the card's ``model-index`` name, as
+    every training run writes it), else its last path component, without ``@revision`` — so a run's
+    ``runs/<name>/model`` folder is served as ``<name>``, not as "model"."""
+    model_id, revision = parse_model_ref(ref)
+    card = resolve_file(model_id, "README.md", revision=revision)
+    name = ModelCard.load(card).data.model_name if card else None
+    return name or Path(model_id).name
 
 
 def default_ref(name: str) -> str:

@@ -62,9 +62,28 @@ def test_the_readme_commands_train_a_vae_on_a_folder_of_photos(photos, tmp_path)
 
     labs = {"mine": FaceLab.from_pretrained(model)}
     assert labs["mine"].attribute_names == () and "no attribute directions" in _describe_face_model("mine", labs["mine"])
-    assert sample(labs, 0, 4, 1.0)[0].size == (4 * 34 + 2, 36)  # 4 faces of 32 px, 2-px gaps
+    grid, said = sample(labs, 0, 4, 1.0)
+    assert grid.size == (4 * 34 + 2, 36)  # 4 faces of 32 px, 2-px gaps
+    assert "fitted on the posterior means of 250 train images" in said  # what the prior was fitted on, said once
     with pytest.raises(gr.Error, match="mine has no attribute directions"):
         edit(labs, Image.open(next(photos.iterdir())), "Smiling", 1.0, model="mine")
+
+    # served as the README says (LATENTLAB_FACE_MODELS=<run>/model): named by its card, not by its folder "model"
+    import requests
+    from gradio_client import Client
+
+    from .conftest import serve_app
+
+    with serve_app({"LATENTLAB_FACE_MODELS": str(model)}) as (url, _):
+        api = Client(url, verbose=False).view_api(print_info=False, return_format="dict")["named_endpoints"]
+        config = requests.get(url + "config", timeout=30).json()
+    defaults = {p["parameter_name"]: p.get("parameter_default") for p in api["/sample"]["parameters"]}
+    assert defaults["model"] == "own-images-vae-32"
+    # its Edit tab says why it cannot edit, and its buttons cannot be pressed
+    props = [c["props"] for c in config["components"]]
+    assert any("own-images-vae-32 has no attribute directions" in str(p.get("value")) for p in props)
+    buttons = [p for p in props if p.get("value") in ("Edit", "Apply all")]
+    assert len(buttons) == 2 and not any(p.get("interactive", True) for p in buttons)
 
 
 def test_labels_from_sub_folders_give_attribute_directions(photos, tmp_path):

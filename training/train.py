@@ -565,7 +565,8 @@ def final_model(run: Run, skip_directions: bool) -> HubModel:
                                                                         method=config.directions.method,
                                                                         shrinkage=config.directions.shrinkage))  # fmt: skip
         if final.variational and config.prior is not None:  # the ex-post prior of the Sample tab
-            fitted_on = f"the posterior means of {len(means)} {config.data.name} {config.data.train_split} images"
+            dataset = "" if config.data.name == "images" else f"{config.data.name} "  # a collection: "images" says it
+            fitted_on = f"the posterior means of {len(means)} {dataset}{config.data.train_split} images"
             final.set_prior(fit_gaussian_mixture(means, final.latent_fingerprint(), components=config.prior.components,
                                                  seed=config.prior.seed, fitted_on=fitted_on))  # fmt: skip
     return final

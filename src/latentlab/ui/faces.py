@@ -522,8 +522,12 @@ def _edit_tab(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles, f
               ) -> tuple[FaceInput, list[gr.Image]]:  # fmt: skip
     """The Edit tab: one attribute (``/edit``, with example edits), then several at once (``/edit_many``);
     returns its face input and its results."""
-    attributes = list(labs[next(iter(labs))].attribute_names)
+    default = next(iter(labs))
+    attributes = list(labs[default].attribute_names)
     with gr.Tab("Edit"):
+        if not attributes:  # the default model cannot edit: say why, and offer no button that fails
+            gr.Markdown(f"**{default} has no attribute directions** (it was trained on pictures without labels), so "
+                        "it has nothing to edit along. Morph and Sample work with it.", elem_id="edit-unavailable")  # fmt: skip
         with gr.Row():
             with gr.Column():
                 face = _face_input("Face", examples, "Test faces", "edit-face")
@@ -540,7 +544,7 @@ def _edit_tab(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles, f
                                         "InterFaceGAN's conditional editing.")  # fmt: skip
                 keep_person = gr.Checkbox(value=True, label=KEEP_PERSON_LABEL, info=KEEP_PERSON_INFO,
                                           elem_id="edit-keep-person")  # fmt: skip
-                edit_button = gr.Button("Edit", variant="primary")
+                edit_button = gr.Button("Edit", variant="primary", interactive=bool(attributes))
         comparison = gr.Image(label="Original | reconstruction | edit", type="pil", format="png",
                               elem_id="edit-comparison")  # fmt: skip
         with gr.Row():
@@ -582,7 +586,7 @@ def _edit_many_panel(labs: dict[str, FaceLab], out: OutputFiles, face: FaceInput
                         elem_id="edit-many-edits")  # fmt: skip
         with gr.Column():
             independent = gr.Checkbox(value=True, label="Independent sliders (decorrelated directions)")
-            apply_button = gr.Button("Apply all", variant="primary")
+            apply_button = gr.Button("Apply all", variant="primary", interactive=bool(attributes))
             clear_button = gr.Button("Clear")
     with gr.Row():
         many_edited = gr.Image(label="Edited face", type="pil", format="png", height=216,
