@@ -82,6 +82,10 @@ def test_the_readme_commands_train_a_vae_on_a_folder_of_photos(photos, tmp_path)
     # its Edit tab says why it cannot edit, and its buttons cannot be pressed
     props = [c["props"] for c in config["components"]]
     assert any("own-images-vae-32 has no attribute directions" in str(p.get("value")) for p in props)
+    # the page's wording comes from the model: its latent and image sizes, no CelebA terms
+    text = " ".join(str(p.get("value")) + str(p.get("info")) for p in props)
+    assert "64-number latent" in text and "A 32×32 picture" in text
+    assert "200-number" not in text and "64×64" not in text and "CelebA-HQ (Liu" not in text
     buttons = [p for p in props if p.get("value") in ("Edit", "Apply all")]
     assert len(buttons) == 2 and not any(p.get("interactive", True) for p in buttons)
 

@@ -276,7 +276,7 @@ def test_the_wired_face_endpoints_keep_their_api_parameters(demo):
                                  ("prior", "mixture")]  # fmt: skip
     # each endpoint is described as an agent's tool (the MCP server reads the same docstring), the served models named
     for name in TOOL_DOCS:
-        assert api[f"/{name}"]["description"].startswith(TOOL_DOCS[name].split("\n")[0]), name
+        assert api[f"/{name}"]["description"].startswith(TOOL_DOCS[name].split("\n")[0].replace("<size>", "32x32")), name
     # what the MCP server tells an agent of each parameter (Gradio parses the endpoint's docstring)
     morph_fn = next(f.fn for f in demo.fns.values() if f.api_name == "morph")
     _, described, returns = gr_utils.get_function_description(morph_fn)

@@ -147,19 +147,26 @@ class FaceLab:
         self.aligner = aligner
         self.adversarial_decoder = adversarial_decoder  # its decoder was trained against a discriminator
         self.personalized = personalized if personalized is not None else PersonalizedDecoders()
+        self.datasets: tuple[str, ...] = ()  # what it was trained on, as its card says (from_pretrained)
 
     @classmethod
     def from_pretrained(cls, ref: str | Path, *, revision: str | None = None, **kwargs) -> "FaceLab":
         """Load a face VAE folder or Hub repo (``owner/name`` or ``owner/name@revision``) strictly, with its
         directions and prior (the class comes from ``config.json``), and wrap it; ``kwargs`` go to :class:`FaceLab`.
         Whether the decoder was trained against a discriminator is read from the run's ``training_log.json`` (its
-        config's ``adversarial`` section), when the folder has one.
+        config's ``adversarial`` section), when the folder has one; :attr:`datasets` from its card's metadata.
         Raises ModelNotFoundError / CheckpointError (see :func:`~latentlab.models.load_autoencoder`)."""
         model_id, ref_revision = parse_model_ref(ref)
         model = load_autoencoder(model_id, revision=revision or ref_revision)
         record = resolve_file(model_id, TRAINING_LOG_NAME, revision=revision or ref_revision)
         config = json.loads(Path(record).read_text()).get("config", {}) if record else {}
-        return cls(model, **{"adversarial_decoder": bool(config.get("adversarial")), **kwargs})
+        lab = cls(model, **{"adversarial_decoder": bool(config.get("adversarial")), **kwargs})
+        card = resolve_file(model_id, "README.md", revision=revision or ref_revision)
+        if card:
+            from huggingface_hub import ModelCard
+
+            lab.datasets = tuple(ModelCard.load(card).data.datasets or ())
+        return lab
 
     # --- properties ---------------------------------------------------------------------------------------
     @property

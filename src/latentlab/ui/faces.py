@@ -24,9 +24,10 @@ from ..faces import FaceLab, frames_to_gif, frames_to_strip
 from ..images import grid_image, tensor_to_pil
 from .common import ImageUpload, NumberMapping, OutputFiles, UserError, _bind
 
+# shown when a served face model was trained on CelebA (its card's datasets)
 CELEBA_TERMS = (
     "Faces: CelebA-HQ (Liu et al. 2015; Karras et al. 2018), for **non-commercial research and education only**. "
-    "Both face models are small 64×64 VAEs trained by this project: ours (a residual VAE with a calibrated decoder, "
+    "The CelebA face models are small VAEs trained by this project: ours (a residual VAE with a calibrated decoder, "
     "the σ-VAE of Rybkin et al. 2021) and the book's (*Generative Deep Learning*, 2nd ed., ch. 3), to compare."
 )
 # the Edit tab's sliders for several edits at once: the attributes people reach for first (any of the 40 can be added)
@@ -37,14 +38,14 @@ PRIOR_CHOICES = [("fitted mixture (the model's prior)", "mixture"), ("N(0, I)", 
 FRAMES_PER_ROW = 8  # the morph's frames wrap after this many
 LIMITS = {"frames": (2, 32), "strength": (-4, 4), "edit_strength": (-3, 3), "count": (1, 64), "temperature": (0, 1.5)}
 # The face endpoints' descriptions, on the API page and as the MCP server's tool descriptions (an agent reads them:
-# one line per parameter, "name: what it is", as Gradio parses them); <models> becomes the served face models, and
-# <name> a range of LIMITS ("2 to 32")
+# one line per parameter, "name: what it is", as Gradio parses them); <models> becomes the served face models, <size>
+# the default model's image size ("64x64"), and <name> a range of LIMITS ("2 to 32")
 TOOL_DOCS = {
-    "morph": """Morph one face into another: both faces are found in their photos, aligned as the 64x64 CelebA-HQ
-training faces, encoded to latent codes, and the straight line between the codes is decoded.
+    "morph": """Morph one face into another: both faces are found in their photos, cropped to <size> as CelebA-HQ was
+aligned, encoded to latent codes, and the straight line between the codes is decoded.
 
 Args:
-    face_a: the first photo (a URL or an uploaded file); any photo with a face, or a 64x64 aligned face crop.
+    face_a: the first photo (a URL or an uploaded file); any photo with a face, or a <size> aligned face crop.
     face_b: the second photo, as face_a.
     frames: how many frames, <frames>, both reconstructions included (default 10).
     model: the face model: <models>.
@@ -53,14 +54,14 @@ Args:
     keep_person: true (default) to first fit a copy of the decoder to both faces (pivotal tuning: about 3 s on a 2-core CPU, then cached for the same two faces) so both ends look like the people in the photos; false for the model's plain reconstructions.
 
 Returns:
-    a PNG of the frames (64x64 each, enlarged 2x) in rows of up to 8, reconstruction of A to reconstruction of B
+    a PNG of the frames (<size> each, enlarged 2x) in rows of up to 8, reconstruction of A to reconstruction of B
     a looping animated GIF of the same frames
 """,
     "edit": """Edit one attribute of a face (one of CelebA's 40 labels, e.g. Smiling, Young, Eyeglasses, Blond_Hair) by
 adding the attribute's direction in latent space to the face's latent code.
 
 Args:
-    face: the photo (a URL or an uploaded file); any photo with a face, or a 64x64 aligned face crop.
+    face: the photo (a URL or an uploaded file); any photo with a face, or a <size> aligned face crop.
     attribute: the CelebA attribute name, e.g. Smiling, Young, Male, Eyeglasses, Blond_Hair, Bangs, Mustache.
     strength: how far to move along the direction, <strength>; negative removes the attribute (default 1.5).
     keep: attribute names to hold unchanged (their mean-difference axes are projected out), e.g. ["Male"].
@@ -69,7 +70,7 @@ Args:
     keep_person: true (default) to first fit a copy of the decoder to the face (pivotal tuning: about 3 s on a 2-core CPU, then cached for the same face) so the reconstruction and the edit stay the person in the photo; false for the model's plain reconstruction.
 
 Returns:
-    a PNG of original, reconstruction and edit side by side (each 64x64, enlarged 3x)
+    a PNG of original, reconstruction and edit side by side (each <size>, enlarged 3x)
     a PNG sweep of the edit at strengths -2s, -s, 0, +s, +2s
     a pair of PNGs, the reconstruction and the edit (each enlarged 4x), for a before / after comparison
 """,
@@ -77,7 +78,7 @@ Returns:
 strength, is added to the face's latent code.
 
 Args:
-    face: the photo (a URL or an uploaded file); any photo with a face, or a 64x64 aligned face crop.
+    face: the photo (a URL or an uploaded file); any photo with a face, or a <size> aligned face crop.
     edits: a JSON object of CelebA attribute name to strength (<edit_strength>), e.g. {"Smiling": 1.0, "Young": -1.0}.
     keep: attribute names to hold unchanged, e.g. ["Male"] (default none).
     independent: true to decorrelate each direction from the other edited and kept ones (default true).
@@ -86,11 +87,11 @@ Args:
     keep_person: true (default) to first fit a copy of the decoder to the face (pivotal tuning: about 3 s on a 2-core CPU, then cached for the same face) so the edited face stays the person in the photo; false for the model's plain decoder.
 
 Returns:
-    a PNG of the edited face (64x64, enlarged 3x)
+    a PNG of the edited face (<size>, enlarged 3x)
     a PNG of original, reconstruction and all edits side by side
 """,
-    "align": """Find the faces in a photo and crop one as the model sees it: aligned from its eyes and mouth as the
-CelebA-HQ training faces were, 64x64 pixels.
+    "align": """Find the faces in a photo and crop one as the model sees it: aligned from its eyes and mouth as
+CelebA-HQ's faces were, <size> pixels.
 
 Args:
     photo: the photo (a URL or an uploaded file).
@@ -98,7 +99,7 @@ Args:
     model: the face model whose input size is used: <models>.
 
 Returns:
-    a PNG of the aligned 64x64 face
+    a PNG of the aligned <size> face
     a JPEG of the photo (at most 768 px) with every face found marked and numbered
 """,
     "sample": """Generate new faces that no one has: random latent codes drawn from the model's prior, decoded.
@@ -111,7 +112,7 @@ Args:
     prior: mixture (the Gaussian mixture fitted to the training faces' codes, default) or normal (N(0, I)).
 
 Returns:
-    a lossless WebP grid of the faces, 64x64 each
+    a lossless WebP grid of the faces, <size> each
     a line saying which prior, temperature and seed were used
 """,
 }
@@ -121,7 +122,8 @@ def _tool_doc(name: str, labs: dict[str, FaceLab]) -> str:
     """Endpoint ``name``'s description (:data:`TOOL_DOCS`) naming the served face models, the first the default."""
     names = list(labs)
     models = f"{names[0]} (default)" + "".join(f", {n}" for n in names[1:])
-    doc = TOOL_DOCS[name].replace("<models>", models)
+    size = labs[names[0]].image_size
+    doc = TOOL_DOCS[name].replace("<models>", models).replace("<size>", f"{size}x{size}")
     for key, (low, high) in LIMITS.items():
         doc = doc.replace(f"<{key}>", f"{low:g} to {high:g}")
     return doc
@@ -134,10 +136,11 @@ def _check_range(name: str, value: float, key: str | None = None) -> None:
         raise UserError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
 
 
-# shown under every upload box: what the face finder finds and what it does not
-FACE_LIMITS = ("Finds frontal and turned faces (up to ~60°), tilted heads, close-ups and groups — click a face in "
-               "*Faces found* to use it. Not found: profiles, covered or masked faces, upside-down photos, faces "
-               "under ~40 px. A 64×64 picture is used as it is, as an aligned crop.")  # fmt: skip
+def face_limits(size: int) -> str:
+    """What the face finder finds and what it does not, for a model of ``size``-px faces (under every upload box)."""
+    return ("Finds frontal and turned faces (up to ~60°), tilted heads, close-ups and groups — click a face in "
+            "*Faces found* to use it. Not found: profiles, covered or masked faces, upside-down photos, faces "
+            f"under ~40 px. A {size}×{size} picture is used as it is, as an aligned crop.")  # fmt: skip
 
 
 @dataclass
@@ -154,12 +157,12 @@ class FaceInput:
     examples: list[gr.Examples]
 
 
-def _face_input(label: str, examples: list[str], examples_label: str, key: str) -> FaceInput:
+def _face_input(label: str, examples: list[str], examples_label: str, key: str, size: int) -> FaceInput:
     """An upload box for one face (upload, clipboard or webcam) with what the face finder finds under it, the
     example faces as clickable thumbnails, and the alignment preview beside a face-number choice."""
     photo = ImageUpload(label=label, type="pil", image_mode=None, sources=["upload", "clipboard", "webcam"],
                         height=192, elem_id=f"{key}-photo")  # fmt: skip
-    gr.Markdown(FACE_LIMITS, elem_classes="face-limits")
+    gr.Markdown(face_limits(size), elem_classes="face-limits")
     shown = [gr.Examples(examples, inputs=[photo], label=examples_label, examples_per_page=12)] if examples else []
     with gr.Row():
         crop = gr.Image(label=f"{label}: the model's input", type="pil", format="png", height=192,
@@ -454,20 +457,23 @@ def sample(labs: dict[str, FaceLab], seed, count, temperature, model: str | None
 def face_tabs(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles) -> None:
     """The Faces tabs, inside the caller's Blocks: ``labs`` by name (the first is the default of every endpoint's
     ``model``), ``examples`` the example face paths, ``out`` where the pictures are written."""
+    default = labs[next(iter(labs))]
+    celeba = any("celeba" in d.lower() for lab in labs.values() for d in lab.datasets)
     gr.Markdown(
-        "Every face is encoded to a 200-number latent `z` (the posterior mean) and decoded back. "
+        f"Every face is encoded to a {default.model.z_dim}-number latent `z` (the posterior mean) and decoded back. "
         "**Morph** interpolates between two latents, **Edit** adds an attribute direction "
         "(the book's model: mean `z` of faces with the attribute minus mean `z` of faces without; ours: the "
         "attribute's effect on `z` with the other 39 labels held fixed, a regression over the training faces), "
         "**Sample** decodes random `z` "
-        "from the model's prior: a Gaussian mixture fitted to the training faces' latents, or N(0, I).\n\n"
-        + CELEBA_TERMS
+        "from the model's prior: a Gaussian mixture fitted to the training faces' latents, or N(0, I)."
+        + ("\n\n" + CELEBA_TERMS if celeba else "")
     )
     face_model = gr.Radio([(_describe_face_model(n, lab), n) for n, lab in labs.items()], value=next(iter(labs)),
-                          label="Face model", info="Ours come with two decoders of the same latent space: the same "
+                          label="Face model", info=("Ours come with two decoders of the same latent space: the same "
                           "z decoded for pixel error (MSE: soft) or trained against a discriminator (sharp). The book's "
-                          "model: same latent size, same data, the book's recipe. Switching clears the results shown on "
-                          "every Faces tab (they were made by the other model): press their buttons again.")  # fmt: skip
+                          "model: same latent size, same data, the book's recipe. " if celeba else "") + "Switching "
+                          "clears the results shown on every Faces tab (they were made by the other model): press "
+                          "their buttons again.")  # fmt: skip
     (face_a, face_b), morphed = _morph_tab(labs, examples, out, face_model)
     face, edited = _edit_tab(labs, examples, out, face_model)
     # every face input shows what the alignment made of it (a cleared input clears its preview; a photo without
@@ -499,12 +505,13 @@ def _clear_on(triggers: list, outputs: list) -> None:
 def _morph_tab(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles, face_model: gr.Radio
                ) -> tuple[tuple[FaceInput, FaceInput], list[gr.Image]]:  # fmt: skip
     """The Morph tab and its ``/morph`` event; returns its two face inputs (A, B) and its results."""
+    size = next(iter(labs.values())).image_size
     with gr.Tab("Morph"):
         with gr.Row():
             with gr.Column():
-                face_a = _face_input("Face A", examples, "Test faces → A", "face-a")
+                face_a = _face_input("Face A", examples, "Test faces → A", "face-a", size)
             with gr.Column():
-                face_b = _face_input("Face B", examples[::-1], "Test faces → B", "face-b")
+                face_b = _face_input("Face B", examples[::-1], "Test faces → B", "face-b", size)
         with gr.Row():
             frames = gr.Slider(*LIMITS["frames"], value=10, step=1, label="Frames (both ends included)", scale=2)
             morph_keep_person = gr.Checkbox(value=True, label=KEEP_PERSON_LABEL, info=KEEP_PERSON_INFO, scale=1,
@@ -530,7 +537,7 @@ def _edit_tab(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles, f
                         "it has nothing to edit along. Morph and Sample work with it.", elem_id="edit-unavailable")  # fmt: skip
         with gr.Row():
             with gr.Column():
-                face = _face_input("Face", examples, "Test faces", "edit-face")
+                face = _face_input("Face", examples, "Test faces", "edit-face", labs[default].image_size)
             with gr.Column():
                 attribute = gr.Dropdown(attributes, value="Smiling" if "Smiling" in attributes else None,
                                         label="Attribute (CelebA's 40 labels)")  # fmt: skip
@@ -620,7 +627,7 @@ def _align_tab(labs: dict[str, FaceLab], out: OutputFiles, face_model: gr.Radio)
                 align_photo = ImageUpload(label="Photo", type="pil", image_mode=None,
                                           sources=["upload", "clipboard", "webcam"], height=256,
                                           elem_id="align-photo")  # fmt: skip
-                gr.Markdown(FACE_LIMITS, elem_classes="face-limits")
+                gr.Markdown(face_limits(next(iter(labs.values())).image_size), elem_classes="face-limits")
                 align_number = gr.Number(value=1, precision=0, minimum=1, label="Photo: face (1 = the largest)",
                                          elem_id="align-number")  # fmt: skip
                 align_button = gr.Button("Align", variant="primary")
