@@ -37,8 +37,6 @@ except ModuleNotFoundError:  # a Space installs requirements.txt only and runs t
 from latentlab.alignment import FaceAligner  # noqa: E402
 from latentlab.digits import DigitLab  # noqa: E402
 from latentlab.faces import FaceLab  # noqa: E402
-from huggingface_hub import ModelCard  # noqa: E402
-from latentlab.models import parse_model_ref, resolve_file  # noqa: E402
 from latentlab.runtime import retain_freed_memory  # noqa: E402
 from latentlab.ui import CSS, build_demo, example_face_paths  # noqa: E402
 
@@ -47,16 +45,6 @@ from latentlab.ui import CSS, build_demo, example_face_paths  # noqa: E402
 FACE_MODEL_NAMES = ("celeba-vae-64", "celeba-vae-64-sharp", "celeba-vae-64-book")
 DIGIT_MODEL_NAMES = ("fashion-vae-2", "fashion-conv-ae-2", "mnist-cond-ae-2", "mnist-cond-ae-5", "mnist-cond-vae-2",
                      "mnist-cond-vae-5", "mnist-conv-ae-28", "mnist-dense-ae-digit0", "mnist-denoising-ae-digit0")  # fmt: skip
-
-
-def model_name(ref: str) -> str:
-    """The UI / API name of a model reference: the name its own card gives it (the card's ``model-index`` name, as
-    every training run writes it), else its last path component, without ``@revision`` — so a run's
-    ``runs/<name>/model`` folder is served as ``<name>``, not as "model"."""
-    model_id, revision = parse_model_ref(ref)
-    card = resolve_file(model_id, "README.md", revision=revision)
-    name = ModelCard.load(card).data.model_name if card else None
-    return name or Path(model_id).name
 
 
 def default_ref(name: str) -> str:
@@ -76,7 +64,8 @@ DIGIT_SAMPLES = {name: HERE / "assets" / "digits" / f"{name}-test-1000.safetenso
 
 retain_freed_memory()  # freed activations stay in the process: no page faults on every morph (latentlab.runtime)
 ALIGNER = FaceAligner()  # uploads are found and cropped as CelebA-HQ was (MediaPipe; models inside its wheel)
-demo = build_demo({model_name(ref): FaceLab.from_pretrained(ref, aligner=ALIGNER) for ref in FACE_MODELS}, EXAMPLE_FACES,
+FACE_LABS = [FaceLab.from_pretrained(ref, aligner=ALIGNER) for ref in FACE_MODELS]  # each named by its card
+demo = build_demo({lab.name: lab for lab in FACE_LABS}, EXAMPLE_FACES,
                   DigitLab.from_pretrained(DIGIT_MODELS, DIGIT_SAMPLES),
                   delete_cache=tuple(int(v) for v in os.environ.get("LATENTLAB_DELETE_CACHE", "120,600").split(",")))  # fmt: skip
 

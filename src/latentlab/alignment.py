@@ -499,20 +499,17 @@ def annotate(image: Image.Image, faces: list[DetectedFace], chosen: int | None =
     font_size = max(20, round(max(out.size) / 14))  # ~55 px on 768: legible when the page shows it small
     boxes = [[v * scale for v in f.box] for f in faces]
     pad = font_size // 5
-    sizes = []
-    for i in range(len(faces)):
-        x0, y0, x1, y1 = draw.textbbox((0, 0), str(i + 1), font_size=font_size)
-        sizes.append((x1 - x0 + 2 * pad, y1 - y0 + 2 * pad))
-    tags = tag_places(boxes, sizes, out.size)
+    texts = [draw.textbbox((0, 0), str(i + 1), font_size=font_size) for i in range(len(faces))]
+    tags = tag_places(boxes, [(x1 - x0 + 2 * pad, y1 - y0 + 2 * pad) for x0, y0, x1, y1 in texts], out.size)
     for i, (f, box) in enumerate(zip(faces, boxes)):
         colour = (40, 200, 80) if i == chosen else (255, 150, 30)
         draw.rectangle(box, outline=colour, width=width)
         draw.polygon([tuple(p) for p in f.quad * scale], outline=(80, 160, 255), width=max(1, width // 2))
         for x, y in f.landmarks * scale:
             draw.ellipse([x - width, y - width, x + width, y + width], fill=colour)
-    for i, (left, top, right, bottom) in enumerate(tags):  # after every box: no outline crosses a number
+    # the numbers after every box: no outline crosses one
+    for i, ((left, top, right, bottom), (x0, y0, _, _)) in enumerate(zip(tags, texts)):
         colour = (40, 200, 80) if i == chosen else (255, 150, 30)
-        x0, y0, _, _ = draw.textbbox((0, 0), str(i + 1), font_size=font_size)
         draw.rectangle([left, top, right, bottom], fill=colour)
         draw.text((left + pad - x0, top + pad - y0), str(i + 1), fill=(0, 0, 0), font_size=font_size)
     return out

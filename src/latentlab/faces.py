@@ -85,9 +85,6 @@ class PersonalizedDecoders:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def __contains__(self, key: str) -> bool:
-        return key in self._entries
-
     def get(self, key: str, tune: Callable[[], Autoencoder]) -> Autoencoder:
         """The entry for ``key``, made by ``tune()`` when it is not cached or being made by another call (``tune``
         must not call :meth:`get`). A call that waited for another's tuning which failed tunes itself: one user's
@@ -147,6 +144,7 @@ class FaceLab:
         self.aligner = aligner
         self.adversarial_decoder = adversarial_decoder  # its decoder was trained against a discriminator
         self.personalized = personalized if personalized is not None else PersonalizedDecoders()
+        self.name: str | None = None  # its name, as its card says (from_pretrained)
         self.datasets: tuple[str, ...] = ()  # what it was trained on, as its card says (from_pretrained)
 
     @classmethod
@@ -154,7 +152,8 @@ class FaceLab:
         """Load a face VAE folder or Hub repo (``owner/name`` or ``owner/name@revision``) strictly, with its
         directions and prior (the class comes from ``config.json``), and wrap it; ``kwargs`` go to :class:`FaceLab`.
         Whether the decoder was trained against a discriminator is read from the run's ``training_log.json`` (its
-        config's ``adversarial`` section), when the folder has one; :attr:`datasets` from its card's metadata.
+        config's ``adversarial`` section), when the folder has one; :attr:`name` (the card's ``model-index`` name,
+        else the folder's or repo's last path component) and :attr:`datasets` from its card's metadata.
         Raises ModelNotFoundError / CheckpointError (see :func:`~latentlab.models.load_autoencoder`)."""
         model_id, ref_revision = parse_model_ref(ref)
         model = load_autoencoder(model_id, revision=revision or ref_revision)
@@ -162,10 +161,14 @@ class FaceLab:
         config = json.loads(Path(record).read_text()).get("config", {}) if record else {}
         lab = cls(model, **{"adversarial_decoder": bool(config.get("adversarial")), **kwargs})
         card = resolve_file(model_id, "README.md", revision=revision or ref_revision)
+        data = None
         if card:
             from huggingface_hub import ModelCard
 
-            lab.datasets = tuple(ModelCard.load(card).data.datasets or ())
+            data = ModelCard.load(card).data
+            lab.datasets = tuple(data.datasets or ())
+        # a run's <output_dir>/model folder is named by its card (the run's name), not as "model"
+        lab.name = (data.model_name if data else None) or Path(model_id).name
         return lab
 
     # --- properties ---------------------------------------------------------------------------------------

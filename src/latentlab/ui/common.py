@@ -171,6 +171,21 @@ class OutputFiles:
         return wrapper
 
 
+def fill_ranges(doc: str, limits: dict[str, tuple[float, float]]) -> str:
+    """A tool description with each ``<key>`` of ``limits`` written as its range ("2 to 32"): the text states the
+    range the input's slider and :func:`check_range` accept, from the same declaration."""
+    for key, (low, high) in limits.items():
+        doc = doc.replace(f"<{key}>", f"{low:g} to {high:g}")
+    return doc
+
+
+def check_range(name: str, value: float, limits: tuple[float, float]) -> None:
+    """UserError unless ``value`` lies in ``limits`` = (low, high), naming the input ``name``."""
+    low, high = limits
+    if not low <= value <= high:
+        raise UserError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
+
+
 def choose(name: str, names: list[str], what: str) -> str:
     """``name`` if it is one of ``names``, else a UserError naming them (``what``: the kind of model)."""
     if name not in names:

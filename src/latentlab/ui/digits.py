@@ -15,7 +15,7 @@ from PIL import Image
 from ..analysis import NOISE_KINDS, novelty_plot
 from ..digits import DigitLab
 from ..images import digit_from_pil, grid_image, tensor_to_pil
-from .common import Choice, ImageUpload, OutputFiles, UserError, _bind, choose
+from .common import Choice, ImageUpload, OutputFiles, UserError, _bind, check_range, choose, fill_ranges
 
 INTRO = (
     "Small models of 28×28 digits (MNIST) and clothes (Fashion-MNIST): autoencoders, a conditional autoencoder "
@@ -98,14 +98,15 @@ Returns:
 }
 
 
-INTERPOLATE_FRAMES = (2, 24)  # the frames /interpolate accepts: its slider, its check and its description
+# the range of /interpolate's frames: one declaration for its slider, its check and its description
+LIMITS = {"frames": (2, 24)}
 
 
 def _tool_doc(name: str, lab: DigitLab) -> str:
     """Endpoint ``name``'s description (:data:`TOOL_DOCS`) naming the served models of each kind."""
     kinds = {"<2-d>": lab.names(z_dim=2), "<conditional>": lab.names(conditional=True),
              "<novelty>": lab.names(novelty=True), "<all>": list(lab.models)}  # fmt: skip
-    doc = TOOL_DOCS[name].replace("<frames>", "{} to {}".format(*INTERPOLATE_FRAMES))
+    doc = fill_ranges(TOOL_DOCS[name], LIMITS)
     for placeholder, names in kinds.items():
         doc = doc.replace(placeholder, ", ".join(names))
     return doc
@@ -164,7 +165,7 @@ def interpolate(lab: DigitLab, model: str, index_a, index_b, frames, method: str
         lab: the digit models.
         model: the name of any of ``lab``'s models.
         index_a, index_b: the two test images (integers in [0, 999]).
-        frames: how many latents to decode (:data:`INTERPOLATE_FRAMES`), both ends included.
+        frames: how many latents to decode (``LIMITS``), both ends included.
         method: ``"slerp"`` (spherical), else linear.
 
     Returns:
@@ -175,8 +176,7 @@ def interpolate(lab: DigitLab, model: str, index_a, index_b, frames, method: str
     """
     choose(model, list(lab.models), "digit")
     frames = int(frames)
-    if not INTERPOLATE_FRAMES[0] <= frames <= INTERPOLATE_FRAMES[1]:
-        raise UserError("frames must be between {} and {}, got {}".format(*INTERPOLATE_FRAMES, frames))
+    check_range("frames", frames, LIMITS["frames"])
     path = "spherical" if method == "slerp" else "linear"
     try:
         strip = lab.interpolate(model, int(index_a), int(index_b), frames, path)
@@ -325,7 +325,7 @@ def _interpolate_tab(lab: DigitLab, out: OutputFiles) -> None:
             model = _model_choice(everything, "Model")
             index_a = gr.Number(value=3, precision=0, label="Test image A (index 0–999)")
             index_b = gr.Number(value=2, precision=0, label="Test image B (index 0–999)")
-            frames = gr.Slider(*INTERPOLATE_FRAMES, value=10, step=1, label="Frames")
+            frames = gr.Slider(*LIMITS["frames"], value=10, step=1, label="Frames")
             method = gr.Radio(["lerp", "slerp"], value="lerp", label="Interpolation")
         button = gr.Button("Interpolate", variant="primary")
         strip = gr.Image(label="A | decoded path | B", type="pil", format="png")

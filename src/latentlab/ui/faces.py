@@ -22,7 +22,7 @@ from PIL import Image
 from ..alignment import AlignedFace, NoFaceError, annotate, face_at, marked_scale
 from ..faces import FaceLab, frames_to_gif, frames_to_strip
 from ..images import grid_image, tensor_to_pil
-from .common import ImageUpload, NumberMapping, OutputFiles, UserError, _bind
+from .common import ImageUpload, NumberMapping, OutputFiles, UserError, _bind, check_range, fill_ranges
 
 # shown when a served face model was trained on CelebA (its card's datasets)
 CELEBA_TERMS = (
@@ -123,17 +123,7 @@ def _tool_doc(name: str, labs: dict[str, FaceLab]) -> str:
     names = list(labs)
     models = f"{names[0]} (default)" + "".join(f", {n}" for n in names[1:])
     size = labs[names[0]].image_size
-    doc = TOOL_DOCS[name].replace("<models>", models).replace("<size>", f"{size}x{size}")
-    for key, (low, high) in LIMITS.items():
-        doc = doc.replace(f"<{key}>", f"{low:g} to {high:g}")
-    return doc
-
-
-def _check_range(name: str, value: float, key: str | None = None) -> None:
-    """UserError unless ``value`` lies in ``LIMITS[key or name]``, naming the input ``name``."""
-    low, high = LIMITS[key or name]
-    if not low <= value <= high:
-        raise UserError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
+    return fill_ranges(TOOL_DOCS[name].replace("<models>", models).replace("<size>", f"{size}x{size}"), LIMITS)
 
 
 def face_limits(size: int) -> str:
@@ -333,7 +323,7 @@ def morph(labs: dict[str, FaceLab], out: OutputFiles, face_a: Image.Image, face_
     """
     lab = get_lab(labs, model)
     frames = int(frames)
-    _check_range("frames", frames)
+    check_range("frames", frames, LIMITS["frames"])
     a, b = align_upload(lab, face_a, face_a_number, "Face A"), align_upload(lab, face_b, face_b_number, "Face B")
     decoded = personalized(lab, [a, b], keep_person, progress).morph(a, b, frames)
     buffer = io.BytesIO()
@@ -356,7 +346,7 @@ def edit(labs: dict[str, FaceLab], face: Image.Image, attribute: str, strength, 
     lab = get_lab(labs, model)
     _require_directions(lab, model)
     strength = float(strength)
-    _check_range("strength", strength)
+    check_range("strength", strength, LIMITS["strength"])
     aligned = align_upload(lab, face, face_number, "Face")  # an unknown attribute is refused by the Dropdowns
     keep = [k for k in (keep or []) if k != attribute]  # keeping the edited attribute itself means nothing
     lab = personalized(lab, [aligned], keep_person, progress)
@@ -404,7 +394,7 @@ def parse_edits(lab: FaceLab, edits, keep: list[str] | None) -> tuple[dict[str, 
     if not edits:
         raise UserError("No edits: move a slider or add an attribute first.")
     for name, value in edits.items():
-        _check_range(f"{name}'s strength", float(value), "edit_strength")
+        check_range(f"{name}'s strength", float(value), LIMITS["edit_strength"])
     return edits, [k for k in (keep or []) if k not in edits]  # an edited attribute cannot also be kept
 
 
@@ -440,8 +430,8 @@ def sample(labs: dict[str, FaceLab], seed, count, temperature, model: str | None
     """
     lab = get_lab(labs, model)
     count = int(count)
-    _check_range("count", count)
-    _check_range("temperature", float(temperature))
+    check_range("count", count, LIMITS["count"])
+    check_range("temperature", float(temperature), LIMITS["temperature"])
     prior = prior or lab.default_prior
     try:
         faces = lab.sample(count, seed=int(seed), temperature=float(temperature), prior=prior)
