@@ -237,23 +237,39 @@ def test_a_denoising_batch_encodes_the_corrupted_input_and_scores_the_clean_imag
     assert not torch.allclose(loss, model.compute_loss({"image": clean})["mse"])
 
 
-def test_error_blur_scores_the_error_at_the_scale_of_strokes():
-    from latentlab.analysis import reconstruction_errors
+def test_the_novelty_score_is_the_error_at_the_scale_of_strokes():
+    from latentlab.analysis import NOVELTY_BLUR, novelty_scores, reconstruction_errors
 
     torch.manual_seed(0)
-    plain = DenseAutoencoder(image_shape=(1, 12, 12), z_dim=3).eval()
-    blurred = DenseAutoencoder(image_shape=(1, 12, 12), z_dim=3, error_blur=1.0).eval()
-    blurred.load_state_dict(plain.state_dict())
+    model = DenseAutoencoder(image_shape=(1, 12, 12), z_dim=3).eval()
     x = torch.rand(4, 1, 12, 12, generator=torch.Generator().manual_seed(1))
-    e0, e1 = reconstruction_errors(plain, x), reconstruction_errors(blurred, x)
-    assert (e1 < e0).all()  # pixel-fine differences are averaged out
     with torch.no_grad():
-        diff = blurred.decode(blurred.encode(x).mode()) - x
+        diff = model.decode(model.encode(x).mode()) - x
+    assert NOVELTY_BLUR == 1.0
     k = torch.exp(-torch.arange(-3.0, 4.0) ** 2 / 2)
     k = (k[:, None] * k[None, :] / k.sum() ** 2)[None, None]
-    torch.testing.assert_close(e1, torch.nn.functional.conv2d(diff, k, padding=3).pow(2).flatten(1).mean(1))
-    with pytest.raises(ValueError, match="error_blur"):
-        DenseAutoencoder(error_blur=-1.0)
+    scores = novelty_scores(model, x)
+    torch.testing.assert_close(scores, torch.nn.functional.conv2d(diff, k, padding=3).pow(2).flatten(1).mean(1))
+    plain = reconstruction_errors(model, x)  # the reconstruction MSE itself
+    torch.testing.assert_close(plain, diff.pow(2).flatten(1).mean(1))
+    assert (scores < plain).all()  # pixel-fine differences are averaged out
+
+
+def test_a_folder_with_a_retired_config_key_loads_and_says_so_once(tmp_path, caplog):
+    import json
+    import logging
+
+    model = DenseAutoencoder(image_shape=(1, 12, 12), z_dim=3).eval()
+    model.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "error_blur": 1.0}))
+    with caplog.at_level(logging.INFO, logger="latentlab.models.base"):
+        loaded = DenseAutoencoder.from_pretrained(tmp_path)
+    said = [r.getMessage() for r in caplog.records if "error_blur" in r.getMessage()]
+    assert len(said) == 1 and "ignoring error_blur" in said[0], said
+    assert not hasattr(loaded, "error_blur")
+    with pytest.raises(TypeError):
+        DenseAutoencoder(error_blur=1.0)  # not an argument any more
 
 
 def test_normal_cdf_and_ppf_invert_each_other():
@@ -348,11 +364,11 @@ def test_shipped_folders_load_strictly_and_carry_their_figures(name):
 def test_shipped_dense_autoencoder_detects_novel_digits():
     from sklearn.metrics import roc_auc_score
 
-    from latentlab.analysis import reconstruction_errors
+    from latentlab.analysis import novelty_scores
 
     model = load_pretrained(str(SHIPPED / "mnist-dense-ae-digit0"))
     test = load_mnist("mnist", "test")  # the real 10,000 test digits
-    errors = reconstruction_errors(model, test.float_images())
+    errors = novelty_scores(model, test.float_images())
     auc = roc_auc_score((test.labels != 0).numpy(), errors.numpy())
     assert auc > 0.9
     per_digit = torch.stack([errors[test.labels == d].mean() for d in range(10)])

@@ -19,7 +19,7 @@ from latentlab.ui.digits import (
     plane_click,
 )
 
-from .conftest import REPO
+from .conftest import FACES, REPO
 
 DIGIT_MODELS = ("fashion-vae-2", "fashion-conv-ae-2", "mnist-cond-ae-2", "mnist-cond-ae-5", "mnist-cond-vae-2",
                 "mnist-cond-vae-5", "mnist-conv-ae-28", "mnist-dense-ae-digit0",
@@ -116,7 +116,10 @@ def test_novelty_of_a_test_image_and_of_an_upload(lab):
     drawing = Image.new("RGB", (200, 200), "white")
     ImageDraw.Draw(drawing).ellipse([50, 30, 150, 170], outline="black", width=16)  # a hand-drawn zero
     text = novelty(lab, "mnist-dense-ae-digit0", drawing, 5000, "gaussian", 0.1)[2]  # the upload overrides the index
-    assert text.startswith("**your upload**: reconstruction")
+    assert text.startswith("**your upload**: reconstruction")  # a drawing: no warning
+    # a photo (a face) is scored as the ink drawing it becomes, and the verdict says it is a photo
+    text = novelty(lab, "mnist-dense-ae-digit0", Image.open(FACES[0]), 3, "none", 0.0)[2]
+    assert text.startswith("⚠️ Your upload looks like a photo, not a drawing") and "**your upload**" in text
 
 
 @pytest.mark.parametrize(("model", "index", "noise", "level", "message"), [

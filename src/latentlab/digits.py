@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from . import latent
-from .analysis import LatentPlot, add_noise, novelty_scores, reconstruction_errors, scatter_plot
+from .analysis import NOVELTY_BLUR, LatentPlot, add_noise, novelty_scores, scatter_plot, squared_errors
 from .data import DigitData
 from .directions import posterior_means
 from .models import Autoencoder, CheckpointError, load_pretrained, parse_model_ref, resolve_file
@@ -46,18 +46,18 @@ class DigitModel:
 
     @cached_property
     def errors(self) -> torch.Tensor:
-        """(N,) reconstruction MSE of the test sample (the novelty scores)."""
-        return reconstruction_errors(self.model, self.images, self.data.labels)
+        """(N,) novelty scores of the test sample (:func:`~latentlab.analysis.novelty_scores`)."""
+        return novelty_scores(self.model, self.images, self.data.labels)
 
     def noisy_errors(self, noise: str = "none", level: float = 0.0, seed: int = 0) -> torch.Tensor:
-        """(N,) reconstruction MSE of the test sample under ``noise`` at ``level`` (computed once per setting): what
+        """(N,) novelty scores of the test sample under ``noise`` at ``level`` (computed once per setting): what
         a noisy image's error is compared with. ``"none"`` is :attr:`errors`."""
         if noise == "none" or float(level) == 0.0:
             return self.errors
         key = (noise, round(float(level), 4), seed)
         if key not in self._noisy:
-            self._noisy[key] = reconstruction_errors(self.model, add_noise(self.images, noise, float(level), seed),
-                                                     self.data.labels)  # fmt: skip
+            self._noisy[key] = novelty_scores(self.model, add_noise(self.images, noise, float(level), seed),
+                                              self.data.labels)  # fmt: skip
         return self._noisy[key]
 
     @cached_property
@@ -205,7 +205,7 @@ class DigitLab:
         """Score one image (1, S, S) in [0, 1] with a one-class model, after optional noise.
 
         Returns:
-            ``{"input", "reconstruction"}`` (1, S, S) tensors, ``"error"`` (float MSE), ``"percentile"`` (share of
+            ``{"input", "reconstruction"}`` (1, S, S) tensors, ``"error"`` (the novelty score, a float), ``"percentile"`` (share of
             the training class's test images with a lower error, 0–100) and ``"class_errors"`` ({label: (n,)
             errors of that class's test images}) — the test images with the same kind and level of noise, so a
             noisy digit is compared with noisy digits.
@@ -215,7 +215,7 @@ class DigitLab:
             raise ValueError(f"{name} was trained on every class; pick a novelty model: {', '.join(self.names(novelty=True))}")
         x = add_noise(image[None].float(), noise, float(level), seed)
         recon = m.model.decode(m.model.encode(x).mode())
-        error = float(novelty_scores(m.model, x, recon)[0])  # the model's own novelty score (error_blur)
+        error = float(squared_errors(x, recon, NOVELTY_BLUR)[0])
         errors = m.noisy_errors(noise, level, seed)  # the test sample under the same noise
         trained = torch.isin(m.data.labels, torch.tensor(m.trained_classes))
         percentile = float((errors[trained] < error).float().mean() * 100)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from .analysis import novelty_scores
+from .analysis import squared_errors
 from .directions import posterior_means
 from .models import Autoencoder
 
@@ -54,7 +54,7 @@ def reconstruction_metrics(model: Autoencoder, images: torch.Tensor, batch_size:
     for x in _batches(images, batch_size):
         x = as_float(x).to(device)
         reconstructions = model.decode(model.encode(x).mode())
-        errors.append(novelty_scores(model, x, reconstructions).cpu())  # the novelty score: the per-image MSE
+        errors.append(squared_errors(x, reconstructions).cpu())
         similarities.append(ssim(reconstructions.float(), x, data_range=1.0, size_average=False).cpu())
     per_image, similarity = torch.cat(errors).double(), torch.cat(similarities).double()
     return {

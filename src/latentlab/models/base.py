@@ -10,6 +10,7 @@ exists, and every tensor matches by name and shape. Pickled weights are never re
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
+
+log = logging.getLogger(__name__)
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -242,6 +245,11 @@ class HubModel(PyTorchModelHubMixin):
             local_files_only=local_files_only,
             token=token,
         )
+        # keys that older folders carry but that are not the model's arguments (training or measuring settings)
+        retired = sorted(set(config or {}) - set(cls._hub_mixin_init_parameters) - {"model_type"})
+        if retired:
+            log.info("%s: ignoring %s in %s (not part of the model; re-save the folder to drop them)",
+                     model_id, ", ".join(retired), CONFIG_NAME)  # fmt: skip
         try:
             model = cls(**model_kwargs)
         except TypeError as err:

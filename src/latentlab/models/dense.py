@@ -42,9 +42,6 @@ class DenseAutoencoder(
         beta: weight of the reconstruction term against the KL term (VAE only).
         num_classes: > 0 makes the model conditional on a label in [0, num_classes).
         reconstruction_loss: ``mse`` or ``bce``, mean over pixels.
-        error_blur: σ in pixels of the Gaussian blur applied to the reconstruction error before it is squared when
-            the error serves as a novelty score (:func:`latentlab.analysis.reconstruction_errors`); 0 = the plain
-            MSE. Noise is pixel-fine and strokes are not, so a denoising model scores digits, not noise, at σ ≈ 1.
 
     Raises:
         ValueError: non-positive sizes, an unknown option, or ``latent_activation`` with ``variational=True``.
@@ -52,7 +49,7 @@ class DenseAutoencoder(
     Example::
 
         ae = DenseAutoencoder.from_pretrained("pretrained/mnist-dense-ae-digit0")
-        scores = latentlab.analysis.reconstruction_errors(ae, x)   # (B,) per-image MSE: the novelty scores
+        scores = latentlab.analysis.novelty_scores(ae, x)   # (B,) per-image novelty scores
     """
 
     model_type = "dense"
@@ -68,12 +65,8 @@ class DenseAutoencoder(
         beta: float = 1.0,
         num_classes: int = 0,
         reconstruction_loss: str = "mse",
-        error_blur: float = 0.0,
     ):
         super().__init__()
-        if error_blur < 0:
-            raise ValueError(f"error_blur must be ≥ 0 pixels, got {error_blur}")
-        self.error_blur = float(error_blur)
         image_shape = tuple(int(s) for s in image_shape)
         if len(image_shape) != 3:
             raise ValueError(f"image_shape must be (C, H, W), got {image_shape}")

@@ -12,9 +12,9 @@ import gradio as gr
 import torch
 from PIL import Image
 
-from ..analysis import NOISE_KINDS, novelty_plot
+from ..analysis import NOISE_KINDS, NOVELTY_BLUR, novelty_plot
 from ..digits import DigitLab
-from ..images import digit_from_pil, grid_image, tensor_to_pil
+from ..images import DRAWING_MAX_MID_TONES, digit_from_pil, grid_image, mid_tone_share, tensor_to_pil
 from .common import Choice, ImageUpload, OutputFiles, UserError, _bind, check_range, choose, fill_ranges
 
 INTRO = (
@@ -81,7 +81,8 @@ Returns:
     a PNG row of the conditional VAE's drawing of that style as every digit 0 to 9
 """,
     "novelty": """Score how novel a digit looks to a one-class autoencoder trained on zeros: its reconstruction
-error against the test digits' errors.
+error (the mean squared error after a <blur>-pixel blur, the same measure for every model) against the test digits'
+errors. A photo is scored as the ink drawing it becomes, and the verdict then says it is a photo.
 
 Args:
     model: a one-class model: <novelty>.
@@ -106,7 +107,7 @@ def _tool_doc(name: str, lab: DigitLab) -> str:
     """Endpoint ``name``'s description (:data:`TOOL_DOCS`) naming the served models of each kind."""
     kinds = {"<2-d>": lab.names(z_dim=2), "<conditional>": lab.names(conditional=True),
              "<novelty>": lab.names(novelty=True), "<all>": list(lab.models)}  # fmt: skip
-    doc = fill_ranges(TOOL_DOCS[name], LIMITS)
+    doc = fill_ranges(TOOL_DOCS[name], LIMITS).replace("<blur>", f"{NOVELTY_BLUR:g}")
     for placeholder, names in kinds.items():
         doc = doc.replace(placeholder, ", ".join(names))
     return doc
@@ -249,8 +250,15 @@ def novelty(lab: DigitLab, model: str, upload: Image.Image | None = None, index=
         raise UserError(f"noise must be one of {', '.join(NOISE_KINDS)}, got {noise!r}")
     if not 0 <= float(level) <= 1:
         raise UserError(f"noise level must be between 0 and 1, got {level}")
+    photo = ""
     if upload is not None:
         image, source = digit_from_pil(upload, m.model.image_size), "your upload"
+        share = mid_tone_share(upload)
+        if share > DRAWING_MAX_MID_TONES:
+            photo = (f"⚠️ Your upload looks like a photo, not a drawing ({share:.0%} of its pixels are mid-tones; "
+                     f"drawings have under {DRAWING_MAX_MID_TONES:.0%}). These models know only digits: what they score "
+                     "is the ink drawing the photo becomes (left), so the verdict says nothing about the photo "
+                     "itself.\n\n")
     else:
         if not 0 <= int(index) < len(m.images):
             raise UserError(f"test image index must be in [0, {len(m.images) - 1}], got {index}")
@@ -262,10 +270,9 @@ def novelty(lab: DigitLab, model: str, upload: Image.Image | None = None, index=
     chart = novelty_plot(r["class_errors"], r["error"], m.data.class_names, m.trained_classes,
                          f"Test reconstruction errors per class (trained on {trained})")  # fmt: skip
     verdict = "looks **novel**" if r["percentile"] >= 95 else "looks like the training data"
-    blur = float(getattr(m.model, "error_blur", 0.0))
-    score = "reconstruction MSE" if blur == 0 else f"reconstruction error (MSE after a σ {blur:g} px blur)"
-    text = (f"**{source}**: {score} **{r['error']:.4f}**, higher than {r['percentile']:.1f} % of the "
-            f"test {trained}s → {verdict} (threshold: the 95th percentile of the training class).")  # fmt: skip
+    text = photo + (f"**{source}**: reconstruction error **{r['error']:.4f}**, higher than "
+                    f"{r['percentile']:.1f} % of the test {trained}s → {verdict} (threshold: the 95th percentile "
+                    "of the training class).")  # fmt: skip
     return pair, chart, text
 
 
@@ -396,7 +403,10 @@ def _novelty_tab(lab: DigitLab, out: OutputFiles) -> None:
                     "(any colours; it is centred MNIST-style), optionally with noise. Two models score it side by "
                     "side: with noise, the plain autoencoder's error is mostly the noise's, so every noisy digit "
                     "looks novel; the denoising autoencoder (trained on noisy 0s against clean ones) still tells a "
-                    "0 from the rest. The charts compare with test digits under the same noise.")  # fmt: skip
+                    "0 from the rest. The charts compare with test digits under the same noise. Both models use one "
+                    f"measure: the mean squared reconstruction error after a {NOVELTY_BLUR:g}-px blur (noise is pixel-fine, a wrong "
+                    "stroke is not). A photo is not a digit: it is scored as the ink drawing it becomes, and the "
+                    "verdict says so.")  # fmt: skip
         with gr.Row():
             with gr.Column():
                 upload = ImageUpload(label="Your digit (optional; overrides the test image)", type="pil",
