@@ -4,6 +4,7 @@ import io
 import json
 import shlex
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -247,6 +248,17 @@ def test_a_photo_without_a_face_gets_a_clear_message_and_the_app_keeps_serving(c
         with pytest.raises(Exception, match="No face found — try a frontal photo"):
             call()
     assert Image.open(client.predict(handle_file(str(FACES[0])), api_name="/align")[0]).size == (64, 64)
+
+
+def test_the_log_has_no_known_noise_from_the_face_detector(client, served):
+    """MediaPipe's native start-up notes (inference_feedback_manager, …) stay out of the app's output, on start and on
+    the first faces found; one log line per expected user error is what the log holds."""
+    from latentlab.alignment import NATIVE_NOISE
+
+    client.predict(handle_file(str(FACES[1])), api_name="/align")
+    time.sleep(0.5)  # the log is read by a thread
+    noise = [line for line in served[1] if NATIVE_NOISE.search(line)]
+    assert not noise, noise
 
 
 def test_a_big_phone_photo_is_aligned_through_the_app(client, test_faces, tmp_path):

