@@ -73,13 +73,65 @@ def test_morph_from_example_faces(page):
 
 
 def test_non_image_upload_shows_a_message(page, tmp_path):
+    """A text file renamed .png, dropped into a face input: one message, and the box is emptied (no broken-image
+    icon left in it); the same in the Novelty tab's upload."""
     junk = tmp_path / "face.png"
     junk.write_text("definitely not a PNG")
     page.get_by_role("tab", name="Faces").click()
     page.get_by_role("tab", name="Edit").click()
     page.get_by_role("tabpanel").last.locator("input[type=file]").first.set_input_files(str(junk))
-    page.get_by_role("button", name="Edit", exact=True).click()
     expect(page.get_by_text("not an image we can read").first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("not an image we can read")).to_have_count(1)
+    expect(page.locator("#edit-face-photo img")).to_have_count(0)
+    expect(page.locator("#edit-face-photo input[type=file]")).to_have_count(1)  # an empty box, ready again
+    page.get_by_role("button", name="Edit", exact=True).click()
+    expect(page.get_by_text("Face is empty: upload a photo").first).to_be_visible(timeout=60_000)
+
+    page.get_by_role("tab", name="Digits & clothes").click()
+    page.get_by_role("tab", name="Novelty").click()
+    panel = page.get_by_role("tabpanel").last
+    panel.locator("input[type=file]").first.set_input_files(str(junk))
+    expect(page.get_by_text("not an image we can read")).to_have_count(2, timeout=60_000)  # one more toast
+    expect(page.locator("#novelty-upload img")).to_have_count(0)
+
+
+def _overlaps(page, selector: str) -> list[str]:
+    """Pictures in ``selector`` that a label or an icon button is drawn over: "label: box" for each."""
+    return page.evaluate("""(selector) => {
+        const hits = [];
+        const inter = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+        for (const block of document.querySelectorAll(selector)) {
+            const img = block.querySelector('img');
+            if (!img || !img.getBoundingClientRect().height) continue;
+            const r = img.getBoundingClientRect();
+            for (const over of block.querySelectorAll('label.float, .icon-button-wrapper')) {
+                const o = over.getBoundingClientRect();
+                if (o.height && inter(r, o)) hits.push(block.innerText.split('\\n')[0] + ': ' + over.className);
+            }
+        }
+        return hits;
+    }""", selector)
+
+
+def test_no_label_or_button_covers_a_picture(page):
+    """Digit rows, charts and morph strips are drawn without Gradio's floating label or icon buttons over them."""
+    page.get_by_role("tab", name="Digits & clothes").click()
+    for tab, button in [("Conditional", "Generate"), ("Novelty", "Score")]:
+        page.get_by_role("tab", name=tab).click()
+        panel = page.get_by_role("tabpanel").last
+        page.get_by_role("button", name=button, exact=True).click()
+        expect(panel.locator("img").first).to_be_visible(timeout=60_000)
+        page.wait_for_timeout(500)
+        assert panel.locator("img").count() >= 2
+        assert not _overlaps(page, ".block:has(img)"), _overlaps(page, ".block:has(img)")
+    pick_two_example_faces(page)
+    _set_slider(page.get_by_role("tabpanel").last, "Frames (both ends included)", 32)
+    page.get_by_role("button", name="Morph", exact=True).click()
+    expect(page.locator("#morph-frames img")).to_be_visible(timeout=60_000)
+    strip = page.locator("#morph-frames img")
+    natural, shown = strip.evaluate("e => [e.naturalHeight, e.getBoundingClientRect().height]")
+    assert shown >= 4 * 60  # 32 frames wrap into 4 rows of 8, each shown about a face high
+    assert not _overlaps(page, "#morph-frames"), _overlaps(page, "#morph-frames")
 
 
 def test_sampled_faces_arrive_at_native_size_and_are_shown_enlarged_with_crisp_pixels(page):
@@ -115,12 +167,12 @@ def test_decorrelated_edit_from_the_keep_menu(page):
     page.get_by_role("tab", name="Edit").click()
     panel = page.get_by_role("tabpanel").last
     panel.locator("button.gallery-item:visible").first.click()  # the first test face
-    attribute = panel.get_by_label("Attribute (CelebA's 40 labels)")
+    attribute = panel.get_by_label("Attribute", exact=True)
     attribute.click()
     attribute.fill("Blond_Hair")
     attribute.press("Enter")  # the one option left by the filter
     attribute.press("Escape")
-    keep = panel.get_by_label("Keep unchanged (decorrelate the direction from these)")
+    keep = panel.get_by_label("Keep unchanged", exact=True)
     keep.click()
     keep.fill("Male")
     keep.press("Enter")

@@ -359,7 +359,7 @@ def novelty_plot(class_errors: dict, error: float, class_names, trained_classes,
     ax.set_xticks(range(1, len(classes) + 1), [class_names[c] for c in classes])
     for c, patch in zip(classes, boxes["boxes"]):
         patch.set_facecolor("#DD8452" if c in set(trained_classes) else "#A1C9F4")
-    ax.axhline(error, color="red", lw=2, label=f"this image: {error:.4f}")
+    ax.axhline(error, color="red", lw=2, label=f"this image: {error:.3g}")
     ax.set_ylabel(f"reconstruction error\n(MSE after a {NOVELTY_BLUR:g}-px blur)")
     ax.set_title(title)
     ax.legend(loc="upper left", frameon=False)

@@ -33,9 +33,13 @@ __all__ = ["CSS", "DELETE_CACHE", "build_demo", "example_face_paths"]
 
 #: The page's style, passed to ``launch(css=CSS)``: pictures sent at native size (``elem_classes="pixelated"``, e.g.
 #: the 398-px grid of 36 sampled faces) are shown about 800 px wide (at most the box's width) with crisp,
-#: nearest-neighbour pixels, so the browser enlarges them instead of the server encoding an enlarged copy.
+#: nearest-neighbour pixels, so the browser enlarges them instead of the server encoding an enlarged copy. A block
+#: whose label floats (Gradio draws it, and the image's buttons, over the picture's top edge) keeps a strip above the
+#: picture for them, so neither covers a row of digits or a chart's title.
 CSS = """
 .pixelated img { image-rendering: pixelated; width: 800px; max-width: 100%; height: auto; max-height: none; object-fit: contain; }
+.block:has(> label.float) { padding-top: 30px; }
+.block:has(> label.float) .image-container > .icon-button-wrapper.top-panel { top: -30px; }
 """
 
 

@@ -79,6 +79,27 @@ class ImageUpload(gr.Image):
             raise UserError(NOT_AN_IMAGE, title="Not an image") from None
 
 
+def refuse_non_images(image: ImageUpload, *, clear=(), cleared=()) -> gr.events.Dependency:
+    """When the user puts a file into ``image`` (an upload, a paste), check that it opens as a picture first: a file
+    that does not (a text file renamed .jpg) gets :data:`NOT_AN_IMAGE` once and is taken out of the box, with the
+    ``clear`` components set to ``cleared`` (their empty values), instead of a broken-image icon staying there.
+    Returns the event to chain what the picture is for with ``.success``."""
+
+    def check(payload) -> None:
+        path = payload.get("path") if isinstance(payload, dict) else getattr(payload, "path", None)
+        if path is None:
+            return
+        try:
+            with Image.open(path) as opened:
+                opened.verify()
+        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, SyntaxError):
+            raise UserError(NOT_AN_IMAGE, title="Not an image") from None
+
+    checked = image.input(check, [image], None, preprocess=False, api_visibility="private")
+    checked.failure(lambda: (None, *cleared) if clear else None, None, [image, *clear], api_visibility="private")
+    return checked
+
+
 class NumberMapping(gr.JSON):
     """``gr.JSON`` for a mapping name → number (e.g. attribute → strength), whose API schema says so: Gradio's own
     is ``{"type": {}}``, which no JSON Schema validator accepts, so an MCP client refuses every value. Its API

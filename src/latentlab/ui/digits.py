@@ -15,7 +15,8 @@ from PIL import Image
 from ..analysis import NOISE_KINDS, NOVELTY_BLUR, novelty_plot
 from ..digits import DigitLab
 from ..images import DRAWING_MAX_MID_TONES, digit_from_pil, grid_image, mid_tone_share, tensor_to_pil
-from .common import Choice, ImageUpload, OutputFiles, UserError, _bind, check_range, choose, fill_ranges
+from .common import (Choice, ImageUpload, OutputFiles, UserError, _bind, check_range, choose, fill_ranges,
+                     refuse_non_images)
 
 INTRO = (
     "Small models of 28×28 digits (MNIST) and clothes (Fashion-MNIST): autoencoders, a conditional autoencoder "
@@ -270,7 +271,7 @@ def novelty(lab: DigitLab, model: str, upload: Image.Image | None = None, index=
     chart = novelty_plot(r["class_errors"], r["error"], m.data.class_names, m.trained_classes,
                          f"Test reconstruction errors per class (trained on {trained})")  # fmt: skip
     verdict = "looks **novel**" if r["percentile"] >= 95 else "looks like the training data"
-    text = photo + (f"**{source}**: reconstruction error **{r['error']:.4f}**, higher than "
+    text = photo + (f"**{source}**: reconstruction error **{r['error']:.3g}**, higher than "
                     f"{r['percentile']:.1f} % of the test {trained}s → {verdict} (threshold: the 95th percentile "
                     "of the training class).")  # fmt: skip
     return pair, chart, text
@@ -410,7 +411,8 @@ def _novelty_tab(lab: DigitLab, out: OutputFiles) -> None:
         with gr.Row():
             with gr.Column():
                 upload = ImageUpload(label="Your digit (optional; overrides the test image)", type="pil",
-                                     image_mode=None, sources=["upload", "clipboard"], height=160)  # fmt: skip
+                                     image_mode=None, sources=["upload", "clipboard"], height=160,
+                                     elem_id="novelty-upload")  # fmt: skip
                 index = gr.Number(value=3, precision=0, label="Test image index (0–999)")
             with gr.Column():
                 noise = gr.Radio(list(NOISE_KINDS), value="none", label="Noise")
@@ -426,6 +428,7 @@ def _novelty_tab(lab: DigitLab, out: OutputFiles) -> None:
                     text = gr.Markdown(label="Verdict")  # the label names the API output
                     chart = gr.Image(label="Where this error falls", type="pil", format="png")
                     sides.append((model, pair, chart, text))
+        refuse_non_images(upload)
         score = out.files(_bind(novelty, lab, description=_tool_doc("novelty", lab)))
         for k, (model, pair, chart, text) in enumerate(sides):
             button.click(score, [model, upload, index, noise, level], [pair, chart, text],

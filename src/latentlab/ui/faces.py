@@ -22,7 +22,8 @@ from PIL import Image
 from ..alignment import AlignedFace, NoFaceError, annotate, face_at, marked_scale
 from ..faces import FaceLab, frames_to_gif, frames_to_strip
 from ..images import grid_image, tensor_to_pil
-from .common import ImageUpload, NumberMapping, OutputFiles, UserError, _bind, check_range, fill_ranges
+from .common import (ImageUpload, NumberMapping, OutputFiles, UserError, _bind, check_range, fill_ranges,
+                     refuse_non_images)
 
 # shown when a served face model was trained on CelebA (its card's datasets)
 CELEBA_TERMS = (
@@ -481,7 +482,9 @@ def face_tabs(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles) -
     for fi, results in ((face_a, morphed), (face_b, morphed), (face, edited)):
         # the preview runs on the user's own changes (an upload, a paste, a clear) and after an example is loaded,
         # not on "change": a photo that replaces another fires "change" twice (two detections, two error toasts)
-        for trigger in [fi.photo.input, *(ex.load_input_event.then for ex in fi.examples)]:
+        checked = refuse_non_images(fi.photo, clear=[fi.crop, fi.found, fi.number],
+                                    cleared=[None, None, face_number_box(0)])  # fmt: skip
+        for trigger in [checked.success, *(ex.load_input_event.then for ex in fi.examples)]:
             shown = trigger(out.files(_bind(preview_upload, labs, fi.label)), [fi.photo, face_model],
                             [fi.crop, fi.found, fi.number], api_visibility="private")  # fmt: skip
             shown.failure(lambda: (None, None, face_number_box(0)), None, [fi.crop, fi.found, fi.number],
@@ -539,12 +542,13 @@ def _edit_tab(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles, f
                 face = _face_input("Face", examples, "Test faces", "edit-face", labs[default].image_size)
             with gr.Column():
                 attribute = gr.Dropdown(attributes, value="Smiling" if "Smiling" in attributes else None,
-                                        label="Attribute (CelebA's 40 labels)")  # fmt: skip
-                strength = gr.Slider(*LIMITS["strength"], value=1.5, step=0.25,
-                                     label="Strength (× the attribute direction; negative removes it)")  # fmt: skip
-                keep = gr.Dropdown(attributes, value=[], multiselect=True,
-                                   label="Keep unchanged (decorrelate the direction from these)",
-                                   info="CelebA's labels are correlated (blond hair with women, eyeglasses "
+                                        label="Attribute", info="one of CelebA's 40 labels")  # fmt: skip
+                # short labels: they are also the headers of the examples table below
+                strength = gr.Slider(*LIMITS["strength"], value=1.5, step=0.25, label="Strength",
+                                     info="× the attribute direction; negative removes it")  # fmt: skip
+                keep = gr.Dropdown(attributes, value=[], multiselect=True, label="Keep unchanged",
+                                   info="The direction is decorrelated from these. "
+                                        "CelebA's labels are correlated (blond hair with women, eyeglasses "
                                         "with age): the axes along which the kept attributes vary in the data "
                                         "(their mean differences) are projected out of the direction, as in "
                                         "InterFaceGAN's conditional editing.")  # fmt: skip
@@ -642,6 +646,7 @@ def _align_tab(labs: dict[str, FaceLab], out: OutputFiles, face_model: gr.Radio)
         _clear_on([align_photo.change, align_number.input], [align_crop, align_found])
         # a new photo starts again from its largest face (in the browser, no request)
         align_photo.change(None, None, [align_number], js="() => 1", api_visibility="private")
+        refuse_non_images(align_photo)
     return [align_crop, align_found]
 
 
