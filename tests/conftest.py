@@ -33,13 +33,13 @@ def celeba_dir() -> Path:
 
 @pytest.fixture
 def tiny_vae():
-    """A small random ConvVAE (fast), in eval mode."""
+    """A small random ConvAutoencoder (fast), in eval mode."""
     import torch
 
-    from latentlab import ConvVAE
+    from latentlab import ConvAutoencoder
 
     torch.manual_seed(0)
-    return ConvVAE(image_size=32, hidden_channels=[8, 16, 16], z_dim=12).eval()
+    return ConvAutoencoder(image_size=32, hidden_channels=[8, 16, 16], z_dim=12).eval()
 
 
 def free_port() -> int:

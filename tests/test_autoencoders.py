@@ -403,10 +403,11 @@ def mnist_classifier():
 
 
 def style_codes(model, n=500):
-    from latentlab.analysis import latent_codes
+    from latentlab.directions import posterior_means
 
     test = load_mnist("mnist", "test").subset(slice(0, n))
-    return latent_codes(model, test.float_images(), test.labels)  # the styles of n real test digits of every class
+    # the styles of n real test digits of every class
+    return posterior_means(model, test.float_images(), labels=test.labels, progress=False)
 
 
 @pytest.mark.parametrize("name", ["mnist-cond-ae-2", "mnist-cond-ae-5", "mnist-cond-vae-2", "mnist-cond-vae-5"])

@@ -6,7 +6,7 @@ import pytest
 import torch
 import yaml
 
-from latentlab import AttributeClassifier, CheckpointError, ConvVAE, load_pretrained
+from latentlab import AttributeClassifier, CheckpointError, ConvAutoencoder, load_pretrained
 from latentlab.data import CELEBA_ATTRIBUTES, load_celeba
 from latentlab.evaluation import DECORRELATION_CASES, classifier_metrics
 
@@ -34,7 +34,7 @@ def test_outputs_save_and_strict_load(tmp_path):
     assert isinstance(again, AttributeClassifier)
     torch.testing.assert_close(again.predict_proba(x), p, rtol=0, atol=0)
     with pytest.raises(CheckpointError, match="attribute-classifier"):
-        ConvVAE.from_pretrained(str(tmp_path / "clf"))  # a classifier folder is not a VAE
+        ConvAutoencoder.from_pretrained(str(tmp_path / "clf"))  # a classifier folder is not a VAE
 
 
 def test_loss_flips_images_in_training_only():

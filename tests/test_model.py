@@ -6,12 +6,12 @@ import safetensors
 import safetensors.torch
 import torch
 
-from latentlab import AttributeDirections, CheckpointError, ConvVAE, DirectionsMismatchError, LatentMismatchError, latent
+from latentlab import AttributeDirections, CheckpointError, ConvAutoencoder, DirectionsMismatchError, LatentMismatchError, latent
 from latentlab.directions import DIRECTIONS_NAME
 
 
 def test_book_architecture_shapes_dtypes_ranges():
-    vae = ConvVAE().eval()  # the book's defaults
+    vae = ConvAutoencoder().eval()  # the book's defaults
     assert vae.z_dim == 200 and vae.beta == 2000.0
     assert 480_000 < vae.num_parameters() < 500_000  # ≈0.49 M, as the book's summary
     x = torch.rand(5, 3, 64, 64)
@@ -45,13 +45,13 @@ def test_bad_shapes_and_configs_raise(tiny_vae):
     with pytest.raises(ValueError, match=r"expected latents of shape \(B, 12\)"):
         tiny_vae.decode(torch.rand(2, 13))
     with pytest.raises(ValueError, match="not divisible"):
-        ConvVAE(image_size=48, hidden_channels=[8] * 5)
+        ConvAutoencoder(image_size=48, hidden_channels=[8] * 5)
 
 
 def test_save_and_load_round_trip_is_bit_exact(tiny_vae, tmp_path):
     tiny_vae.save_pretrained(tmp_path)
     assert json.loads((tmp_path / "config.json").read_text())["z_dim"] == 12
-    loaded = ConvVAE.from_pretrained(str(tmp_path))
+    loaded = ConvAutoencoder.from_pretrained(str(tmp_path))
     assert loaded.image_size == 32 and loaded.z_dim == 12
     a, b = tiny_vae.state_dict(), loaded.state_dict()
     assert a.keys() == b.keys()
@@ -64,7 +64,7 @@ def test_save_and_load_round_trip_is_bit_exact(tiny_vae, tmp_path):
 def test_channels_last_model_saves_plain_tensors(tiny_vae, tmp_path):
     fingerprint = tiny_vae.weights_fingerprint()
     tiny_vae.to(memory_format=torch.channels_last).save_pretrained(tmp_path)
-    assert ConvVAE.from_pretrained(str(tmp_path)).weights_fingerprint() == fingerprint
+    assert ConvAutoencoder.from_pretrained(str(tmp_path)).weights_fingerprint() == fingerprint
 
 
 @pytest.mark.parametrize("tamper", ["extra_tensor", "missing_tensor", "wrong_shape", "truncated", "no_config", "no_weights"])
@@ -89,7 +89,7 @@ def test_tampered_checkpoint_fails_loudly(tiny_vae, tmp_path, tamper):
         weights.unlink()
         torch.save(state, tmp_path / "pytorch_model.bin")  # a pickle beside it must not be used
     with pytest.raises(CheckpointError):
-        ConvVAE.from_pretrained(str(tmp_path))
+        ConvAutoencoder.from_pretrained(str(tmp_path))
 
 
 def test_config_that_does_not_match_weights_fails(tiny_vae, tmp_path):
@@ -98,16 +98,29 @@ def test_config_that_does_not_match_weights_fails(tiny_vae, tmp_path):
     config["z_dim"] = 13
     (tmp_path / "config.json").write_text(json.dumps(config))
     with pytest.raises(CheckpointError, match="do not load strictly"):
-        ConvVAE.from_pretrained(str(tmp_path))
+        ConvAutoencoder.from_pretrained(str(tmp_path))
+
+
+def test_a_config_without_model_type_is_refused_by_name(tiny_vae, tmp_path):
+    from latentlab import load_pretrained
+
+    tiny_vae.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["model_type"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="has no model_type"):
+        ConvAutoencoder.from_pretrained(str(tmp_path))
+    with pytest.raises(CheckpointError, match="no model_type in config.json"):
+        load_pretrained(str(tmp_path))
 
 
 def test_lenient_loading_is_refused(tiny_vae, tmp_path):
     tiny_vae.save_pretrained(tmp_path)
     with pytest.raises(ValueError, match="strictly"):
-        ConvVAE.from_pretrained(str(tmp_path), strict=False)
+        ConvAutoencoder.from_pretrained(str(tmp_path), strict=False)
 
 
-def _directions_for(model: ConvVAE, names=("Smiling", "Male")) -> AttributeDirections:
+def _directions_for(model: ConvAutoencoder, names=("Smiling", "Male")) -> AttributeDirections:
     torch.manual_seed(3)
     z = torch.randn(50, model.z_dim)
     labels = torch.randint(0, 2, (50, len(names)))
@@ -120,7 +133,7 @@ def test_directions_survive_the_round_trip(tiny_vae, tmp_path):
     tiny_vae.set_attribute_directions(directions)
     tiny_vae.save_pretrained(tmp_path)
     assert (tmp_path / DIRECTIONS_NAME).is_file()
-    loaded = ConvVAE.from_pretrained(str(tmp_path)).attribute_directions
+    loaded = ConvAutoencoder.from_pretrained(str(tmp_path)).attribute_directions
     assert loaded.names == ("Smiling", "Male")
     assert torch.equal(loaded.vectors, directions.vectors)
     assert torch.equal(loaded["Male"], directions.vectors[1])
@@ -170,7 +183,7 @@ def test_directions_files_record_their_estimator(tiny_vae, tmp_path):
 
 
 def test_directions_never_attach_to_other_weights(tiny_vae, tmp_path):
-    other = ConvVAE(image_size=32, hidden_channels=[8, 16, 16], z_dim=12).eval()  # same shape, other weights
+    other = ConvAutoencoder(image_size=32, hidden_channels=[8, 16, 16], z_dim=12).eval()  # same shape, other weights
     with pytest.raises(DirectionsMismatchError):
         other.set_attribute_directions(_directions_for(tiny_vae))
     # a directions file copied into another model's folder is refused at load time
@@ -179,7 +192,7 @@ def test_directions_never_attach_to_other_weights(tiny_vae, tmp_path):
     other.save_pretrained(tmp_path / "b")
     shutil.copy(tmp_path / "a" / DIRECTIONS_NAME, tmp_path / "b" / DIRECTIONS_NAME)
     with pytest.raises(DirectionsMismatchError):
-        ConvVAE.from_pretrained(str(tmp_path / "b"))
+        ConvAutoencoder.from_pretrained(str(tmp_path / "b"))
     # and weights trained further after the directions were computed cannot be saved with them
     with torch.no_grad():
         tiny_vae.mean_head.bias.add_(0.01)
@@ -197,7 +210,7 @@ def test_extras_are_bound_to_the_encoder_not_the_decoder(tiny_vae, tmp_path):
             p.add_(0.01)
     assert tiny_vae.latent_fingerprint() == before[0] and tiny_vae.weights_fingerprint() != before[1]
     tiny_vae.save_pretrained(tmp_path / "new-decoder")  # still bound: saves, and loads strictly with its directions
-    loaded = ConvVAE.from_pretrained(str(tmp_path / "new-decoder"))
+    loaded = ConvAutoencoder.from_pretrained(str(tmp_path / "new-decoder"))
     assert torch.equal(loaded.attribute_directions.vectors, tiny_vae.attribute_directions.vectors)
     with torch.no_grad():
         next(tiny_vae.mean_head.parameters()).add_(0.01)
@@ -277,11 +290,11 @@ def test_conditional_projects_out_the_kept_attributes_mean_differences():
     vectors, mean_differences = torch.randn(3, 8, generator=g), torch.randn(3, 8, generator=g)
     counts = torch.ones(3, dtype=torch.long)
     directions = AttributeDirections(("A", "B", "C"), vectors, counts, counts, "fp", "regression", 0.0, mean_differences)
-    d = directions.conditional("A", ["B", "C"])
+    d = directions.decorrelated("A", ["B", "C"])
     assert (mean_differences[1:] @ d).abs().max() < 1e-5 * d.norm()
     assert (vectors[1:] @ d).abs().max() > 1e-2
     torch.testing.assert_close(d, latent.project_out(vectors[0], mean_differences[1:]))
     torch.testing.assert_close(directions.stack_mean_differences(["C", "A"]), mean_differences[[2, 0]])
-    assert torch.equal(directions.conditional("A"), vectors[0])
+    assert torch.equal(directions.decorrelated("A"), vectors[0])
     book = AttributeDirections(("A", "B", "C"), vectors, counts, counts, "fp")  # the mean difference: its own axes
-    torch.testing.assert_close(book.conditional("A", ["B"]), latent.project_out(vectors[0], vectors[1]))
+    torch.testing.assert_close(book.decorrelated("A", ["B"]), latent.project_out(vectors[0], vectors[1]))

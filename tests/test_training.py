@@ -12,7 +12,7 @@ import safetensors.torch
 import torch
 import yaml
 
-from latentlab import ConvVAE, load_autoencoder
+from latentlab import ConvAutoencoder, load_autoencoder
 from latentlab.models import model_class
 from latentlab.data import load_celeba
 
@@ -324,8 +324,8 @@ def test_two_process_training_matches_one_process_at_the_same_global_batch(tmp_p
     x = load_celeba(celeba_dir, "validation", image_size=32, limit=64).float_images()
     torch.manual_seed(42)  # train.seed, as train.py seeds before building the model: the untrained loss
     with torch.no_grad():
-        untrained = ConvVAE(**{k: v for k, v in model.items() if k != "type"}).compute_loss({"image": x})["loss"].item()
-        loss = {k: ConvVAE.from_pretrained(str(folder)).eval().compute_loss({"image": x})["loss"].item()
+        untrained = ConvAutoencoder(**{k: v for k, v in model.items() if k != "type"}).compute_loss({"image": x})["loss"].item()
+        loss = {k: ConvAutoencoder.from_pretrained(str(folder)).eval().compute_loss({"image": x})["loss"].item()
                 for k, folder in runs.items()}  # fmt: skip
     assert loss["one"] < 0.95 * untrained  # it trained (measured: 0.0794 → 0.0694)
     # Measured: 0.06937613 (1 process) vs 0.06937615 (2 processes), 2e-7 relative apart (float reduction order,

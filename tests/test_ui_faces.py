@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 import latentlab.ui
-from latentlab import AttributeDirections, ConvVAE
+from latentlab import AttributeDirections, ConvAutoencoder
 from latentlab.alignment import AlignedFace, FaceAligner
 from latentlab.data import CELEBA_ATTRIBUTES
 from latentlab.digits import DigitLab
@@ -40,9 +40,9 @@ from latentlab.scenes import background, group_photo, place_face
 
 
 def tiny_lab(seed: int = 0, aligner: FaceAligner | None = None) -> FaceLab:
-    """A FaceLab over a small random 32-px ConvVAE with random attribute directions for CelebA's 40 labels."""
+    """A FaceLab over a small random 32-px ConvAutoencoder with random attribute directions for CelebA's 40 labels."""
     torch.manual_seed(seed)
-    model = ConvVAE(image_size=32, hidden_channels=[8, 16, 16], z_dim=12).eval()
+    model = ConvAutoencoder(image_size=32, hidden_channels=[8, 16, 16], z_dim=12).eval()
     g = torch.Generator().manual_seed(seed)
     counts = torch.ones(40, dtype=torch.long)
     model.set_attribute_directions(AttributeDirections(CELEBA_ATTRIBUTES, torch.randn(40, 12, generator=g), counts,

@@ -7,7 +7,6 @@
 """
 
 from . import latent
-from ._deprecation import module_getattr
 from .directions import AttributeDirections, DirectionsMismatchError
 from .extras import LatentMismatchError
 from .prior import GaussianMixturePrior, PriorMismatchError
@@ -47,8 +46,3 @@ __all__ = [
     "load_pretrained",
 ]
 __version__ = "0.1.0"
-
-__getattr__ = module_getattr(__name__, {  # deprecated names, for one release
-    "ConvVAE": ("ConvAutoencoder", lambda: ConvAutoencoder),
-    "VAEOutput": ("AutoencoderOutput", lambda: AutoencoderOutput),
-})

@@ -25,7 +25,6 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from ._deprecation import renamed_keyword, warn_deprecated  # noqa: E402
 from .directions import posterior_means  # noqa: E402
 from .images import grid_image  # noqa: E402
 from .models import Autoencoder  # noqa: E402
@@ -37,14 +36,6 @@ DPI = 100
 
 
 # --- numbers -----------------------------------------------------------------------------------------------------
-def latent_codes(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor | None = None,
-                 batch: int = 1000) -> torch.Tensor:  # fmt: skip
-    """Deprecated alias of :func:`latentlab.directions.posterior_means` (``batch`` is its ``batch_size``), kept
-    for one release."""
-    warn_deprecated("latentlab.analysis.latent_codes", "latentlab.directions.posterior_means")
-    return posterior_means(model, images, batch, labels=labels, progress=False)
-
-
 #: σ in pixels of the Gaussian blur the reconstruction error gets before it is squared, for every model's novelty
 #: score: noise is pixel-fine and strokes are not, so the score counts a wrong digit more than noise that a denoising
 #: model removed. On MNIST's test set (digit-0 models, 0 = normal) it separates better than the plain MSE for both
@@ -63,7 +54,6 @@ def squared_errors(images: torch.Tensor, reconstructions: torch.Tensor, blur: fl
     return diff.pow(2).flatten(1).mean(1)
 
 
-@renamed_keyword(batch="batch_size")
 @torch.no_grad()
 def reconstruction_errors(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor | None = None,
                           batch_size: int = 1000, blur: float = 0.0) -> torch.Tensor:  # fmt: skip

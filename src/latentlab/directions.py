@@ -20,7 +20,6 @@ import safetensors.torch
 import torch
 from tqdm.auto import tqdm
 
-from ._deprecation import deprecated_function
 from .extras import LatentBoundFile, LatentMismatchError
 from .latent import DIRECTION_METHODS, attribute_directions, project_out
 
@@ -115,10 +114,6 @@ class AttributeDirections(LatentBoundFile):
         if not keep:
             return self[name].clone()
         return project_out(self[name], self.stack_mean_differences(list(keep)), rescale=rescale)
-
-    # deprecated name, for one release: "conditional" also names the class-conditional models
-    conditional = deprecated_function(decorrelated, "AttributeDirections.conditional",
-                                      "AttributeDirections.decorrelated")
 
     # --- file I/O ---------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:

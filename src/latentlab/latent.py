@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import torch
 
-from ._deprecation import renamed_keyword
 
 
 def lerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -177,7 +176,6 @@ def independent_directions(directions: torch.Tensor, keep: torch.Tensor | None =
     return torch.stack(rows)
 
 
-@renamed_keyword(num="count")
 def sample(
     count: int, z_dim: int, *, seed: int | None = None, temperature: float = 1.0, device: str | torch.device = "cpu"
 ) -> torch.Tensor:
@@ -199,7 +197,6 @@ def sample(
     return (torch.randn(count, z_dim, generator=seeded_generator(seed)) * temperature).to(device)
 
 
-@renamed_keyword(num="count")
 def check_sample_args(count: int, temperature: float) -> None:
     """Raise ValueError unless ``count ≥ 1`` and ``temperature ≥ 0`` (the arguments every prior's sampler takes)."""
     if count < 1:

@@ -21,7 +21,6 @@ import safetensors
 import safetensors.torch
 import torch
 
-from ._deprecation import renamed_keyword
 from .extras import LatentBoundFile, LatentMismatchError
 from .latent import check_sample_args, seeded_generator
 
@@ -71,7 +70,6 @@ class GaussianMixturePrior(LatentBoundFile):
         """One line for UIs and cards, e.g. ``"10-component full-covariance Gaussian mixture fitted on …"``."""
         return f"{self.components}-component full-covariance Gaussian mixture fitted on {self.fitted_on or 'posterior means'}"
 
-    @renamed_keyword(num="count")
     def sample(self, count: int, *, seed: int | None = None, temperature: float = 1.0,
                device: str | torch.device = "cpu") -> torch.Tensor:  # fmt: skip
         """Draw ``count`` latents: a component k ~ Categorical(π), then z = μ_k + T · L_k ε with ε ~ N(0, I).

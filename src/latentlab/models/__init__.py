@@ -6,7 +6,6 @@ CelebA attribute judge of the evaluation. :func:`model_class` maps the
 ``model.type`` of a training config to the class.
 """
 
-from .._deprecation import module_getattr
 from .autoencoder import AutoencoderOutput, Autoencoder, DiagonalGaussian, PointPosterior
 from .classifier import AttributeClassifier
 from .base import CONFIG_NAME, CheckpointError, HubModel, ModelNotFoundError, config_file, parse_model_ref, resolve_file
@@ -17,11 +16,6 @@ from .resnet import ResNetAutoencoder
 MODEL_TYPES: dict[str, type[HubModel]] = {"conv": ConvAutoencoder, "dense": DenseAutoencoder,
                                          "resnet": ResNetAutoencoder,
                                          "attribute-classifier": AttributeClassifier}  # fmt: skip
-
-__getattr__ = module_getattr(__name__, {  # deprecated names, for one release
-    "ConvVAE": ("ConvAutoencoder", lambda: ConvAutoencoder),
-    "VAEOutput": ("AutoencoderOutput", lambda: AutoencoderOutput),
-})
 
 
 def model_class(model_type: str) -> type[HubModel]:
@@ -57,11 +51,12 @@ def load_pretrained(model_id: str, **kwargs) -> HubModel:
 
     path = config_file(model_id, **kwargs)
     try:
-        model_type = json.loads(open(path, encoding="utf-8").read()).get("model_type", "conv")
+        model_type = json.loads(open(path, encoding="utf-8").read()).get("model_type")
     except (OSError, ValueError) as err:
         raise CheckpointError(f"{path}: unreadable {CONFIG_NAME} ({err})") from err
     if model_type not in MODEL_TYPES:
-        raise CheckpointError(f"{model_id!r}: unknown model_type {model_type!r} in {CONFIG_NAME}")
+        why = "no model_type" if model_type is None else f"unknown model_type {model_type!r}"
+        raise CheckpointError(f"{model_id!r}: {why} in {CONFIG_NAME} (one of {', '.join(MODEL_TYPES)})")
     return MODEL_TYPES[model_type].from_pretrained(model_id, **kwargs)
 
 

@@ -46,7 +46,6 @@ from torch import nn
 from ..directions import DIRECTIONS_NAME, AttributeDirections
 from ..extras import check_binding
 from ..prior import PRIOR_NAME, GaussianMixturePrior
-from .._deprecation import module_getattr
 from .base import HubModel, resolve_file
 
 RECONSTRUCTION_LOSSES = ("mse", "bce")
@@ -128,7 +127,6 @@ class AutoencoderOutput:
     logits: torch.Tensor
 
 
-__getattr__ = module_getattr(__name__, {"VAEOutput": ("AutoencoderOutput", lambda: AutoencoderOutput)})  # deprecated
 
 
 def make_activation(name: str, leaky_relu_slope: float = 0.3) -> nn.Module:

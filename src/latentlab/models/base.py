@@ -230,7 +230,10 @@ class HubModel(PyTorchModelHubMixin):
         strict: bool = True,
         **model_kwargs: Any,
     ):
-        saved_type = (config or {}).get("model_type", "conv")  # folders from before model_type was recorded hold conv VAEs
+        saved_type = (config or {}).get("model_type")
+        if cls.model_type and saved_type is None:
+            raise CheckpointError(f"{model_id!r}: {CONFIG_NAME} has no model_type; a folder saved by save_pretrained() "
+                                  f"records it (for a {cls.__name__}: {cls.model_type!r})")  # fmt: skip
         if cls.model_type and saved_type != cls.model_type:
             raise CheckpointError(
                 f"{model_id!r} holds a {saved_type!r} model, not a {cls.__name__} ({cls.model_type!r}); "

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from torch import nn
 
-from .._deprecation import module_getattr
 from .autoencoder import SpatialAutoencoder, make_activation
 
 
@@ -136,4 +135,3 @@ class ConvAutoencoder(
         self.decoder = nn.Sequential(*blocks)
 
 
-__getattr__ = module_getattr(__name__, {"ConvVAE": ("ConvAutoencoder", lambda: ConvAutoencoder)})  # deprecated
