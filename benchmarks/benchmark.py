@@ -42,7 +42,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "training"))
 
 
 def _images(n: int, source: str):
@@ -158,7 +157,7 @@ def row_shipped(steps: int, warmup: int, batch_size: int, source: str, config: s
     import yaml
     from accelerate import Accelerator
 
-    from train import build_run, load_data, train_step  # the training script's own model, data and step
+    from latentlab.training.train import build_run, load_data, train_step  # the training's own model, data and step
 
     cfg = yaml.safe_load((REPO / "training" / "configs" / f"{config}.yaml").read_text())
     tcfg = cfg["train"]
@@ -399,7 +398,7 @@ def gradio_floor(repeats: int) -> list[dict]:
             if "Running on local URL" in line:
                 break
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        page = PageClient(url)
+        page = PageClient(f"http://127.0.0.1:{port}/")
         def calls(call):
             return {"minimal app: number → number": lambda: call("/number", 1),
                     "minimal app: number → 64-px image": lambda: call("/image", 1)}  # fmt: skip

@@ -20,10 +20,9 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from benchmark import _status_mib, started_app  # the sibling scripts (this script's folder is on sys.path when it runs)
+from benchmark import _status_mib, started_app  # sibling scripts: run as python benchmarks/pivotal_tuning.py
 from detection import test_faces
 
 REPO = Path(__file__).resolve().parents[1]
@@ -102,7 +101,6 @@ def photos(faces: int, figure: Path | None = None) -> list[dict]:
     central 70 % of the face enlarged to 512 px), a greyscale photo (the face 4× in an 800×600 grey picture), and
     group photos (6 faces each, tilted up to ±40°). ``figure``: a PNG of one photo of each kind, a row each: the
     photo | the aligned face | the model's reconstruction | the tuned one | tuned, Smiling +1.5 | tuned, Smiling −1.5."""
-    from PIL import Image
 
     from latentlab.alignment import FaceAligner
     from latentlab.evaluation import FaceDescriptors, identity_distances, same_person

@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -64,12 +65,18 @@ def memory_rows(tmp: Path) -> list[dict]:
     return rows
 
 
+def free_port() -> int:
+    """A free local port (for the processes' rendezvous)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def process_rows(tmp: Path) -> list[dict]:
     cfg = yaml.safe_load((REPO / "training/configs/celeba_vae_64.yaml").read_text())
     cfg["model"]["widths"] = [16, 32, 64, 128]
     cfg["data"].update(source=str(HQ64), limit=64 * 100, eval_limit=64)
     cfg["train"].update(max_epochs=1, checkpoint_every_steps=0, hflip=False, weights_dtype=None)
-    from tests.conftest import free_port  # the tests' helper: a free local port for the processes' rendezvous
 
     rows = []
     for processes in (1, 2):
@@ -99,7 +106,6 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks/scale.json")
     parser.add_argument("--only", choices=["memory", "processes"], help="measure one part, keep the other's rows")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(REPO))
     result = json.loads(args.out.read_text()) if args.only and args.out.is_file() else {}
     result["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     with tempfile.TemporaryDirectory() as tmp:

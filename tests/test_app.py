@@ -3,7 +3,6 @@
 import io
 import json
 import shlex
-import sys
 import time
 from pathlib import Path
 
@@ -36,8 +35,7 @@ def test_bundled_face_models_are_the_trained_ones(folder, monkeypatch):
     assert "non-commercial" in card and record["command"] in card
     # the command names a committed config; read as train.py reads it (its --set overrides applied), it gives the
     # recorded config, whose model section is the folder's config: the weights come from a command in the repository
-    sys.path.insert(0, str(REPO / "training"))
-    from train import load_config, parse_args
+    from latentlab.training.train import load_config, parse_args
 
     def train_args(command: str):  # a recorded train.py command line, parsed as train.py parses it
         words = shlex.split(command)
@@ -326,14 +324,11 @@ def test_latent_plane_decodes_a_point_and_marks_it(client):
 def test_the_benchmarks_page_client_gets_what_gradio_client_gets(client, served_app):
     """benchmarks/benchmark.py times the app as its page calls it: plane clicks outside the queue (one POST to
     /gradio_api/run/...), the rest through the queue's event stream. Both ways must return the same pictures."""
-    import importlib.util
-
     import httpx
 
-    spec = importlib.util.spec_from_file_location("benchmark", REPO / "benchmarks" / "benchmark.py")
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
-    page = benchmark.PageClient(served_app)
+    from benchmarks.benchmark import PageClient
+
+    page = PageClient(served_app)
     assert {"plane", "plane_click", "plane_update"} <= page.unqueued and "sample" not in page.unqueued
     for api, data in [("/plane", ("fashion-vae-2", 0.5, -1.0, 0)), ("/sample", (3, 4, 1.0, "celeba-vae-64", "mixture"))]:
         served = page.call(api, *data)

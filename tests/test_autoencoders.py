@@ -1,7 +1,6 @@
 """The autoencoder family (dense AE, conv AE, conditional AE, 2-D VAE): model API, strict Hub round trips, the shared
 training loop on the real MNIST / Fashion-MNIST data, and the shipped models' measured behaviour."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -22,15 +21,6 @@ from .conftest import REPO
 CONFIGS = REPO / "training" / "configs"
 DIGIT_CONFIGS = sorted(p.stem for p in CONFIGS.glob("*.yaml") if p.stem.startswith(("mnist_", "fashion_")))
 SHIPPED = REPO / "pretrained"
-
-
-def load_train_module(name: str = "train"):
-    """A script of ``training/`` as a module (``train`` by default)."""
-    spec = importlib.util.spec_from_file_location(name, REPO / "training" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(REPO / "training"))
-    spec.loader.exec_module(module)
-    return module
 
 
 def config(name: str) -> dict:
@@ -132,7 +122,7 @@ def test_bad_options_are_refused():
 # --- the shared loop on the real data -------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", DIGIT_CONFIGS)
 def test_training_steps_on_real_data_lower_the_loss(name):
-    train = load_train_module()
+    from latentlab.training import train
     cfg = config(name)
     cfg["data"]["limit"] = 2048
     from accelerate import Accelerator
@@ -397,7 +387,9 @@ def test_novelty_auc_on_clean_and_noisy_test_digits(name, clean_floor, noisy_flo
 def mnist_classifier():
     """The judge of ``training/evaluate_conditional.py`` (an MLP trained here on the real MNIST training set,
     independent of the models under test), as the cards' numbers were measured."""
-    net, accuracy = load_train_module("evaluate_conditional").train_judge()
+    from latentlab.training.evaluate_conditional import train_judge
+
+    net, accuracy = train_judge()
     assert accuracy > 0.96, f"the judge itself is too weak: {accuracy:.3f}"
     return net
 

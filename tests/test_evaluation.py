@@ -151,8 +151,7 @@ def test_evaluate_script_writes_evaluation_json(tmp_path, celeba_dir):
     assert smiling["faces_with"] == round(12 * rates["reconstructions"])
     assert {(r["strength"], r["way"]) for r in smiling["rows"]} == {(1.0, "add"), (1.0, "remove"), (2.0, "add"), (2.0, "remove")}
     # and the card shows them
-    sys.path.insert(0, str(REPO / "training"))
-    from model_card import render_model_card
+    from latentlab.training.model_card import render_model_card
 
     card = render_model_card(folder)
     assert "## Attribute edits, judged by a classifier" in card and "| Blond_Hair | Male | decorrelated |" in card
@@ -161,12 +160,9 @@ def test_evaluate_script_writes_evaluation_json(tmp_path, celeba_dir):
 
 
 def test_comparison_picks_the_best_sample_fid_at_no_worse_reconstruction():
-    import sys
 
-    from .conftest import REPO
 
-    sys.path.insert(0, str(REPO / "training"))
-    from compare_face_models import choose, markdown
+    from latentlab.training.compare_face_models import choose, markdown
 
     rows = [{"name": "seed", "test_mse": 0.019, "fid_samples": 170.0},
             {"name": "sharp-but-wild", "test_mse": 0.006, "fid_samples": 150.0},
@@ -178,10 +174,8 @@ def test_comparison_picks_the_best_sample_fid_at_no_worse_reconstruction():
 
 
 def test_comparison_names_the_residual_blocks_only_where_they_differ_from_one():
-    import sys
 
-    sys.path.insert(0, str(REPO / "training"))
-    from compare_face_models import architecture
+    from latentlab.training.compare_face_models import architecture
 
     config = json.loads((BUNDLED / "config.json").read_text())
     shipped = "residual, 4 levels 32/64/128/256, stride-2 stem, upsample+conv decoder 32/32/64/128"
@@ -311,10 +305,8 @@ def test_classifier_metrics_known_case():
 def test_compare_directions_measures_each_estimator_on_validation_faces(tmp_path, celeba_dir):
     """training/compare_directions.py on the book's model, a slice of the data: one row per estimator, lengths as
     each estimator defines them, rates in [0, 1], and the command that made the file."""
-    import sys
 
-    sys.path.insert(0, str(REPO / "training"))
-    from compare_directions import main, parse_estimator
+    from latentlab.training.compare_directions import main, parse_estimator
 
     assert parse_estimator("regression:0.3@norm") == ("regression", 0.3, True)
     assert parse_estimator("mean_difference") == ("mean_difference", 0.0, False)
@@ -346,10 +338,8 @@ def test_evaluate_edits_only_replaces_the_edits_and_keeps_the_rest(tmp_path, cel
     """``evaluate.py --edits-only``: new edit numbers into the existing evaluation.json, every other section as it
     was; refused without a file, or when the file names other weights."""
     import shutil
-    import sys
 
-    sys.path.insert(0, str(REPO / "training"))
-    from evaluate import main as evaluate_main
+    from latentlab.training.evaluate import main as evaluate_main
 
     folder = tmp_path / "celeba-vae-64-book"
     shutil.copytree(REPO / "pretrained" / "celeba-vae-64-book", folder)
@@ -378,12 +368,10 @@ def test_evaluate_fid_sets_measures_only_those_and_says_which_were_not(tmp_path,
     without the two the card needs is refused. ``--add-fid-sets`` measures the others later into the same file, and
     they equal what one run of all four sets measures."""
     import shutil
-    import sys
 
-    sys.path.insert(0, str(REPO / "training"))
-    from compare_face_models import markdown, model_row
-    from evaluate import main as evaluate_main
-    from model_card import render_model_card
+    from latentlab.training.compare_face_models import markdown, model_row
+    from latentlab.training.evaluate import main as evaluate_main
+    from latentlab.training.model_card import render_model_card
 
     folder = tmp_path / "celeba-vae-64"
     shutil.copytree(BUNDLED, folder)

@@ -20,9 +20,8 @@ from latentlab.models import parse_model_ref
 from .conftest import REPO, serve_app
 from .hub_server import set_offline
 
-sys.path.insert(0, str(REPO / "training"))
-from model_card import card_is_generated, render_model_card  # noqa: E402
-from push_to_hub import PublishError, push_folder  # noqa: E402
+from latentlab.training.model_card import card_is_generated, render_model_card  # noqa: E402
+from latentlab.training.push_to_hub import PublishError, push_folder  # noqa: E402
 
 FOLDERS = sorted(p for p in (REPO / "pretrained").iterdir() if (p / "config.json").is_file())
 

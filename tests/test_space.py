@@ -2,7 +2,6 @@
 
 import json
 import re
-import sys
 import tomllib
 from pathlib import Path
 
@@ -11,8 +10,6 @@ import pytest
 from huggingface_hub import ModelCard, SpaceCard
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "training"))
-sys.path.insert(0, str(REPO))
 
 FOLDERS = sorted(p for p in (REPO / "pretrained").iterdir() if (p / "config.json").is_file())
 
@@ -57,7 +54,7 @@ def test_requirements_match_pyproject():
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)
 def test_bundled_card_is_generated_from_the_record(folder):
     """Each bundled card is exactly what model_card.py renders from the folder's record, with every field."""
-    from model_card import card_is_generated, render_model_card
+    from latentlab.training.model_card import card_is_generated, render_model_card
 
     text = (folder / "README.md").read_text(encoding="utf-8")
     assert text == render_model_card(folder), f"{folder.name}: card is stale; run training/model_card.py {folder}"

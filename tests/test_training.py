@@ -24,8 +24,7 @@ def test_command_line_is_what_to_type_from_the_repository_root():
     its arguments shell-quoted so that pasting it runs it again, and the launcher."""
     import shlex
 
-    sys.path.insert(0, str(REPO / "training"))
-    from model_card import command_line
+    from latentlab.training.model_card import command_line
 
     argv = ["--config", "my configs/x.yaml", "--set", "name=it's"]
     line = command_line("/anywhere/training/train.py", argv)
@@ -373,8 +372,7 @@ def test_ctrl_c_checkpoints_and_resume_finishes(tmp_path, celeba_dir):
 
 
 def test_learning_rate_schedules():
-    sys.path.insert(0, str(REPO / "training"))
-    from train import lr_scheduler
+    from latentlab.training.train import lr_scheduler
 
     def lrs(tcfg, steps_per_epoch, n):
         opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
@@ -400,8 +398,7 @@ def test_ship_a_measured_variant_under_the_product_name(tmp_path):
 
     from .conftest import BUNDLED
 
-    sys.path.insert(0, str(REPO / "training"))
-    from ship_face_model import ship
+    from latentlab.training.ship_face_model import ship
 
     variant = tmp_path / "variant"
     shutil.copytree(BUNDLED, variant)
