@@ -142,9 +142,9 @@ def test_a_real_face_rotated_scaled_and_moved_comes_back_framed_as_its_celebahq_
             scores.append(psnr_centre(aligner.align(photo).crop, face))
         except NoFaceError:
             scores.append(0.0)  # a miss counts as a failure
-    assert len(scores) >= 20
+    assert len(test_faces) == 24  # the measure is over the 24 faces the docstring names
     assert np.median(scores) >= 24, sorted(np.round(scores, 1))
-    assert sum(s == 0.0 for s in scores) <= 1
+    assert sum(s == 0.0 for s in scores) <= 1  # at most one face missed
 
 
 def test_photos_without_a_face_get_a_clear_error(aligner):

@@ -7,6 +7,7 @@ import threading
 import time
 
 from gradio_client import Client, handle_file
+from PIL import Image
 
 from .conftest import FACES
 
@@ -43,9 +44,10 @@ def test_twenty_users_times_ten_calls_without_a_failure(served_app):
                 outputs = call()
                 files = [o for o in (outputs if isinstance(outputs, tuple) else (outputs,)) if isinstance(o, str) and "/" in o]
                 assert files, f"{name} returned no file"
-                for path in files:  # every file arrived whole: it decodes
-                    with open(path, "rb") as f:
-                        assert f.read(), f"{name}: empty file {path}"
+                for path in files:  # every file arrived whole: it decodes to a picture with pixels
+                    with Image.open(path) as picture:
+                        picture.load()  # raises on a truncated or corrupt file
+                        assert min(picture.size) >= 64 and picture.getextrema() != ((0, 0),) * len(picture.getbands()), (name, path)
             except Exception as err:  # noqa: BLE001
                 with lock:
                     errors.append(f"user {k} call {i} ({name}): {err!r}")
@@ -69,7 +71,6 @@ def test_twenty_users_times_ten_calls_without_a_failure(served_app):
 def _reconstruction(comparison_path: str):
     """The reconstruction panel (64×64) of /edit's first output: original | reconstruction | edit, 3× enlarged,
     2-px gaps."""
-    from PIL import Image
 
     with Image.open(comparison_path) as im:
         return im.convert("RGB").crop((68 * 3, 2 * 3, 68 * 3 + 192, 2 * 3 + 192)).resize((64, 64), Image.Resampling.NEAREST)
@@ -79,7 +80,6 @@ def test_two_users_photos_never_mix(served_app):
     """Two users edit different photos at the same time, interleaved, with the decoder fitted to each photo (the
     default): each gets their own person back, closer to their own photo than the other user's by a wide margin."""
     import numpy as np
-    from PIL import Image
 
     photos = {0: FACES[1], 1: FACES[6]}
     results, errors = {0: [], 1: []}, []

@@ -10,6 +10,7 @@ from latentlab.images import grid_image, tensor_to_pil
 from latentlab.ui.common import OutputFiles
 from latentlab.ui.digits import (
     TOOL_DOCS,
+    _tool_doc,
     compare_conditional,
     digit_tabs,
     generate,
@@ -152,7 +153,10 @@ def test_the_wired_events_show_the_api_of_before(lab, tmp_path):
     for name in TOOL_DOCS:
         assert api[f"/{name}"]["description"].startswith(TOOL_DOCS[name].split("\n")[0]), name
         assert "<" not in api[f"/{name}"]["description"]
-    assert "mnist-cond-vae-5" in api["/generate"]["description"] or "mnist-cond-vae-5" in str(api["/generate"])
+    # /generate takes exactly the served conditional models, and its tool text names them
+    conditional = lab.names(conditional=True)
+    assert "mnist-cond-vae-5" in conditional and api["/generate"]["parameters"][0]["type"]["enum"] == conditional
+    assert "model: a conditional model: " + ", ".join(conditional) in _tool_doc("generate", lab)
     assert api["/plane_click"]["description"] == ""
     events = {fn.api_name: fn for fn in demo.fns.values()}
     assert events["plane_click"].collects_event_data and not events["plane"].collects_event_data
