@@ -133,18 +133,19 @@ def _torch_loop(step, steps: int, warmup: int, batch_size: int, images) -> float
 def row_fp32(steps: int, warmup: int, batch_size: int, source: str) -> dict:
     import torch
 
-    from latentlab.models import model_class
-
     import yaml
+
+    from latentlab.config import parse_config
+    from latentlab.models import model_class
 
     torch.manual_seed(0)
     images = _images(batch_size * (steps + warmup), source)
-    mcfg = dict(yaml.safe_load((REPO / "training" / "configs" / "celeba_vae_64.yaml").read_text())["model"])
-    model = model_class(mcfg.pop("type", "conv"))(**mcfg).train()
+    config = parse_config(yaml.safe_load((REPO / "training" / "configs" / "celeba_vae_64.yaml").read_text()))
+    model = model_class(config.model_type)(**config.model_options()).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=5e-4)
 
     def step(u8):
-        losses = model.compute_loss({"image": u8.float() / 255.0})
+        losses = config.objective(model, {"image": u8.float() / 255.0})
         losses["loss"].backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -157,7 +158,7 @@ def row_shipped(steps: int, warmup: int, batch_size: int, source: str, config: s
     import yaml
     from accelerate import Accelerator
 
-    from latentlab.training.train import build_run, load_data, train_step  # the training's own model, data and step
+    from latentlab.training.train import build_run, load_data, recipe_for, train_step  # the training's own
 
     cfg = yaml.safe_load((REPO / "training" / "configs" / f"{config}.yaml").read_text())
     tcfg = cfg["train"]
@@ -173,13 +174,14 @@ def row_shipped(steps: int, warmup: int, batch_size: int, source: str, config: s
     model, optimizer = build_run(cfg, accelerator)
     model, optimizer = accelerator.prepare(model, optimizer)
     model.train()
+    recipe = recipe_for(cfg, accelerator.unwrap_model(model))
     noise = torch.Generator().manual_seed(0)
     offset = iter(range(0, len(images), batch_size))
 
     def step(u8):
         i = next(offset)
         labels = torch.zeros(len(u8), 40) if targets is None else targets[i : i + len(u8)]
-        train_step(accelerator, model, optimizer, u8, labels, tcfg["channels_last"], noise)
+        train_step(accelerator, model, optimizer, u8, labels, recipe, noise)
 
     ips = _torch_loop(step, steps, warmup, batch_size, images)
     return {"images_per_second": ips, "batch_size": batch_size,

@@ -12,9 +12,11 @@ import torch
 import yaml
 
 from latentlab.analysis import LatentPlot, add_noise, normal_cdf, normal_ppf, scatter_plot
+from latentlab.config import parse_config
 from latentlab.data import DigitData, load_mnist
 from latentlab.images import digit_from_pil
 from latentlab.models import CheckpointError, ConvAutoencoder, DenseAutoencoder, load_pretrained, model_class
+from latentlab.objectives import AutoencoderObjective
 
 from .conftest import REPO
 
@@ -31,6 +33,11 @@ def build(name: str, seed: int = 0):
     mcfg = dict(config(name)["model"])
     torch.manual_seed(seed)
     return model_class(mcfg.pop("type"))(**mcfg).eval()
+
+
+def objective(name: str):
+    """The objective a digit config trains its model with."""
+    return parse_config(config(name)).objective
 
 
 def batch_for(model, n=6, seed=0):
@@ -77,10 +84,12 @@ def test_shapes_losses_and_posteriors(name):
     out = model(x, labels)
     assert out.reconstruction.shape == x.shape and 0 <= out.reconstruction.min() and out.reconstruction.max() <= 1
     assert out.z.shape == (6, model.z_dim)
-    losses = model.compute_loss({"image": x, "label": labels if labels is not None else torch.zeros(6, dtype=torch.long)})
-    assert set(losses) == ({"loss", model.reconstruction_loss, "kl"} if model.variational else {"loss", model.reconstruction_loss})
+    loss = objective(name)
+    losses = loss(model, {"image": x, "label": labels if labels is not None else torch.zeros(6, dtype=torch.long)})
+    term = loss.reconstruction
+    assert set(losses) == ({"loss", term, "kl"} if model.variational else {"loss", term})
     if model.variational:
-        assert torch.allclose(losses["loss"], model.beta * losses[model.reconstruction_loss] + losses["kl"])
+        assert torch.allclose(losses["loss"], loss.reconstruction_weight * losses[term] + loss.beta * losses["kl"])
         assert out.posterior.logvar is not None
     else:  # a plain autoencoder: sampling is the code itself
         assert out.posterior.logvar is None and torch.equal(out.posterior.sample(), out.posterior.mode())
@@ -107,8 +116,10 @@ def test_the_seed_dense_autoencoder_is_784_100_784_sigmoid():
 
 
 def test_bad_options_are_refused():
-    with pytest.raises(ValueError, match="reconstruction_loss"):
-        ConvAutoencoder(reconstruction_loss="l1")
+    with pytest.raises(ValueError, match="reconstruction must be one of"):
+        AutoencoderObjective(reconstruction="l1")
+    with pytest.raises(TypeError):
+        ConvAutoencoder(reconstruction_loss="mse")  # an objective's option, not the model's
     with pytest.raises(ValueError, match="activation"):
         DenseAutoencoder(activation="swish")
     with pytest.raises(ValueError, match="latent_activation"):
@@ -131,6 +142,7 @@ def test_training_steps_on_real_data_lower_the_loss(name):
     torch.manual_seed(0)
     model, optimizer = train.build_run(cfg, accelerator)
     model, optimizer = accelerator.prepare(model, optimizer)
+    recipe = train.recipe_for(cfg, model)
     data = train.load_data(cfg, "train")
     held = train.load_data(cfg, "validation")
     assert len(data) <= 2048 and data.images.shape[-1] == model.image_size
@@ -141,7 +153,7 @@ def test_training_steps_on_real_data_lower_the_loss(name):
         model.eval()
         with torch.no_grad():
             batch = train.to_batch(held.images[:512], held.labels[:512], False)
-            loss = model.compute_loss(batch, generator=torch.Generator().manual_seed(0))["loss"].item()
+            loss = recipe.objective(model, batch, generator=torch.Generator().manual_seed(0))["loss"].item()
         model.train()
         return loss
 
@@ -151,7 +163,7 @@ def test_training_steps_on_real_data_lower_the_loss(name):
     model.train()
     for _ in range(60):
         idx = torch.randint(0, len(data), (64,), generator=g)
-        train.train_step(accelerator, model, optimizer, data.images[idx], data.labels[idx], False, noise)
+        train.train_step(accelerator, model, optimizer, data.images[idx], data.labels[idx], recipe, noise)
     assert held_out_loss() < 0.9 * before
 
 
@@ -220,11 +232,12 @@ def test_a_denoising_batch_encodes_the_corrupted_input_and_scores_the_clean_imag
     model = DenseAutoencoder(image_shape=(1, 8, 8), z_dim=4).eval()
     clean = torch.rand(5, 1, 8, 8, generator=torch.Generator().manual_seed(0))
     noisy = add_noise(clean, "gaussian", 0.3, seed=1)
-    loss = model.compute_loss({"image": clean, "input": noisy})["mse"]
+    mse = AutoencoderObjective()
+    loss = mse(model, {"image": clean, "input": noisy})["mse"]
     with torch.no_grad():
         expected = torch.nn.functional.mse_loss(model.decode(model.encode(noisy).mode()), clean)
     torch.testing.assert_close(loss, expected)
-    assert not torch.allclose(loss, model.compute_loss({"image": clean})["mse"])
+    assert not torch.allclose(loss, mse(model, {"image": clean})["mse"])
 
 
 def test_the_novelty_score_is_the_error_at_the_scale_of_strokes():

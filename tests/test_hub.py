@@ -254,14 +254,17 @@ def test_the_repository_deploys_as_a_space_that_serves(local_hub, tmp_path):
     from gradio_client import Client
     from huggingface_hub import SpaceCard, snapshot_download
 
-    from push_space import push_space, tracked_files
+    from latentlab.training.push_space import push_space, tracked_files
 
-    push_space("latent-lab/latent-lab")
+    push_space("latent-lab/latent-lab", root=REPO)
     files = set(HfApi().list_repo_files("latent-lab/latent-lab", repo_type="space"))
-    assert set(tracked_files()) <= files and {"app.py", "requirements.txt", "README.md"} <= files
+    assert set(tracked_files(REPO)) <= files and {"app.py", "requirements.txt", "README.md"} <= files
     assert not any(f.startswith((".venv", "runs/")) for f in files)
     space = snapshot_download("latent-lab/latent-lab", repo_type="space", local_dir=tmp_path / "space")
     assert SpaceCard.load(os.path.join(space, "README.md")).data.sdk == "gradio"
     with serve_app({"PYTHONPATH": os.path.join(space, "src")}, cwd=space) as (url, _):
         grid, _ = Client(url, verbose=False).predict(0, 4, 1.0, api_name="/sample")
-        assert os.path.getsize(grid) > 0
+        from PIL import Image
+
+        with Image.open(grid) as picture:
+            assert picture.size == (4 * 66 + 2, 68)  # four 64-px faces decoded by the deployed copy

@@ -8,11 +8,12 @@ import torch
 
 from latentlab import AttributeDirections, CheckpointError, ConvAutoencoder, DirectionsMismatchError, LatentMismatchError, latent
 from latentlab.directions import DIRECTIONS_NAME
+from latentlab.objectives import AutoencoderObjective
 
 
 def test_book_architecture_shapes_dtypes_ranges():
     vae = ConvAutoencoder().eval()  # the book's defaults
-    assert vae.z_dim == 200 and vae.beta == 2000.0
+    assert vae.z_dim == 200
     assert 480_000 < vae.num_parameters() < 500_000  # ≈0.49 M, as the book's summary
     x = torch.rand(5, 3, 64, 64)
     posterior = vae.encode(x)
@@ -27,16 +28,19 @@ def test_book_architecture_shapes_dtypes_ranges():
     assert torch.equal(out.z, posterior.mean)
 
 
-def test_loss_is_beta_mse_plus_kl(tiny_vae):
+def test_the_books_loss_is_weighted_mse_plus_kl(tiny_vae):
+    """The fixed-variance objective: w · MSE + β · KL (the book's w = 2000, β = 1; β > 1 weighs the KL term)."""
     x = torch.rand(4, 3, 32, 32)
-    g = torch.Generator().manual_seed(1)
-    losses = tiny_vae.compute_loss({"image": x}, generator=g)
+    book, compressed = AutoencoderObjective(reconstruction_weight=2000.0), AutoencoderObjective(reconstruction_weight=2000.0, beta=3.0)
+    losses = book(tiny_vae, {"image": x}, generator=torch.Generator().manual_seed(1))
     out = tiny_vae(x, generator=torch.Generator().manual_seed(1))
     mse = ((out.reconstruction - x) ** 2).mean()
     kl = (0.5 * (out.posterior.mean**2 + out.posterior.logvar.exp() - 1 - out.posterior.logvar).sum(1)).mean()
     torch.testing.assert_close(losses["mse"], mse)
     torch.testing.assert_close(losses["kl"], kl)
-    torch.testing.assert_close(losses["loss"], tiny_vae.beta * mse + kl)
+    torch.testing.assert_close(losses["loss"], 2000.0 * mse + kl)
+    more = compressed(tiny_vae, {"image": x}, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(more["loss"], 2000.0 * mse + 3.0 * kl)
 
 
 def test_bad_shapes_and_configs_raise(tiny_vae):

@@ -1,4 +1,4 @@
-"""The residual σ-VAE (models/resnet.py, decoder_variance='optimal'), 16-bit weight storage, and the ex-post
+"""The residual σ-VAE (models/resnet.py trained with objectives' decoder_variance='optimal'), 16-bit weight storage, and the ex-post
 Gaussian-mixture prior bound to the weights (latentlab.prior): known cases, round trips, refusals."""
 
 import math
@@ -8,7 +8,11 @@ import torch
 
 from latentlab import GaussianMixturePrior, PriorMismatchError, ResNetAutoencoder, load_autoencoder
 from latentlab.faces import FaceLab
+from latentlab.objectives import AutoencoderObjective, objective_for
 from latentlab.prior import PRIOR_NAME, fit_gaussian_mixture, select_gaussian_mixture
+
+
+SIGMA_VAE = AutoencoderObjective(decoder_variance="optimal")  # the face VAE's objective at β = 1: the negative ELBO
 
 
 @pytest.fixture
@@ -23,7 +27,7 @@ def test_residual_vae_shapes_and_the_sigma_vae_loss(tiny_resnet):
     assert posterior.mean.shape == posterior.logvar.shape == (4, 6)
     images = tiny_resnet.decode(posterior.mode())
     assert images.shape == (4, 3, 16, 16) and 0 <= images.min() and images.max() <= 1
-    losses = tiny_resnet.compute_loss({"image": x}, generator=torch.Generator().manual_seed(1))
+    losses = SIGMA_VAE(tiny_resnet, {"image": x}, generator=torch.Generator().manual_seed(1))
     out = tiny_resnet(x, generator=torch.Generator().manual_seed(1))
     mse = ((out.reconstruction - x) ** 2).mean()
     d = 3 * 16 * 16
@@ -34,7 +38,7 @@ def test_residual_vae_shapes_and_the_sigma_vae_loss(tiny_resnet):
     # the gradient is that of the NLL with σ held at its optimum (∂/∂σ vanishes there): d·∂MSE/(2σ²)
     x2 = torch.rand(2, 3, 16, 16)
     recon = torch.rand(2, 3, 16, 16, requires_grad=True)
-    from latentlab.models.autoencoder import MIN_LOG_SIGMA  # noqa: F401  (the floor exists)
+    from latentlab.objectives import MIN_LOG_SIGMA  # noqa: F401  (the floor exists)
 
     m = ((recon - x2) ** 2).mean()
     (0.5 * d * m.log()).backward()
@@ -51,12 +55,10 @@ def test_sharpness_terms_add_calibrated_log_distances():
     torch.manual_seed(0)
     x = torch.rand(4, 3, 16, 16)
     d = 3 * 16 * 16
-    plain = ResNetAutoencoder(image_size=16, widths=[8, 16], stem_stride=2, z_dim=6).eval()
-    sharp = ResNetAutoencoder(image_size=16, widths=[8, 16], stem_stride=2, z_dim=6, ssim_weight=0.5,
-                              focal_frequency_weight=2.0).eval()  # fmt: skip
-    sharp.load_state_dict(plain.state_dict())
-    base = plain.compute_loss({"image": x}, generator=torch.Generator().manual_seed(1))
-    losses = sharp.compute_loss({"image": x}, generator=torch.Generator().manual_seed(1))
+    sharp = ResNetAutoencoder(image_size=16, widths=[8, 16], stem_stride=2, z_dim=6).eval()
+    sharper = AutoencoderObjective(decoder_variance="optimal", ssim_weight=0.5, focal_frequency_weight=2.0)
+    base = SIGMA_VAE(sharp, {"image": x}, generator=torch.Generator().manual_seed(1))
+    losses = sharper(sharp, {"image": x}, generator=torch.Generator().manual_seed(1))
     assert "ssim_distance" not in base and "focal_frequency" not in base
     recon = sharp(x, generator=torch.Generator().manual_seed(1)).reconstruction
     ssim_distance = 1 - ssim(recon, x, data_range=1.0)
@@ -70,29 +72,33 @@ def test_sharpness_terms_add_calibrated_log_distances():
     assert all(p.grad is not None for p in sharp.decoder.parameters())
     # the same face twice is at distance 0 under both
     assert float(1 - ssim(x, x, data_range=1.0)) == pytest.approx(0, abs=1e-6) and float(FocalFrequencyLoss()(x, x)) == 0
-    # config.json records the weights of the terms
-    assert sharp._hub_mixin_config["ssim_weight"] == 0.5 and sharp._hub_mixin_config["focal_frequency_weight"] == 2.0
+    # the objective is not the model's: its config records the architecture only
+    assert not {"ssim_weight", "focal_frequency_weight", "beta", "decoder_variance"} & set(sharp._hub_mixin_config)
 
 
-def test_kl_weight_scales_only_the_kl_term_of_the_sigma_vae():
-    """kl_weight multiplies the σ-VAE's KL term (a β-VAE's β); at 1 the loss is the negative ELBO, and the
-    reconstruction term, the KL and config.json say the same as without it."""
+def test_beta_scales_only_the_kl_term_of_the_sigma_vae():
+    """β multiplies the σ-VAE's KL term (the β-VAE's β, Higgins et al. 2017); at 1 the loss is the negative ELBO, and
+    the reconstruction term and the KL say the same as without it."""
     torch.manual_seed(0)
     x = torch.rand(4, 3, 16, 16)
-    plain = ResNetAutoencoder(image_size=16, widths=[8, 16], stem_stride=2, z_dim=6).eval()
-    compressed = ResNetAutoencoder(image_size=16, widths=[8, 16], stem_stride=2, z_dim=6, kl_weight=2.5).eval()
-    compressed.load_state_dict(plain.state_dict())
-    base = plain.compute_loss({"image": x}, generator=torch.Generator().manual_seed(1))
-    losses = compressed.compute_loss({"image": x}, generator=torch.Generator().manual_seed(1))
+    model = ResNetAutoencoder(image_size=16, widths=[8, 16], stem_stride=2, z_dim=6).eval()
+    base = SIGMA_VAE(model, {"image": x}, generator=torch.Generator().manual_seed(1))
+    compressed = AutoencoderObjective(decoder_variance="optimal", beta=2.5)
+    losses = compressed(model, {"image": x}, generator=torch.Generator().manual_seed(1))
     torch.testing.assert_close(losses["kl"], base["kl"])
     torch.testing.assert_close(losses["mse"], base["mse"])
     assert float(base["kl"]) > 0
     torch.testing.assert_close(losses["loss"], base["loss"] + 1.5 * base["kl"], rtol=1e-5, atol=1e-3)
-    assert compressed._hub_mixin_config["kl_weight"] == 2.5 and plain._hub_mixin_config.get("kl_weight", 1.0) == 1.0
-    with pytest.raises(ValueError, match="kl_weight must be > 0"):
-        ResNetAutoencoder(kl_weight=0.0)
-    with pytest.raises(ValueError, match="β already sets"):
-        ResNetAutoencoder(decoder_variance="fixed", kl_weight=2.0)
+    with pytest.raises(ValueError, match="reconstruction_weight and beta must be > 0"):
+        AutoencoderObjective(decoder_variance="optimal", beta=0.0)
+    with pytest.raises(ValueError, match="reconstruction_weight is for decoder_variance='fixed'"):
+        AutoencoderObjective(decoder_variance="optimal", reconstruction_weight=2.0)
+    with pytest.raises(ValueError, match="need decoder_variance='optimal'"):
+        AutoencoderObjective(ssim_weight=1.0)
+    with pytest.raises(ValueError, match="trains a VAE"):
+        objective_for(ResNetAutoencoder(variational=False), {"decoder_variance": "optimal"})
+    with pytest.raises(ValueError, match="unknown objective option"):
+        objective_for(model, {"kl_weight": 2.0})
 
 
 def test_bad_residual_configs_raise():
@@ -100,12 +106,12 @@ def test_bad_residual_configs_raise():
         ResNetAutoencoder(image_size=20, widths=[8, 16, 16], stem_stride=2)
     with pytest.raises(ValueError, match="stem_stride"):
         ResNetAutoencoder(stem_stride=3)
-    with pytest.raises(ValueError, match="need decoder_variance='optimal'"):
-        ResNetAutoencoder(decoder_variance="fixed", ssim_weight=1.0)
     with pytest.raises(ValueError, match="≥ 0"):
-        ResNetAutoencoder(focal_frequency_weight=-1.0)
+        AutoencoderObjective(decoder_variance="optimal", focal_frequency_weight=-1.0)
     with pytest.raises(ValueError, match="decoder_variance"):
-        ResNetAutoencoder(decoder_variance="learned")
+        AutoencoderObjective(decoder_variance="learned")
+    with pytest.raises(ValueError, match="needs reconstruction='mse'"):
+        AutoencoderObjective(decoder_variance="optimal", reconstruction="bce")
 
 
 def test_float16_storage_halves_the_file_and_round_trips_exactly(tiny_resnet, tmp_path):

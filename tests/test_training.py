@@ -13,7 +13,9 @@ import torch
 import yaml
 
 from latentlab import ConvAutoencoder, load_autoencoder
+from latentlab.config import parse_config
 from latentlab.models import model_class
+from latentlab.objectives import AutoencoderObjective
 from latentlab.data import load_celeba
 
 from .conftest import REPO
@@ -38,11 +40,13 @@ def test_command_line_is_what_to_type_from_the_repository_root():
         sys.argv = saved
 
 
-def write_config(tmp_path, celeba_dir, limit=256, model=None, **train) -> str:
+def write_config(tmp_path, celeba_dir, limit=256, model=None, objective=None, **train) -> str:
     cfg = yaml.safe_load((REPO / "training" / "configs" / "celeba_vae_64.yaml").read_text())
     cfg["output_dir"] = str(tmp_path / "run")
     # the shipped recipe (residual σ-VAE, prior, 16-bit weights) at a fraction of its width, so tests run in seconds
     cfg["model"] = model if model is not None else {**cfg["model"], "widths": [8, 16, 16, 32]}
+    if objective is not None:
+        cfg["objective"] = objective
     cfg["data"].update(source=str(celeba_dir), limit=limit, eval_limit=64)
     cfg["train"].update(batch_size=32, mixed_precision="no", checkpoint_every_steps=0, patience=5, lr_schedule="constant",
                         warmup_steps=0)  # fmt: skip
@@ -63,12 +67,11 @@ def train(*args: str, env: dict | None = None) -> str:
 
 @torch.no_grad()
 def fresh_validation_loss(cfg_path, celeba_dir) -> float:
-    cfg = yaml.safe_load(open(cfg_path))
-    torch.manual_seed(cfg["train"]["seed"])  # the script seeds the same way before building the model
-    mcfg = dict(cfg["model"])
-    model = model_class(mcfg.pop("type"))(**mcfg).eval()
+    config = parse_config(yaml.safe_load(open(cfg_path)))
+    torch.manual_seed(config.train.seed)  # the script seeds the same way before building the model
+    model = model_class(config.model_type)(**config.model_options()).eval()
     x = load_celeba(celeba_dir, "validation", limit=64).float_images()
-    return model.compute_loss({"image": x}, generator=torch.Generator().manual_seed(0))["loss"].item()
+    return config.objective(model, {"image": x}, generator=torch.Generator().manual_seed(0))["loss"].item()
 
 
 def test_training_lowers_the_loss_and_exports_a_hub_folder(tmp_path, celeba_dir):
@@ -85,7 +88,8 @@ def test_training_lowers_the_loss_and_exports_a_hub_folder(tmp_path, celeba_dir)
         for kind in ("reconstructions", "samples"):
             assert (tmp_path / "run" / "images" / f"epoch_{epoch:03d}_{kind}.png").is_file()
     model = load_autoencoder(str(model_dir))  # strict, with its directions and its prior
-    assert type(model).__name__ == "ResNetAutoencoder" and model.decoder_variance == "optimal"
+    assert type(model).__name__ == "ResNetAutoencoder" and record["config"]["objective"]["decoder_variance"] == "optimal"
+    assert not {"decoder_variance", "beta", "kl_weight"} & set(json.loads((model_dir / "config.json").read_text()))
     assert len(model.attribute_directions.names) == 40
     assert model.attribute_directions.positive_count.sum() > 0
     assert model.attribute_directions.method == "regression"  # the config's directions.method
@@ -149,34 +153,35 @@ def test_a_decoder_trained_under_a_frozen_encoder_keeps_its_latent_space(tmp_pat
     narrow_dir = tmp_path / "narrow" / "run" / "model"
     init = {"from": str(narrow_dir), "modules": ["decoder_input", "decoder"]}
     out = train("--config", write_config(tmp_path / "tune", celeba_dir, max_epochs=1, model=narrow, frozen=frozen, init=init),
-                "--set", "train.learning_rate=0", "--set", "train.weight_decay=0", "--set", "model.ssim_weight=1")  # fmt: skip
+                "--set", "train.learning_rate=0", "--set", "train.weight_decay=0", "--set", "objective.ssim_weight=1")  # fmt: skip
     tuned_dir = tmp_path / "tune" / "run" / "model"
     c = safetensors.torch.load_file(str(tuned_dir / "model.safetensors"))
     assert c.keys() == b.keys() and all(torch.equal(b[k], c[k]) for k in b)
     assert json.loads((tuned_dir / "config.json").read_text())["ssim_weight"] == 1
     record = json.loads((tuned_dir / "training_log.json").read_text())
-    assert record["initialized_from"]["folder"] == str(narrow_dir) and "--set model.ssim_weight=1" in record["command"]
+    assert record["initialized_from"]["folder"] == str(narrow_dir) and "--set objective.ssim_weight=1" in record["command"]
     # the decoder's source was itself trained under a frozen encoder: the record keeps that link, the card says both
     assert record["initialized_from"]["frozen_from"]["folder"] == str(source)
     card = (tuned_dir / "README.md").read_text()
     assert "trained further here (`train.init`)" in card and "Nothing was kept fixed" not in card
 
-    # train.init alone fine-tunes the whole model (here with the KL weighted 2): nothing frozen, so the card says
-    # the latent space moved, and config.json and the card record the KL weight
+    # train.init alone fine-tunes the whole model (here with the KL weighted β = 2): nothing frozen, so the card says
+    # the latent space moved; the card and the record name β, and config.json is the same as at β = 1
     whole = {"from": str(source), "modules": ["encoder", "mean_head", "logvar_head", "decoder_input", "decoder"]}
     train("--config", write_config(tmp_path / "whole", celeba_dir, max_epochs=1, init=whole),
-          "--set", "model.kl_weight=2", "--skip-directions")  # fmt: skip
+          "--set", "objective.beta=2", "--skip-directions")  # fmt: skip
     whole_dir = tmp_path / "whole" / "run" / "model"
-    assert json.loads((whole_dir / "config.json").read_text())["kl_weight"] == 2
+    assert json.loads((whole_dir / "training_log.json").read_text())["config"]["objective"]["beta"] == 2
+    assert json.loads((whole_dir / "config.json").read_text()) == json.loads((source / "config.json").read_text())
     card = (whole_dir / "README.md").read_text()
     assert "Nothing was kept fixed" in card and "earlier run" not in card
-    assert "the KL term is weighted **2**" in card and "with no β to tune" not in card
+    assert "the KL term is weighted **β = 2**" in card and "with no weight to tune" not in card
     source_command = json.loads((whole_dir / "training_log.json").read_text())["initialized_from"]["command"]
     assert f"trained by `{source_command}`" in card  # the card names how the fine-tuned source was trained
     # fine-tuned again from that fine-tuned folder: the record keeps the whole chain, and the card names each link
     again = {**whole, "from": str(whole_dir)}
     train("--config", write_config(tmp_path / "again", celeba_dir, max_epochs=1, init=again),
-          "--set", "model.kl_weight=4", "--max-steps", "2", "--skip-directions")  # fmt: skip
+          "--set", "objective.beta=4", "--max-steps", "2", "--skip-directions")  # fmt: skip
     again_dir = tmp_path / "again" / "run" / "model"
     chain = json.loads((again_dir / "training_log.json").read_text())["initialized_from"]
     assert chain["folder"] == str(whole_dir) and chain["initialized_from"]["folder"] == str(source)
@@ -294,7 +299,8 @@ def test_two_process_training_matches_one_process_at_the_same_global_batch(tmp_p
     # that noise generator too). 512 faces = 16 global batches of 32 exactly, so no process gets a padded batch.
     model = dict(type="conv", in_channels=3, image_size=32, hidden_channels=[8, 16], z_dim=16, variational=False,
                  batch_norm=False)  # fmt: skip
-    common = dict(limit=512, model=model, max_epochs=1, hflip=False, learning_rate=2e-3, weights_dtype=None)
+    common = dict(limit=512, model=model, objective={"reconstruction": "mse"}, max_epochs=1, hflip=False,
+                  learning_rate=2e-3, weights_dtype=None)  # fmt: skip
     one = write_config(tmp_path / "one", celeba_dir, batch_size=32, **common)
     two = write_config(tmp_path / "two", celeba_dir, batch_size=16, **common)  # per process: 2 × 16 = 32 a step
     # --max-steps 16 ends the one epoch at its last step, before the validation pass: the face card reads a KL from
@@ -323,8 +329,9 @@ def test_two_process_training_matches_one_process_at_the_same_global_batch(tmp_p
     x = load_celeba(celeba_dir, "validation", image_size=32, limit=64).float_images()
     torch.manual_seed(42)  # train.seed, as train.py seeds before building the model: the untrained loss
     with torch.no_grad():
-        untrained = ConvAutoencoder(**{k: v for k, v in model.items() if k != "type"}).compute_loss({"image": x})["loss"].item()
-        loss = {k: ConvAutoencoder.from_pretrained(str(folder)).eval().compute_loss({"image": x})["loss"].item()
+        mse = AutoencoderObjective()
+        untrained = mse(ConvAutoencoder(**{k: v for k, v in model.items() if k != "type"}), {"image": x})["loss"].item()
+        loss = {k: mse(ConvAutoencoder.from_pretrained(str(folder)).eval(), {"image": x})["loss"].item()
                 for k, folder in runs.items()}  # fmt: skip
     assert loss["one"] < 0.95 * untrained  # it trained (measured: 0.0794 → 0.0694)
     # Measured: 0.06937613 (1 process) vs 0.06937615 (2 processes), 2e-7 relative apart (float reduction order,

@@ -357,12 +357,14 @@ def novelty_plot(class_errors: dict, error: float, class_names, trained_classes,
     return figure_to_image(fig)
 
 
-def analyse_digit_model(model: Autoencoder, test_data, folder: str | Path, trained_classes=None,
+def analyse_digit_model(model: Autoencoder, objective, test_data, folder: str | Path, trained_classes=None,
                         tsne_points: int = 2000, seed: int = 0) -> dict:  # fmt: skip
     """Measure a digit model on its test split and write its figures into ``folder``.
 
     Args:
         model: the trained model (on the CPU).
+        objective: what it was trained with (:mod:`latentlab.objectives`): its terms on the test split are reported
+            as ``test_<term>``.
         test_data: :class:`~latentlab.data.DigitData` test split (images at the model's size).
         folder: the model folder; figures are written as PNGs, the numbers into ``metrics.json``.
         trained_classes: the classes the model was trained on, if not all (turns on the novelty report).
@@ -386,7 +388,7 @@ def analyse_digit_model(model: Autoencoder, test_data, folder: str | Path, train
         model.eval()
         for i in range(0, len(images), 1000):
             batch = {"image": images[i : i + 1000], "label": labels[i : i + 1000]}
-            for k, v in model.compute_loss(batch, generator=torch.Generator().manual_seed(seed + i)).items():
+            for k, v in objective(model, batch, generator=torch.Generator().manual_seed(seed + i)).items():
                 totals[k] = totals.get(k, 0.0) + float(v) * len(batch["image"])
     metrics.update({f"test_{k}": v / len(images) for k, v in totals.items()})
     errors = reconstruction_errors(model, images, labels)

@@ -1,11 +1,12 @@
 """A training run's configuration, parsed once from YAML into typed sections with their defaults and checks.
 
 ``training/train.py`` reads a YAML file (``training/configs/*.yaml``) with the sections ``model``, ``data``,
-``train`` and, optionally, ``directions``, ``prior`` and ``adversarial``, plus ``name`` and ``output_dir``.
+``train`` and, optionally, ``objective``, ``directions``, ``prior`` and ``adversarial``, plus ``name`` and
+``output_dir``.
 :func:`parse_config` turns that dict into a :class:`RunConfig`; every default lives in the dataclasses below, every
 check in their ``__post_init__``, and a key that no section knows is refused with its name. The ``model`` section
-is the model class's ``__init__`` arguments plus ``type`` (:func:`latentlab.models.model_class`); the class checks
-its own arguments when it is built.
+is the model class's ``__init__`` arguments plus ``type`` (:func:`latentlab.models.model_class`): the architecture,
+which the class checks when it is built; ``objective`` is what it is trained to minimise (:mod:`latentlab.objectives`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .models.discriminator import AdversarialObjective
+from .objectives import AttributeObjective, AutoencoderObjective
 
 DATASETS = ("celeba", "mnist", "fashion-mnist", "images")
 OPTIMIZERS = ("adam", "adamw")
@@ -191,6 +193,7 @@ class RunConfig:
     model: dict[str, Any]
     data: DataConfig
     train: TrainConfig
+    objective: AutoencoderObjective | AttributeObjective = AutoencoderObjective()
     name: str | None = None
     output_dir: str = "runs/model"
     directions: DirectionsConfig = DirectionsConfig()
@@ -259,6 +262,11 @@ def parse_config(raw: dict) -> RunConfig:
             raise ConfigError("adversarial trains a VAE's decoder only: train.frozen.modules must list encoder, "
                               "mean_head and logvar_head (the latent space, its directions and prior stay fixed)")  # fmt: skip
     top = {k: raw[k] for k in ("name", "output_dir") if raw.get(k) is not None}
+    objective = AttributeObjective if raw["model"].get("type") == "attribute-classifier" else AutoencoderObjective
+    try:
+        optional["objective"] = _section(objective, raw.get("objective"), "objective")
+    except ValueError as err:
+        raise err if isinstance(err, ConfigError) else ConfigError(f"objective: {err}") from err
     return RunConfig(
         model=dict(raw["model"]),
         data=_section(DataConfig, data, "data",

@@ -1,41 +1,19 @@
-"""What every Latent Lab model shares: the posterior types, ``encode``/``decode``/``forward``/``compute_loss``.
+"""What every Latent Lab model shares: the posterior types, ``encode``/``decode``/``forward``, extras and Hub I/O.
 
 A model is an autoencoder (deterministic code ``z = f(x)``) or a VAE (posterior q(z | x) = N(mean, diag(var))),
 optionally **conditional** on a class label (the one-hot label is given to the encoder with ``x`` and to the
 decoder with ``z``). Subclasses (:class:`~latentlab.models.ConvAutoencoder`,
-:class:`~latentlab.models.DenseAutoencoder`) only build the encoder body and the decoder; the heads, the
-conditioning, the losses and the Hub I/O live here, so every model has the same API::
+:class:`~latentlab.models.DenseAutoencoder`, :class:`~latentlab.models.ResNetAutoencoder`) only build the encoder
+body and the decoder; the heads, the conditioning and the Hub I/O live here, so every model has the same API::
 
     posterior = model.encode(x, labels)        # .mean / .mode() / .sample() / .kl()
     x_hat = model.decode(posterior.mode(), labels)
-    losses = model.compute_loss({"image": x, "label": labels})
 
-Losses (the reconstruction term is a mean over pixels and channels, as in Keras' losses):
-
-* autoencoder: ``loss = reconstruction`` (MSE, or binary cross-entropy for ``reconstruction_loss="bce"``);
-* VAE, ``decoder_variance="fixed"`` (the book's): ``loss = β · reconstruction + KL(q(z|x) ‖ N(0, I))`` (KL summed
-  over z, mean over the batch) — *Generative Deep Learning*, 2nd ed., ch. 3 (β = 2000 with MSE for CelebA, β = 500
-  with BCE for Fashion-MNIST). With MSE this is a Gaussian decoder of fixed variance σ² = D / (2β) per pixel
-  (D = C·H·W), e.g. σ ≈ 1.75 for the book's faces on pixels in [0, 1]: far too wide, so the KL term wins and the
-  encoder forgets most of the face.
-* VAE, ``decoder_variance="optimal"`` (σ-VAE: Rybkin, Daniilidis & Levine, "Simple and Effective VAE Training with
-  Calibrated Decoders", ICML 2021): a Gaussian decoder N(x̂, σ² I) whose one shared variance is set to its maximum-
-  likelihood value, the batch's MSE, at every step. The loss is the negative ELBO in nats per image,
-  ``D/2 · (log(2π σ²) + 1) + KL``, with no β to tune: as reconstructions improve σ shrinks and the reconstruction
-  term's weight grows with them. ``kl_weight`` (default 1: the ELBO) multiplies the KL term as in the β-VAE
-  (Higgins et al., ICLR 2017): above 1 it asks for a more compressed latent at some cost in reconstruction.
-* optional **sharpness terms** of the σ-VAE, each calibrated the same way: a distance ``d`` weighted by
-  ``w`` adds ``w · D/2 · log d`` to the loss, the σ-VAE's term for ``d`` with its own optimal scale, so its gradient
-  ``w · D/2 · ∇d / d`` keeps the same weight relative to the MSE's however small the errors get (the per-term scales
-  of Kendall, Gal & Cipolla, CVPR 2018). ``ssim_weight``: d = 1 − SSIM (Wang et al. 2004; ``pytorch_msssim``, an
-  11-px Gaussian window); ``focal_frequency_weight``: d = the focal frequency loss (Jiang et al., ICCV 2021; the
-  authors' ``focal_frequency_loss`` package), a squared spectral error that weights the frequencies the decoder gets
-  most wrong. With either, the loss is no longer the negative ELBO alone; ``compute_loss`` reports each distance.
+A model is its architecture only: what it is trained to minimise is :mod:`latentlab.objectives`'.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,9 +26,6 @@ from ..extras import check_binding
 from ..prior import PRIOR_NAME, GaussianMixturePrior
 from .base import HubModel, resolve_file
 
-RECONSTRUCTION_LOSSES = ("mse", "bce")
-DECODER_VARIANCES = ("fixed", "optimal")
-MIN_LOG_SIGMA = -6.0  # σ-VAE: the decoder's log σ is clipped below (Rybkin et al.'s soft floor), σ ≥ 0.0025
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 
 
@@ -137,7 +112,7 @@ def make_activation(name: str, leaky_relu_slope: float = 0.3) -> nn.Module:
 
 
 class Autoencoder(nn.Module, HubModel):
-    """Base class: heads, conditioning, ``encode``/``decode``/``forward``/``compute_loss``, attribute directions.
+    """Base class: heads, conditioning, ``encode``/``decode``/``forward``, attribute directions and prior.
 
     Subclasses call :meth:`_init_family` from ``__init__`` and build ``self.encoder`` (images + optional label
     maps → (B, F) features via :meth:`_encoder_features`) and ``self.decoder`` (via :meth:`_decoder_logits`).
@@ -147,47 +122,14 @@ class Autoencoder(nn.Module, HubModel):
     z_dim: int
     decoder_modules = ("decoder_input", "decoder")  # the rest (encoder, heads) defines the latent space
 
-    def _init_family(
-        self,
-        image_shape: tuple[int, int, int],
-        z_dim: int,
-        variational: bool,
-        beta: float,
-        num_classes: int,
-        reconstruction_loss: str,
-        decoder_variance: str = "fixed",
-        ssim_weight: float = 0.0,
-        focal_frequency_weight: float = 0.0,
-        kl_weight: float = 1.0,
-    ) -> None:
+    def _init_family(self, image_shape: tuple[int, int, int], z_dim: int, variational: bool, num_classes: int) -> None:
         if z_dim <= 0 or min(image_shape) <= 0:
             raise ValueError("z_dim and the image shape must be positive")
         if num_classes < 0:
             raise ValueError(f"num_classes must be ≥ 0 (0 = unconditional), got {num_classes}")
-        if reconstruction_loss not in RECONSTRUCTION_LOSSES:
-            raise ValueError(f"reconstruction_loss must be one of {RECONSTRUCTION_LOSSES}, got {reconstruction_loss!r}")
-        if decoder_variance not in DECODER_VARIANCES:
-            raise ValueError(f"decoder_variance must be one of {DECODER_VARIANCES}, got {decoder_variance!r}")
-        if decoder_variance == "optimal" and (reconstruction_loss != "mse" or not variational):
-            raise ValueError("decoder_variance='optimal' (σ-VAE) is a Gaussian decoder: it needs a VAE with "
-                             "reconstruction_loss='mse'")  # fmt: skip
-        if not (ssim_weight >= 0 and focal_frequency_weight >= 0):
-            raise ValueError(f"ssim_weight and focal_frequency_weight must be ≥ 0, got {ssim_weight}, {focal_frequency_weight}")
-        if (ssim_weight or focal_frequency_weight) and decoder_variance != "optimal":
-            raise ValueError("the sharpness terms (ssim_weight, focal_frequency_weight) are calibrated like the σ-VAE's "
-                             "MSE term: they need decoder_variance='optimal'")  # fmt: skip
-        if not kl_weight > 0:
-            raise ValueError(f"kl_weight must be > 0, got {kl_weight}")
-        if kl_weight != 1 and decoder_variance != "optimal":
-            raise ValueError("kl_weight weighs the σ-VAE's KL term; with decoder_variance='fixed' β already sets the "
-                             "balance of reconstruction and KL")  # fmt: skip
-        self.ssim_weight, self.focal_frequency_weight = float(ssim_weight), float(focal_frequency_weight)
-        self.kl_weight = float(kl_weight)
         self.image_shape = tuple(image_shape)
         self.in_channels, self.image_size = image_shape[0], image_shape[1]
-        self.z_dim, self.variational, self.beta = z_dim, bool(variational), float(beta)
-        self.num_classes, self.reconstruction_loss = num_classes, reconstruction_loss
-        self.decoder_variance = decoder_variance
+        self.z_dim, self.variational, self.num_classes = z_dim, bool(variational), num_classes
         self.attribute_directions: AttributeDirections | None = None
         self.prior: GaussianMixturePrior | None = None
 
@@ -292,62 +234,6 @@ class Autoencoder(nn.Module, HubModel):
         logits = self.decode_logits(z, labels)
         return AutoencoderOutput(torch.sigmoid(logits).float(), posterior, z, logits)
 
-    def compute_loss(
-        self, batch: dict[str, torch.Tensor], forward=None, generator: torch.Generator | None = None,
-        return_reconstruction: bool = False,
-    ) -> dict[str, torch.Tensor] | tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """The training loss on a batch ``{"image": (B, C, H, W) in [0, 1], "label": (B,) int (conditional)}``.
-
-        Args:
-            batch: the batch; ``"label"`` is used by conditional models only. With an ``"input"`` (a corrupted copy
-                of ``"image"``) the model encodes the input and is scored against the clean image: a denoising
-                autoencoder (Vincent et al. 2008).
-            forward: the callable that runs this model (e.g. its DistributedDataParallel wrapper, so gradients are
-                synchronised); defaults to the model itself.
-            generator: RNG for the posterior sample (a fixed one makes validation losses comparable).
-            return_reconstruction: also return the decoded batch, (B, C, H, W) float32 in [0, 1], differentiable
-                (the adversarial objective of :mod:`.discriminator` scores it).
-
-        Returns:
-            dict of scalar float32 tensors: ``loss`` (what the optimiser minimises), the reconstruction term under
-            its name (``mse`` or ``bce``, mean over pixels) and, for a VAE, ``kl`` (summed over z, mean over the
-            batch, nats) with ``loss = β · reconstruction + kl`` (``decoder_variance="fixed"``) or, for the σ-VAE,
-            ``loss = D/2 · (log(2π σ²) + 1) + kl_weight · kl`` (nats per image; the negative ELBO at the default
-            ``kl_weight`` 1) and ``sigma``, the decoder's σ = √MSE; with
-            sharpness terms (module docstring) also ``ssim_distance`` (1 − SSIM) and/or ``focal_frequency``, each
-            a batch mean, and their ``w · D/2 · log d`` in ``loss``. With ``return_reconstruction``: the pair
-            ``(losses, reconstruction)``.
-        """
-        losses, out = self._losses(batch, forward, generator)
-        return (losses, out.reconstruction) if return_reconstruction else losses
-
-    def _losses(self, batch, forward, generator) -> tuple[dict[str, torch.Tensor], AutoencoderOutput]:
-        x = batch["image"]
-        labels = batch.get("label") if self.conditional else None
-        out = (self if forward is None else forward)(batch.get("input", x), labels, generator=generator)
-        if self.reconstruction_loss == "bce":  # on logits: stable, and safe under autocast
-            recon = F.binary_cross_entropy_with_logits(out.logits.float(), x.float())
-        else:
-            recon = F.mse_loss(out.reconstruction.float(), x.float())
-        if not self.variational:
-            return {"loss": recon, self.reconstruction_loss: recon}, out
-        kl = out.posterior.kl().mean()
-        if self.decoder_variance == "fixed":
-            return {"loss": self.beta * recon + kl, self.reconstruction_loss: recon, "kl": kl}, out
-        # σ-VAE with the optimal shared variance σ² = MSE: Σ_pixels (x − x̂)² / (2σ²) = D/2 per image, and the
-        # gradient equals that of the NLL with σ held fixed (∂/∂σ vanishes at the optimum).
-        log_sigma = (0.5 * recon.clamp_min(1e-12).log()).clamp_min(MIN_LOG_SIGMA)
-        d = x[0].numel()
-        nll = d * (log_sigma + 0.5 * math.log(2 * math.pi)) + 0.5 * d * recon / torch.exp(2 * log_sigma)
-        losses = {"loss": nll + self.kl_weight * kl, self.reconstruction_loss: recon, "kl": kl, "sigma": log_sigma.exp().detach()}
-        for name, weight, distance in (("ssim_distance", self.ssim_weight, _ssim_distance),
-                                       ("focal_frequency", self.focal_frequency_weight, _focal_frequency)):  # fmt: skip
-            if weight:
-                value = distance(out.reconstruction.float(), x.float())
-                losses[name] = value
-                losses["loss"] = losses["loss"] + weight * 0.5 * d * value.clamp_min(1e-12).log()
-        return losses, out
-
     def last_decoder_weight(self) -> torch.Tensor:
         """The weight tensor of the decoder's last layer (where VQGAN's adaptive weight compares gradients)."""
         layers = [m for m in self.decoder.modules() if getattr(m, "weight", None) is not None and m.weight.ndim >= 2]
@@ -406,21 +292,6 @@ class Autoencoder(nn.Module, HubModel):
         for name, path in files.items():
             extra = self.extras[name][1].load(path, expected_fingerprint=fingerprint)
             self.set_extra(name, extra, fingerprint=fingerprint)  # the latent size, too
-
-
-def _ssim_distance(reconstruction: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """1 − SSIM of two (B, C, H, W) batches in [0, 1], a scalar (batch mean; ``pytorch_msssim``, 11-px window)."""
-    from pytorch_msssim import ssim
-
-    return 1.0 - ssim(reconstruction, x, data_range=1.0, size_average=True)
-
-
-def _focal_frequency(reconstruction: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """The focal frequency loss (Jiang et al., ICCV 2021) of two (B, C, H, W) batches, a scalar (the authors' package,
-    its defaults: α = 1, the whole image, per-image spectrum weights)."""
-    from focal_frequency_loss import FocalFrequencyLoss
-
-    return FocalFrequencyLoss()(reconstruction.contiguous(), x.contiguous())
 
 
 class SpatialAutoencoder(Autoencoder):

@@ -19,7 +19,6 @@ is unchanged by a mirror image).
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..data import CELEBA_ATTRIBUTES
@@ -103,24 +102,6 @@ class AttributeClassifier(
         out = torch.cat([torch.sigmoid(self(x[i : i + batch_size]).float()) for i in range(0, len(x), batch_size)])
         self.train(was_training)
         return out
-
-    def compute_loss(self, batch: dict[str, torch.Tensor], forward=None, generator: torch.Generator | None = None
-                     ) -> dict[str, torch.Tensor]:  # fmt: skip
-        """Binary cross-entropy over all attributes on ``{"image": (B, C, S, S) in [0, 1], "attributes": (B, K) 0/1}``.
-
-        In training mode each image is mirrored left-right with probability ½ (drawn from ``generator``).
-
-        Returns:
-            ``loss`` = ``bce`` (mean over attributes and batch) and ``accuracy`` (mean over attributes and batch of
-            (logit > 0) == label), scalar float32 tensors.
-        """
-        x, y = batch["image"], batch["attributes"].float()
-        if self.training:
-            flip = torch.rand(x.shape[0], generator=generator, device=generator.device if generator else x.device)
-            x = torch.where((flip < 0.5).to(x.device)[:, None, None, None], x.flip(-1), x)
-        logits = (self if forward is None else forward)(x).float()
-        bce = F.binary_cross_entropy_with_logits(logits, y)
-        return {"loss": bce, "bce": bce, "accuracy": ((logits > 0).float() == y).float().mean()}
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

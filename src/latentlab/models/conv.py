@@ -47,14 +47,12 @@ class ConvAutoencoder(
         image_size: square input side H = W in pixels; must be divisible by ``2 ** len(hidden_channels)``.
         hidden_channels: filters of each stride-2 encoder conv (the decoder mirrors them).
         z_dim: latent size.
-        beta: weight β of the reconstruction term against the KL term (VAE only; the book uses 2000 for faces).
         variational: a VAE (``mean``/``logvar`` heads, sampled ``z``, KL term) or a plain autoencoder.
         num_classes: > 0 makes the model conditional on a label in [0, num_classes).
         batch_norm: BatchNorm after every conv (the CelebA model) or none (the Fashion-MNIST models).
         activation: ``leaky_relu`` (CelebA) or ``relu`` (Fashion-MNIST), see :func:`~.autoencoder.make_activation`.
         decoder_input_activation: BatchNorm (if ``batch_norm``) + activation after the decoder's first Dense layer
             (CelebA: yes; the Fashion-MNIST models: a plain Dense).
-        reconstruction_loss: ``mse`` or ``bce`` (binary cross-entropy), mean over pixels.
         leaky_relu_slope, batch_norm_momentum, batch_norm_eps: the book's Keras defaults (0.3, 0.01, 1e-3).
         upsampling: how each decoder stage doubles the resolution: ``"transposed"`` (ConvTranspose 3×3 stride 2,
             the book's) or ``"nearest"`` (nearest-neighbour ×2 then Conv 3×3 stride 1, which avoids the
@@ -80,13 +78,11 @@ class ConvAutoencoder(
         image_size: int = 64,
         hidden_channels: list[int] | tuple[int, ...] = (64, 64, 64, 64, 64),
         z_dim: int = 200,
-        beta: float = 2000.0,
         variational: bool = True,
         num_classes: int = 0,
         batch_norm: bool = True,
         activation: str = "leaky_relu",
         decoder_input_activation: bool = True,
-        reconstruction_loss: str = "mse",
         leaky_relu_slope: float = 0.3,
         batch_norm_momentum: float = 0.01,
         batch_norm_eps: float = 1e-3,
@@ -101,8 +97,7 @@ class ConvAutoencoder(
             raise ValueError(f"upsampling must be 'transposed' or 'nearest', got {upsampling!r}")
         if image_size % (2**depth) != 0:
             raise ValueError(f"image_size={image_size} is not divisible by 2**{depth} (one halving per encoder conv)")
-        self._init_family((in_channels, image_size, image_size), z_dim, variational, beta, num_classes,
-                          reconstruction_loss)  # fmt: skip
+        self._init_family((in_channels, image_size, image_size), z_dim, variational, num_classes)
         def block(conv: nn.Module, channels: int) -> nn.Sequential:
             norm = [nn.BatchNorm2d(channels, momentum=batch_norm_momentum, eps=batch_norm_eps)] if batch_norm else []
             return nn.Sequential(conv, *norm, make_activation(activation, leaky_relu_slope))

@@ -4,7 +4,7 @@ The dense digit models are configs of :class:`DenseAutoencoder` (see ``training/
 
 * the **novelty-detection autoencoder**: an MLP 784 → 100 → 784 with sigmoid units and a squared-error loss,
   trained on one digit only, so its reconstruction error is high on everything else
-  (``hidden_features=[]``, ``z_dim=100``, ``latent_activation="sigmoid"``, ``reconstruction_loss="mse"``);
+  (``hidden_features=[]``, ``z_dim=100``, ``latent_activation="sigmoid"``; the objective's ``reconstruction="mse"``);
 * the **conditional autoencoder**: the one-hot label concatenated to the flattened image at the encoder input and
   to the latent at the decoder input, so a chosen class can be drawn from any ``z``
   (``num_classes=10``, ``hidden_features=[512, 256]``, ``z_dim`` 2 or 5).
@@ -39,9 +39,7 @@ class DenseAutoencoder(
         latent_activation: an activation on the autoencoder's code (e.g. ``sigmoid``: the 100 sigmoid units of
             the novelty-detection MLP) or ``None`` for a linear code; not allowed for a VAE.
         variational: a VAE (``mean``/``logvar`` heads, KL term) or a plain autoencoder.
-        beta: weight of the reconstruction term against the KL term (VAE only).
         num_classes: > 0 makes the model conditional on a label in [0, num_classes).
-        reconstruction_loss: ``mse`` or ``bce``, mean over pixels.
 
     Raises:
         ValueError: non-positive sizes, an unknown option, or ``latent_activation`` with ``variational=True``.
@@ -62,9 +60,7 @@ class DenseAutoencoder(
         activation: str = "relu",
         latent_activation: str | None = None,
         variational: bool = False,
-        beta: float = 1.0,
         num_classes: int = 0,
-        reconstruction_loss: str = "mse",
     ):
         super().__init__()
         image_shape = tuple(int(s) for s in image_shape)
@@ -75,7 +71,7 @@ class DenseAutoencoder(
             raise ValueError("hidden_features must be positive widths")
         if latent_activation is not None and variational:
             raise ValueError("latent_activation is for plain autoencoders; a VAE's mean/logvar are linear")
-        self._init_family(image_shape, z_dim, variational, beta, num_classes, reconstruction_loss)
+        self._init_family(image_shape, z_dim, variational, num_classes)
         make_activation(activation)  # an unknown name fails here even when there are no hidden layers
         pixels = math.prod(image_shape)
 

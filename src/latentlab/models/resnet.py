@@ -20,8 +20,8 @@ a convolution (no checkerboard artifacts: Odena, Dumoulin & Olah, Distill 2016),
 the upsampled tensor (:func:`upsample_conv`, 2.25× fewer multiply-adds for those layers, same result). GroupNorm,
 unlike BatchNorm, makes every image's output independent of the rest of its batch, in training and in the app alike.
 
-Trained with ``decoder_variance="optimal"`` (σ-VAE, Rybkin et al. 2021; see :class:`~.autoencoder.Autoencoder`),
-see ``training/configs/celeba_vae_64.yaml``.
+Trained as a σ-VAE (``decoder_variance="optimal"``, Rybkin et al. 2021; see :mod:`latentlab.objectives`), see
+``training/configs/celeba_vae_64.yaml``.
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ class ResNetAutoencoder(
 ):
     """Residual convolutional (variational) autoencoder with a vector latent — the project's face VAE.
 
-    Same API as every Latent Lab model (``encode``/``decode``/``forward``/``compute_loss``, strict
+    Same API as every Latent Lab model (``encode``/``decode``/``forward``, strict
     ``from_pretrained``); every choice is an ``__init__`` argument recorded in ``config.json``.
 
     Args:
@@ -161,12 +161,6 @@ class ResNetAutoencoder(
             full resolution only sees the stem and the output convolution (3.6× cheaper on an AVX2 CPU at 64 px;
             the shipped face model).
         z_dim: latent size.
-        beta: weight β of the mean-MSE reconstruction term (``decoder_variance="fixed"`` only).
-        decoder_variance: ``"optimal"`` (σ-VAE, the default here) or ``"fixed"`` (β · MSE + KL, the book's).
-        ssim_weight, focal_frequency_weight: optional sharpness terms of the σ-VAE objective, ≥ 0 (0: off; see
-            :mod:`~.autoencoder`): 1 − SSIM and the focal frequency loss, each calibrated like the MSE term.
-        kl_weight: weight of the σ-VAE's KL term, > 0 (1: the ELBO; > 1: a β-VAE's more compressed latent,
-            Higgins et al., ICLR 2017); ``decoder_variance="optimal"`` only.
         variational: a VAE (``mean``/``logvar`` heads) or a plain autoencoder.
         num_classes: > 0 makes the model conditional (one-hot label maps beside the image; label joined to ``z``).
 
@@ -193,11 +187,6 @@ class ResNetAutoencoder(
         decoder_widths: list[int] | tuple[int, ...] | None = None,
         stem_stride: int = 1,
         z_dim: int = 200,
-        beta: float = 1.0,
-        decoder_variance: str = "optimal",
-        ssim_weight: float = 0.0,
-        focal_frequency_weight: float = 0.0,
-        kl_weight: float = 1.0,
         variational: bool = True,
         num_classes: int = 0,
     ):
@@ -216,9 +205,7 @@ class ResNetAutoencoder(
         down = 2**halvings
         if image_size % down != 0:
             raise ValueError(f"image_size={image_size} is not divisible by 2**{halvings} (one halving per level)")
-        self._init_family((in_channels, image_size, image_size), z_dim, variational, beta, num_classes, "mse",
-                          decoder_variance=decoder_variance, ssim_weight=ssim_weight,
-                          focal_frequency_weight=focal_frequency_weight, kl_weight=kl_weight)  # fmt: skip
+        self._init_family((in_channels, image_size, image_size), z_dim, variational, num_classes)
 
         layers: list[nn.Module] = [nn.Conv2d(in_channels + num_classes, widths[0], 3, stride=stem_stride, padding=1)]
         prev = widths[0]

@@ -26,7 +26,8 @@ def analyse(folder: Path) -> dict:
     if config.data.name == "celeba":
         raise SystemExit(f"{folder}: a face model; its measurements are not part of this script")
     classes = None if config.data.classes is None else list(config.data.classes)
-    metrics = analyse_digit_model(load_pretrained(str(folder)), load_split(config, "test"), folder, trained_classes=classes)
+    metrics = analyse_digit_model(load_pretrained(str(folder)), config.objective, load_split(config, "test"), folder,
+                                  trained_classes=classes)  # fmt: skip
     record["test_metrics"] = metrics
     (folder / "training_log.json").write_text(json.dumps(record, indent=1))
     write_model_card(folder)

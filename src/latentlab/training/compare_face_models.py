@@ -17,9 +17,18 @@ import argparse
 import json
 from pathlib import Path
 
+from latentlab.config import parse_config
 from latentlab.evaluation import edit_summary
+from latentlab.objectives import AutoencoderObjective
 
 from .model_card import command_line
+
+
+def objective_name(objective: AutoencoderObjective) -> str:
+    """A face model's objective in a few words: ``"w·MSE + KL, w = 2000"``, ``"σ-VAE"``, ``"σ-VAE, β = 8"``."""
+    if objective.decoder_variance == "fixed":
+        return f"w·MSE + KL, w = {objective.reconstruction_weight:g}" + (f", β = {objective.beta:g}" if objective.beta != 1 else "")
+    return "σ-VAE" if objective.beta == 1 else f"σ-VAE, β = {objective.beta:g}"
 
 
 def model_row(folder: Path, name: str | None = None) -> dict:
@@ -32,8 +41,7 @@ def model_row(folder: Path, name: str | None = None) -> dict:
         "folder": str(folder),
         "architecture": architecture(config),
         "z_dim": config["z_dim"],
-        "beta": config["beta"] if config.get("decoder_variance", "fixed") == "fixed"
-        else "σ-VAE" if config.get("kl_weight", 1) == 1 else f"σ-VAE, KL ×{config['kl_weight']:g}",
+        "objective": objective_name(parse_config(record["config"]).objective),
         "parameters": record["parameters"],
         "lr_schedule": tcfg.get("lr_schedule", "constant"),
         "epochs": record["epochs"],
@@ -90,7 +98,7 @@ def choose(rows: list[dict], reference: str) -> str | None:
 
 
 def markdown(rows: list[dict], chosen: str | None) -> str:
-    head = ("| model | architecture | β | params | epochs (LR) | test MSE | PSNR dB | FID images | FID recon "
+    head = ("| model | architecture | objective | params | epochs (LR) | test MSE | PSNR dB | FID images | FID recon "
             "| FID samples (its prior) | FID samples N(0, I) | FID morph midpoints | KL nats | active units "
             "| edit success @1 | other attrs flipped @1 |\n"
             "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")  # fmt: skip
@@ -103,13 +111,12 @@ def markdown(rows: list[dict], chosen: str | None) -> str:
         e = r.get("edits")
         success, others = (f"{e['edit_success']:.2f}", f"{e['others_flip_rate']:.3f}") if e else ("—", "—")
         mark = " **(chosen)**" if r["name"] == chosen else ""
-        beta = r["beta"] if isinstance(r["beta"], str) else f"{r['beta']:g}"
         prior = f"{r['fid_samples']:.1f}" if "mixture" in r.get("samples_from", "") else "—"
         normal = r.get("fid_samples_normal", r["fid_samples"])  # None: not measured (evaluate.py --fid-sets)
         normal = "—" if normal is None else f"{normal:.1f}"
         interp = "—" if r.get("fid_interpolations") is None else f"{r['fid_interpolations']:.1f}"
         lines.append(
-            f"| {r['name']}{mark} | {r['architecture']} | {beta} | {r['parameters']:,} | {r['epochs']} ({r['lr_schedule']}) "
+            f"| {r['name']}{mark} | {r['architecture']} | {r['objective']} | {r['parameters']:,} | {r['epochs']} ({r['lr_schedule']}) "
             f"| {r['test_mse']:.5f} | {r['test_psnr_db']:.2f} | {r.get('fid_images') or '—'} | {r['fid_reconstructions']:.1f} "
             f"| {prior} | {normal} | {interp} | {r['kl']:.1f} | {r['active_units']} | {success} | {others} |")  # fmt: skip
     return "\n".join(lines)

@@ -21,6 +21,9 @@ from pathlib import Path
 import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from latentlab.config import parse_config
+from latentlab.objectives import AutoencoderObjective
+
 TEMPLATES = Path(__file__).resolve().parent / "cards"  # package data
 STAMP = re.compile(r"\n*<!-- latentlab-card sha256:([0-9a-f]{64}) -->\s*$")
 
@@ -110,19 +113,21 @@ def lineage(record: dict, repo_id: str) -> dict:
 
 
 def _digit_texts(config: dict, cfg: dict) -> dict:
-    """Title, description, architecture, uses and limitations of a digit model, from its config."""
+    """Title, description, architecture, uses and limitations of a digit model, from its ``config.json`` and the
+    run's config ``cfg`` (its objective)."""
     variational, conditional = config.get("variational", False), config.get("num_classes", 0) > 0
+    objective = parse_config(cfg).objective
     classes = cfg["data"].get("classes")
     if config["model_type"] == "dense":
         widths = " → ".join(map(str, [784, *config["hidden_features"]]))
         arch = (f"Dense layers {widths} → z ({config['z_dim']}{', ' + config['latent_activation'] if config.get('latent_activation') else ''}), "
-                f"mirrored in the decoder, sigmoid output; {config['reconstruction_loss'].upper()} loss.")  # fmt: skip
+                f"mirrored in the decoder, sigmoid output; {objective.reconstruction.upper()} loss.")  # fmt: skip
     else:
         arch = (f"{len(config['hidden_channels'])} × [Conv 3×3 stride 2 + {config['activation']}] with "
                 f"{'/'.join(map(str, config['hidden_channels']))} filters{' + BatchNorm' if config['batch_norm'] else ''}, "
                 f"a dense {'mean/logvar' if variational else 'code'} head, a mirrored transposed-conv decoder with a sigmoid "
-                f"output; {config['reconstruction_loss'].upper()} loss"
-                + (f", β = {config['beta']:g} against the KL term." if variational else "."))  # fmt: skip
+                f"output; {objective.reconstruction.upper()} loss"
+                + (f" weighted {objective.reconstruction_weight:g} against the KL term." if variational else "."))  # fmt: skip
     if conditional:
         arch += " The one-hot label is concatenated to the encoder's input and to `z` at the decoder's input."
     if classes:
@@ -324,11 +329,12 @@ def edit_table_rows(edits: dict) -> dict:
     }  # fmt: skip
 
 
-SEED_RECIPE = {"hidden_channels": [64, 64, 64, 64, 64], "beta": 2000.0, "z_dim": 200, "upsampling": "transposed"}
+SEED_RECIPE = {"hidden_channels": [64, 64, 64, 64, 64], "reconstruction_weight": 2000.0, "z_dim": 200,
+               "upsampling": "transposed"}  # fmt: skip
 
 
-def face_architecture(config: dict) -> str:
-    """One paragraph on a face VAE's architecture and objective, from its ``config.json``."""
+def face_architecture(config: dict, objective: AutoencoderObjective) -> str:
+    """One paragraph on a face VAE's architecture (its ``config.json``) and its run's ``objective``."""
     if config.get("model_type") == "resnet":
         widths = config["widths"]
         first = config["image_size"] // config.get("stem_stride", 1)
@@ -352,28 +358,30 @@ def face_architecture(config: dict) -> str:
                 f"**{config['z_dim']}-d latent**, a mirrored "
                 f"{'transposed-conv' if config.get('upsampling', 'transposed') == 'transposed' else 'nearest-upsampling + conv'} "
                 "decoder with a sigmoid output.")  # fmt: skip
-    if config.get("decoder_variance", "fixed") == "optimal":
-        kl_weight = config.get("kl_weight", 1)
+    if objective.decoder_variance == "optimal":
+        beta = objective.beta
         text += (" **Objective: the σ-VAE** (Rybkin, Daniilidis & Levine, ICML 2021): a Gaussian decoder whose shared "
                  "variance is set to its maximum-likelihood value, the batch MSE, at every step; loss = D/2 · (log 2πσ² + 1) "
-                 "+ KL, the negative ELBO in nats per image" + (", with no β to tune." if kl_weight == 1 else
-                 f"; here the KL term is weighted **{kl_weight:g}** (a β-VAE's β, Higgins et al., ICLR 2017), "
+                 "+ KL, the negative ELBO in nats per image" + (", with no weight to tune." if beta == 1 else
+                 f"; here the KL term is weighted **β = {beta:g}** (a β-VAE's β, Higgins et al., ICLR 2017), "
                  "asking for a more compressed latent, so the loss is no longer the negative ELBO."))  # fmt: skip
         terms = [f"{w:g} · D/2 · log({name}) ({source})" for name, w, source in (
-                 ("1 − SSIM", config.get("ssim_weight", 0), "Wang et al. 2004"),
-                 ("focal frequency loss", config.get("focal_frequency_weight", 0), "Jiang et al., ICCV 2021")) if w]  # fmt: skip
+                 ("1 − SSIM", objective.ssim_weight, "Wang et al. 2004"),
+                 ("focal frequency loss", objective.focal_frequency_weight, "Jiang et al., ICCV 2021")) if w]  # fmt: skip
         if terms:
             text += f" Sharpness terms added to it, each calibrated like the MSE term: {' + '.join(terms)}."
     else:
-        text += f" Loss = β · MSE + KL with β = {config['beta']:g}."
+        text += (f" Loss = w · MSE + KL with w = {objective.reconstruction_weight:g} (the book's `BETA`, a weight on the "
+                 "reconstruction term)." if objective.beta == 1 else
+                 f" Loss = w · MSE + β · KL with w = {objective.reconstruction_weight:g}, β = {objective.beta:g}.")
     return text
 
 
-def recipe_changes(config: dict, tcfg: dict) -> list[str]:
+def recipe_changes(config: dict, tcfg: dict, objective: AutoencoderObjective) -> list[str]:
     """How a face VAE's recipe differs from the book's (empty for the book's recipe itself)."""
     if config.get("model_type") == "resnet":
         changes = ["the objective: the σ-VAE's calibrated Gaussian decoder instead of 2000 · mean MSE + KL — the book's "
-                   "β is a decoder with σ ≈ 1.75 on pixels in [0, 1], so its KL term wins and every face comes back as "
+                   "weight of 2000 is a decoder with σ ≈ 1.75 on pixels in [0, 1], so its KL term wins and every face comes back as "
                    "nearly the same average face",
                    "the architecture: GroupNorm/SiLU residual blocks and nearest-upsampling decoder instead of five "
                    "BatchNorm/LeakyReLU convs of 64 filters (GroupNorm makes each face independent of its batch)"]  # fmt: skip
@@ -392,8 +400,8 @@ def recipe_changes(config: dict, tcfg: dict) -> list[str]:
         changes.append(f"filters {'/'.join(map(str, config['hidden_channels']))} instead of the book's 64/64/64/64/64")
     if config["z_dim"] != SEED_RECIPE["z_dim"]:
         changes.append(f"a {config['z_dim']}-d latent instead of 200")
-    if float(config["beta"]) != SEED_RECIPE["beta"]:
-        changes.append(f"β = {config['beta']:g} instead of 2000")
+    if objective.reconstruction_weight != SEED_RECIPE["reconstruction_weight"]:
+        changes.append(f"a reconstruction weight of {objective.reconstruction_weight:g} instead of 2000")
     if config.get("upsampling", "transposed") != "transposed":
         changes.append("nearest-neighbour upsampling + 3×3 convs instead of stride-2 transposed convs")
     if tcfg.get("lr_schedule", "constant") != "constant":
@@ -468,14 +476,14 @@ def render_face_model_card(folder: Path, record: dict, config: dict, repo_id: st
         template_path=str(TEMPLATES / "celeba_vae.md.j2"),
         name=name,
         repo_id=repo_id,
-        architecture=face_architecture(config),
+        architecture=face_architecture(config, parse_config(cfg).objective),
         title=("the book's convolutional VAE of 64×64 faces" if config.get("model_type") != "resnet" else
                "a residual σ-VAE of 64×64 faces with an adversarially trained decoder" if cfg.get("adversarial") else
                "a residual σ-VAE of 64×64 faces"),  # fmt: skip
         adversarial=adversarial_fields(cfg.get("adversarial")),
         model_class="ResNetAutoencoder" if config.get("model_type") == "resnet" else "ConvAutoencoder",
         z_dim=config["z_dim"],
-        changes=recipe_changes(config, cfg["train"]),
+        changes=recipe_changes(config, cfg["train"], parse_config(cfg).objective),
         prior=prior_description(folder),
         smiling=(edits or {}).get("rates", {}).get("Smiling"),
         variant=record.get("variant"),

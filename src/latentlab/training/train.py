@@ -5,13 +5,14 @@
     python training/train.py --config … --resume                                      # continue the latest checkpoint
     python training/train.py --config training/configs/mnist_dense_ae_digit0.yaml    # the digit models alike
     python training/train.py --config … --push-to-hub OWNER/NAME                      # then publish the folder
-    python training/train.py --config … --set model.ssim_weight=1 --output-dir runs/x  # one config value changed
+    python training/train.py --config … --set objective.ssim_weight=1 --output-dir runs/x  # one value changed
 
 The config (parsed once into :class:`latentlab.config.RunConfig`; unknown keys are refused by name) names the
 model (``model.type``: ``resnet``, ``conv``, ``dense`` or ``attribute-classifier``, the rest are its ``__init__``
-arguments) and the data (``data.name``: ``celeba``, ``mnist`` or ``fashion-mnist``); the loop calls
-``model.compute_loss(batch)`` with ``batch = {"image": …, "label": …}`` (digits) or ``{"image": …, "attributes": …}``
-(CelebA) and knows nothing else about the model. ``train.lr_schedule`` is ``constant`` (the book's) or ``cosine``.
+arguments: the architecture, all that its folder records), what it minimises (the ``objective`` section,
+:func:`latentlab.objectives.objective_for`) and the data (``data.name``: ``celeba``, ``mnist`` or
+``fashion-mnist``); the loop calls ``objective(model, batch)`` with ``batch = {"image": …, "label": …}`` (digits) or
+``{"image": …, "attributes": …}`` (CelebA) and knows nothing else about the model. ``train.lr_schedule`` is ``constant`` (the book's) or ``cosine``.
 ``train.frozen: {from: FOLDER, modules: […]}`` loads those modules from a model folder and keeps them fixed (a decoder
 trained under a shipped encoder); ``train.init`` (same form) loads them to fine-tune. An ``adversarial`` section
 trains the decoder against a patch discriminator (:mod:`latentlab.models.discriminator`), which lives in the run's
@@ -37,7 +38,9 @@ import platform
 import shutil
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 import safetensors
@@ -46,7 +49,6 @@ import torch
 import yaml
 from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
-from .model_card import command_line, write_model_card
 from tqdm.auto import tqdm
 
 from latentlab import latent
@@ -58,6 +60,8 @@ from latentlab.images import grid_image
 from latentlab.models import Autoencoder, HubModel, model_class
 from latentlab.models.base import WEIGHTS_NAME
 from latentlab.models.discriminator import AdversarialObjective, PatchDiscriminator
+
+from .model_card import command_line, write_model_card
 from latentlab.prior import fit_gaussian_mixture
 
 STATE_FILE = "trainer_state.json"
@@ -82,7 +86,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     p.add_argument("--skip-directions", action="store_true", help="do not compute attribute directions (nor the prior) at the end")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="overrides",
-                   help="override one config value (VALUE read as YAML), e.g. --set model.ssim_weight=1; repeatable")
+                   help="override one config value (VALUE read as YAML), e.g. --set objective.ssim_weight=1; repeatable")
     p.add_argument("--push-to-hub", metavar="OWNER/NAME",
                    help="publish the exported model folder to this Hub repo (training/push_to_hub.py)")  # fmt: skip
     return p.parse_args(argv)
@@ -121,13 +125,38 @@ def load_data(cfg: RunConfig | dict, split: str) -> ImageTensors:
     return load_split(as_run_config(cfg), split)
 
 
+@dataclass
 class Adversary:
     """What adversarial training adds to a run (the config's ``adversarial`` section): the discriminator, its
-    optimiser and the objective; all three live in the run's checkpoints, none in the exported model folder.
-    (Plain classes here, not dataclasses: tests load this script by file path, outside ``sys.modules``.)"""
+    optimiser and the objective; all three live in the run's checkpoints, none in the exported model folder."""
 
-    def __init__(self, discriminator: torch.nn.Module, optimizer: torch.optim.Optimizer, objective: AdversarialObjective):
-        self.discriminator, self.optimizer, self.objective = discriminator, optimizer, objective
+    discriminator: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    objective: AdversarialObjective
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How the loop turns a batch into losses (:func:`recipe_for`): the objective (``objective(model, batch, …)``,
+    :mod:`latentlab.objectives`), the batch's memory format, left-right flips, the corruption of a denoising
+    autoencoder's inputs and, for a decoder trained against a discriminator, the adversary."""
+
+    objective: Callable[..., Any]
+    channels_last: bool = False
+    hflip: bool = False
+    corruption: tuple[dict, ...] | None = None
+    adversary: Adversary | None = None
+
+
+def recipe_for(config: RunConfig | dict, model: HubModel, adversary: Adversary | None = None) -> Recipe:
+    """The :class:`Recipe` of a run's config for ``model`` (the objective checked against it)."""
+    config = as_run_config(config)
+    tcfg = config.train
+    try:
+        config.objective.check(model)
+    except ValueError as err:
+        raise ConfigError(f"objective: {err}") from err
+    return Recipe(config.objective, tcfg.channels_last, tcfg.hflip, tcfg.corruption, adversary)
 
 
 def build_adversary(config: RunConfig, model: HubModel) -> Adversary | None:
@@ -244,30 +273,31 @@ def to_batch(images_u8: torch.Tensor, targets: torch.Tensor, channels_last: bool
     return batch
 
 
-def train_step(accelerator, model, optimizer, images_u8, targets, channels_last: bool, noise,
-               hflip: bool = False, corruption: list[dict] | None = None,
-               adversary: Adversary | None = None, step: int = 0) -> dict[str, torch.Tensor]:  # fmt: skip
+def train_step(accelerator, model, optimizer, images_u8, targets, recipe: Recipe, noise: torch.Generator,
+               step: int = 0) -> dict[str, torch.Tensor]:  # fmt: skip
     """One optimiser step on a uint8 batch: the project's training path (also timed by benchmarks/benchmark.py).
-    ``hflip``: mirror a random half of the images (faces are left-right symmetric); ``corruption``: encode a
-    corrupted copy and score against the clean images (a denoising autoencoder; :func:`latentlab.analysis.corrupt`).
-    Both draw from ``noise``, the run's checkpointed generator, so a resumed run draws the same.
-    With an ``adversary`` the decoder minimises its :class:`AdversarialObjective` instead of the model's loss (not
-    before ``adversary.objective.start_step``, while the discriminator trains alone), and the discriminator takes
-    one step on the same batch; ``step`` is the number of optimiser steps taken so far."""
-    if hflip:
+
+    The :class:`Recipe`'s ``hflip`` mirrors a random half of the images (faces are left-right symmetric); its
+    ``corruption`` encodes a corrupted copy scored against the clean images (a denoising autoencoder;
+    :func:`latentlab.analysis.corrupt`). Both draw from ``noise``, the run's checkpointed generator, so a resumed run
+    draws the same. With an ``adversary`` the decoder minimises its :class:`AdversarialObjective` instead of the
+    recipe's objective (not before ``adversary.objective.start_step``, while the discriminator trains alone), and the
+    discriminator takes one step on the same batch; ``step`` is the number of optimiser steps taken so far."""
+    adversary = recipe.adversary
+    if recipe.hflip:
         flip = torch.rand(images_u8.shape[0], generator=noise, device=noise.device) < 0.5
         images_u8 = torch.where(flip.to(images_u8.device)[:, None, None, None], images_u8.flip(-1), images_u8)
-    batch = to_batch(images_u8, targets, channels_last)
-    if corruption:
-        batch["input"] = corrupt(batch["image"], corruption, noise)
+    batch = to_batch(images_u8, targets, recipe.channels_last)
+    if recipe.corruption:
+        batch["input"] = corrupt(batch["image"], recipe.corruption, noise)
     unwrapped = accelerator.unwrap_model(model)
     if adversary is None:
-        losses = unwrapped.compute_loss(batch, forward=model, generator=noise)
+        losses = recipe.objective(unwrapped, batch, forward=model, generator=noise)
         accelerator.backward(losses["loss"])
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         return losses
-    losses, reconstruction = unwrapped.compute_loss(batch, forward=model, generator=noise, return_reconstruction=True)
+    losses, reconstruction = recipe.objective(unwrapped, batch, forward=model, generator=noise, return_reconstruction=True)
     losses = {k: v.detach() for k, v in losses.items()}  # the model's own terms, reported only
     objective, discriminator = adversary.objective, adversary.discriminator
     if step >= objective.start_step:
@@ -288,20 +318,19 @@ def train_step(accelerator, model, optimizer, images_u8, targets, channels_last:
 
 
 @torch.no_grad()
-def evaluate(accelerator, model, loader, channels_last: bool, seed: int, corruption: list[dict] | None = None
-             ) -> dict[str, float]:  # fmt: skip
-    """Mean validation losses over the whole loader, with a fixed RNG for the posterior samples (and, for a
-    denoising model, for the corruption of its inputs)."""
+def evaluate(accelerator, model, loader, recipe: Recipe, seed: int) -> dict[str, float]:
+    """Mean validation losses (the recipe's objective) over the whole loader, with a fixed RNG for the posterior
+    samples (and, for a denoising model, for the corruption of its inputs)."""
     unwrapped = accelerator.unwrap_model(model)
     model.eval()
     generator = torch.Generator(device=accelerator.device).manual_seed(seed)
     totals, count = {}, 0
     for images_u8, targets in loader:
-        batch = to_batch(images_u8, targets, channels_last)
-        if corruption:
-            batch["input"] = corrupt(batch["image"], corruption, generator)
+        batch = to_batch(images_u8, targets, recipe.channels_last)
+        if recipe.corruption:
+            batch["input"] = corrupt(batch["image"], recipe.corruption, generator)
         with accelerator.autocast():
-            losses = unwrapped.compute_loss(batch, generator=generator)
+            losses = recipe.objective(unwrapped, batch, generator=generator)
         n = batch["image"].shape[0]
         for k, v in losses.items():
             totals[k] = totals.get(k, 0.0) + accelerator.reduce(v.detach() * n, "sum").item()
@@ -334,11 +363,11 @@ class Run:
 
     def __init__(self, config: RunConfig, accelerator: Accelerator, model: torch.nn.Module,
                  optimizer: torch.optim.Optimizer, scheduler, train_data: ImageTensors, eval_data: ImageTensors,
-                 train_loader, eval_loader, adversary: Adversary | None, noise: torch.Generator):  # fmt: skip
+                 train_loader, eval_loader, recipe: Recipe, noise: torch.Generator):  # fmt: skip
         self.config, self.accelerator, self.model, self.optimizer, self.scheduler = (config, accelerator, model,
                                                                                      optimizer, scheduler)  # fmt: skip
         self.train_data, self.eval_data, self.train_loader, self.eval_loader = train_data, eval_data, train_loader, eval_loader
-        self.adversary, self.noise = adversary, noise
+        self.recipe, self.adversary, self.noise = recipe, recipe.adversary, noise
         self.state = {"step": 0, "epoch": 0, "best_val_loss": math.inf, "best_epoch": None, "bad_epochs": 0,
                       "history": [], "train_seconds": 0.0, "stopped": None}  # fmt: skip
         self.interrupted: list[str] = []  # the signal that asked the run to stop, once one has
@@ -383,8 +412,9 @@ def start_run(config: RunConfig) -> Run:
     # The posterior noise has its own generator, checkpointed with the run, so a resumed run draws exactly the
     # noise the uninterrupted run would have (the global RNG is also touched by every DataLoader iterator).
     noise = torch.Generator(device=accelerator.device).manual_seed(tcfg.seed * 1000 + accelerator.process_index)
+    recipe = recipe_for(config, accelerator.unwrap_model(model), adversary)
     return Run(config, accelerator, model, optimizer, scheduler, train_data, eval_data, train_loader, eval_loader,
-               adversary, noise)  # fmt: skip
+               recipe, noise)  # fmt: skip
 
 
 def resume(run: Run, checkpoint: str) -> None:
@@ -439,8 +469,7 @@ def train_epoch(run: Run) -> dict[str, float] | None:
                desc=f"epoch {epoch + 1}/{tcfg.max_epochs}", disable=not accelerator.is_local_main_process)  # fmt: skip
     t0, running = time.perf_counter(), {}
     for images_u8, targets in loader:
-        losses = train_step(accelerator, run.model, run.optimizer, images_u8, targets, tcfg.channels_last, run.noise,
-                            hflip=tcfg.hflip, corruption=tcfg.corruption, adversary=run.adversary,
+        losses = train_step(accelerator, run.model, run.optimizer, images_u8, targets, run.recipe, run.noise,
                             step=state["step"])  # fmt: skip
         run.scheduler.step()
         state["step"] += 1
@@ -464,7 +493,7 @@ def end_epoch(run: Run, running: dict[str, float], preview: dict, prior_z: torch
     """Validate, record the epoch, write its previews, keep the weights if they are the ones to keep (``train.keep``),
     decide early stopping and checkpoint."""
     tcfg, state, accelerator = run.config.train, run.state, run.accelerator
-    val = evaluate(accelerator, run.model, run.eval_loader, tcfg.channels_last, tcfg.seed, tcfg.corruption)
+    val = evaluate(accelerator, run.model, run.eval_loader, run.recipe, tcfg.seed)
     state["epoch"] += 1
     epoch = state["epoch"]
     state["history"].append({"epoch": epoch, "step": state["step"], "train": running, "validation": val,
@@ -581,7 +610,7 @@ def test_metrics(config: RunConfig, final: HubModel, model_dir: Path) -> dict | 
     if config.data.name in ("mnist", "fashion-mnist"):
         from latentlab.analysis import analyse_digit_model
 
-        return analyse_digit_model(final.cpu(), load_split(config, "test"), model_dir,
+        return analyse_digit_model(final.cpu(), config.objective, load_split(config, "test"), model_dir,
                                    trained_classes=config.data.classes and list(config.data.classes))  # fmt: skip
     return None
 
