@@ -11,7 +11,7 @@ Variables):
   ``owner/name`` or ``owner/name@revision``, named in the UI and the API's ``model`` parameter by the name in its
   card (its last path component, without the revision, when the card has none).
 - ``LATENTLAB_DIGIT_MODELS``: the digit models, comma-separated, in the same forms; each is named in the UI by its
-  last path component and must carry the ``training_log.json`` its training run wrote.
+  last path component, and its ``config.json`` says what it was trained on (``trained_on``, written at export).
 - ``LATENTLAB_HUB_OWNER``: the default for both: ``<owner>/<name>`` for every bundled model name.
 - Without any of them: the bundled folders ``pretrained/<name>`` (each trained by ``training/train.py``).
 - ``LATENTLAB_DELETE_CACHE``: ``frequency,age`` in seconds for deleting uploads and outputs (default ``120,600``).

@@ -16,6 +16,25 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 from .hub_server import local_hub  # noqa: E402,F401  (fixture: a Hub-compatible endpoint on 127.0.0.1)
 
+#: Fixtures that start the app (``python app.py``): a test using one is a ``served`` test.
+SERVING_FIXTURES = {"served", "served_app", "client", "agent"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Markers by what a test needs (see pyproject.toml): ``browser`` (every test of test_browser.py), ``served``
+    (a test that starts the app: one of :data:`SERVING_FIXTURES`, or marked where it calls :func:`serve_app`),
+    ``training`` (test_training.py, or marked) — and ``slow`` for all of those. ``pytest -m "not slow"`` runs the
+    rest."""
+    for item in items:
+        if item.path.name == "test_browser.py":
+            item.add_marker(pytest.mark.browser)
+        if SERVING_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.served)
+        if item.path.name == "test_training.py":
+            item.add_marker(pytest.mark.training)
+        if any(item.get_closest_marker(m) for m in ("browser", "served", "training")):
+            item.add_marker(pytest.mark.slow)
+
 REPO = Path(__file__).resolve().parents[1]
 CELEBA_HQ = Path(os.environ.get("LATENTLAB_CELEBA", REPO.parent / "shared" / "data" / "celeba_hq" / "hq64"))
 BUNDLED = REPO / "pretrained" / "celeba-vae-64"  # ours, the app's default

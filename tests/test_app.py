@@ -10,7 +10,7 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from .conftest import BOOK, BUNDLED, FACES, REPO, SHARP
+from .conftest import BOOK, BUNDLED, FACES, REPO, SHARP, serve_app
 from latentlab.scenes import background, group_photo, place_face, psnr_centre
 
 
@@ -57,6 +57,36 @@ def test_bundled_face_models_are_the_trained_ones(folder, monkeypatch):
 
     for run in lineage(record):
         assert (REPO / train_args(run["command"]).config).is_file(), run["command"]
+
+
+@pytest.mark.served
+def test_every_bundled_model_is_served_and_labelled_without_its_training_record(tmp_path):
+    """A model folder describes itself: with every training_log.json removed, the app serves each bundled model under
+    its name, the digit models with their datasets and novelty classes, the sharp decoder named as trained against a
+    discriminator (all from config.json's trained_on and the cards)."""
+    import shutil
+
+    from latentlab.models import RECORD_NAME
+
+    from app import DIGIT_MODEL_NAMES, FACE_MODEL_NAMES
+
+    for name in (*FACE_MODEL_NAMES, *DIGIT_MODEL_NAMES):
+        shutil.copytree(REPO / "pretrained" / name, tmp_path / name, ignore=shutil.ignore_patterns(RECORD_NAME))
+        assert not (tmp_path / name / RECORD_NAME).exists()
+    env = {"LATENTLAB_FACE_MODELS": ",".join(str(tmp_path / n) for n in FACE_MODEL_NAMES),
+           "LATENTLAB_DIGIT_MODELS": ",".join(str(tmp_path / n) for n in DIGIT_MODEL_NAMES)}  # fmt: skip
+    with serve_app(env) as (url, _):
+        client = Client(url, verbose=False)
+        config = client.config
+        choices = {tuple(c[1] for c in comp["props"]["choices"]): [c[0] for c in comp["props"]["choices"]]
+                   for comp in config["components"] if comp["props"].get("choices")}  # fmt: skip
+        faces = next(labels for names, labels in choices.items() if set(names) == set(FACE_MODEL_NAMES))
+        assert "decoder trained against a discriminator" in next(l for l in faces if l.startswith("celeba-vae-64-sharp"))
+        assert "MSE-trained decoder" in next(l for l in faces if l.startswith("celeba-vae-64 "))
+        # the novelty models are the ones trained on the digit 0 only, scored against MNIST's test digits
+        text = client.predict("mnist-dense-ae-digit0", None, 3, "none", 0.0, api_name="/novelty")[2]
+        assert "test image 3 (a 0)" in text and "test 0s" in text
+        assert "mnist-dense-ae-digit0" in str(client.view_api(print_info=False, return_format="dict"))
 
 
 def test_the_two_decoders_of_ours_share_one_latent_space():

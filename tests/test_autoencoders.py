@@ -132,6 +132,7 @@ def test_bad_options_are_refused():
 
 # --- the shared loop on the real data -------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", DIGIT_CONFIGS)
+@pytest.mark.training
 def test_training_steps_on_real_data_lower_the_loss(name):
     from latentlab.training import train
     cfg = config(name)
@@ -167,6 +168,7 @@ def test_training_steps_on_real_data_lower_the_loss(name):
     assert held_out_loss() < 0.9 * before
 
 
+@pytest.mark.training
 def test_the_script_trains_a_digit_model_end_to_end(tmp_path, local_hub):
     """`train.py` on a slice of real MNIST: a conditional model, exported with metrics, figures and a card, and
     published by `--push-to-hub` to a Hub-compatible endpoint."""

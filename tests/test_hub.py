@@ -248,6 +248,7 @@ def test_the_app_pulls_every_model_from_the_hub(local_hub, tmp_path, served_app)
     assert (tmp_path / "app-cache" / "models--latent-lab--celeba-vae-64").is_dir()  # the client's cache layout
 
 
+@pytest.mark.served
 def test_the_repository_deploys_as_a_space_that_serves(local_hub, tmp_path):
     """`training/push_space.py` uploads the tracked files as a Gradio Space; a snapshot of that Space alone (its own
     src/, models and assets; no ../shared) serves the app."""

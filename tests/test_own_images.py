@@ -38,6 +38,8 @@ def photos(tmp_path_factory):
     return folder
 
 
+@pytest.mark.served
+@pytest.mark.training
 def test_the_readme_commands_train_a_vae_on_a_folder_of_photos(photos, tmp_path):
     readme = (REPO / "README.md").read_text()
     assert "python training/write_images.py ../shared/data/celeba/aligned64 --out runs/my-photos" in readme

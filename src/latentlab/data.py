@@ -40,10 +40,11 @@ CELEBA_ATTRIBUTES: tuple[str, ...] = (
     "Wearing_Lipstick", "Wearing_Necklace", "Wearing_Necktie", "Young",
 )  # fmt: skip
 
-#: Where the repository expects the local CelebA-HQ 64-px Parquet files (overridable with ``LATENTLAB_CELEBA``).
-DEFAULT_CELEBA_SOURCE = os.environ.get(
-    "LATENTLAB_CELEBA", str(Path(__file__).resolve().parents[2].parent / "shared" / "data" / "celeba_hq" / "hq64")
-)
+#: The local data folder: ``$LATENTLAB_DATA``, default ``../shared/data`` (relative to the working directory: the
+#: repository root, where the commands run), holding ``celeba_hq/hq64``, ``mnist`` and ``fashion-mnist``.
+DATA_ROOT = Path(os.environ.get("LATENTLAB_DATA", os.path.join("..", "shared", "data")))
+#: The local CelebA-HQ 64-px Parquet files: ``$LATENTLAB_CELEBA``, default ``<DATA_ROOT>/celeba_hq/hq64``.
+DEFAULT_CELEBA_SOURCE = os.environ.get("LATENTLAB_CELEBA", str(DATA_ROOT / "celeba_hq" / "hq64"))
 
 
 class DataError(ValueError):
@@ -359,7 +360,6 @@ FASHION_MNIST_CLASSES: tuple[str, ...] = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )  # fmt: skip
 _DIGIT_SETS = {"mnist": MNIST_CLASSES, "fashion-mnist": FASHION_MNIST_CLASSES}
-_SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 @dataclass
@@ -453,7 +453,7 @@ def load_mnist(
         raise DataError(f"unknown dataset {name!r}; choose one of {sorted(_DIGIT_SETS)}")
     if split not in ("train", "test"):
         raise DataError(f"split must be 'train' or 'test', got {split!r}")
-    source = os.fspath(source) if source is not None else str(_SHARED / name)
+    source = os.fspath(source) if source is not None else str(DATA_ROOT / name)
     if os.path.isdir(source) or _looks_like_path(source):
         folder = Path(source).expanduser()
         if not folder.is_dir():

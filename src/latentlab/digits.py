@@ -19,7 +19,7 @@ from . import latent
 from .analysis import NOVELTY_BLUR, LatentPlot, add_noise, novelty_scores, scatter_plot, squared_errors
 from .data import DigitData
 from .directions import posterior_means
-from .models import Autoencoder, CheckpointError, load_pretrained, parse_model_ref, resolve_file
+from .models import Autoencoder, CheckpointError, load_pretrained, parse_model_ref
 
 
 @dataclass
@@ -86,16 +86,14 @@ class DigitLab:
         :func:`~latentlab.models.load_pretrained`, named by its last path component; ``samples`` maps a dataset
         name (``mnist``, ``fashion-mnist``) to a :meth:`DigitData.save` file of its test images.
 
-        A model's dataset and training classes come from the ``training_log.json`` that its training run wrote
-        into the folder (and that ``push_to_hub.py`` publishes with it).
+        A model's dataset and training classes come from its ``config.json`` (``trained_on``,
+        :class:`~latentlab.models.TrainedOn`).
 
         Raises:
             ModelNotFoundError: a reference that is neither a folder nor a reachable/cached Hub repo.
-            CheckpointError: a bad model, or one without ``training_log.json`` (its dataset is unknown).
+            CheckpointError: a bad model, or one whose ``config.json`` does not say what it was trained on.
             DataError: a bad sample file; ValueError: two models with the same name.
         """
-        import json
-
         data = {name: DigitData.load(path) for name, path in samples.items()}
         models = {}
         for ref in refs:
@@ -104,15 +102,14 @@ class DigitLab:
             if name in models:
                 raise ValueError(f"two digit models are named {name!r}; model names must be unique")
             model = load_pretrained(model_id, revision=revision).eval()
-            log = resolve_file(model_id, "training_log.json", revision=revision)
-            if log is None:
-                raise CheckpointError(f"{ref!r} has no training_log.json: cannot tell which dataset it was trained on")
-            dcfg = json.loads(Path(log).read_text())["config"]["data"]
-            if dcfg.get("name") not in data:
-                raise CheckpointError(f"{ref!r} was trained on {dcfg.get('name')!r}; test samples are loaded for "
+            trained_on = model.trained_on
+            if trained_on is None:
+                raise CheckpointError(f"{ref!r}: its config.json has no trained_on: cannot tell which dataset it was "
+                                      "trained on (a folder exported by training/train.py records it)")  # fmt: skip
+            if trained_on.dataset not in data:
+                raise CheckpointError(f"{ref!r} was trained on {trained_on.dataset!r}; test samples are loaded for "
                                       f"{sorted(data)}")  # fmt: skip
-            classes = dcfg.get("classes")
-            models[name] = DigitModel(name, model, dcfg["name"], data[dcfg["name"]], tuple(classes) if classes else None)
+            models[name] = DigitModel(name, model, trained_on.dataset, data[trained_on.dataset], trained_on.classes)
         return cls(models)
 
     def names(self, *, z_dim: int | None = None, conditional: bool | None = None, novelty: bool | None = None) -> list[str]:

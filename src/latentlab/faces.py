@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -41,7 +40,6 @@ def bf16_is_fast(device: torch.device) -> bool:
     return False
 
 
-TRAINING_LOG_NAME = "training_log.json"  # the run's record, beside the weights of every trained folder
 
 
 # one pivotal tuning at a time in this process: two at once share the CPU cores (or the GPU) and each then takes
@@ -134,15 +132,13 @@ class FaceLab:
     """
 
     def __init__(self, model: Autoencoder, precision: str = "auto", device: str | torch.device = "cpu",
-                 aligner: FaceAligner | None = None, adversarial_decoder: bool = False,
-                 personalized: PersonalizedDecoders | None = None):  # fmt: skip
+                 aligner: FaceAligner | None = None, personalized: PersonalizedDecoders | None = None):  # fmt: skip
         if precision not in ("auto", "bf16", "fp32"):
             raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
         self.device = torch.device(device)
         self.model = model.to(self.device, memory_format=torch.channels_last).eval()
         self.precision = ("bf16" if bf16_is_fast(self.device) else "fp32") if precision == "auto" else precision
         self.aligner = aligner
-        self.adversarial_decoder = adversarial_decoder  # its decoder was trained against a discriminator
         self.personalized = personalized if personalized is not None else PersonalizedDecoders()
         self.name: str | None = None  # its name, as its card says (from_pretrained)
         self.datasets: tuple[str, ...] = ()  # what it was trained on, as its card says (from_pretrained)
@@ -151,15 +147,13 @@ class FaceLab:
     def from_pretrained(cls, ref: str | Path, *, revision: str | None = None, **kwargs) -> "FaceLab":
         """Load a face VAE folder or Hub repo (``owner/name`` or ``owner/name@revision``) strictly, with its
         directions and prior (the class comes from ``config.json``), and wrap it; ``kwargs`` go to :class:`FaceLab`.
-        Whether the decoder was trained against a discriminator is read from the run's ``training_log.json`` (its
-        config's ``adversarial`` section), when the folder has one; :attr:`name` (the card's ``model-index`` name,
+        Whether the decoder was trained against a discriminator is read from the model's ``config.json``
+        (``trained_on``, :class:`~latentlab.models.TrainedOn`); :attr:`name` (the card's ``model-index`` name,
         else the folder's or repo's last path component) and :attr:`datasets` from its card's metadata.
         Raises ModelNotFoundError / CheckpointError (see :func:`~latentlab.models.load_autoencoder`)."""
         model_id, ref_revision = parse_model_ref(ref)
         model = load_autoencoder(model_id, revision=revision or ref_revision)
-        record = resolve_file(model_id, TRAINING_LOG_NAME, revision=revision or ref_revision)
-        config = json.loads(Path(record).read_text()).get("config", {}) if record else {}
-        lab = cls(model, **{"adversarial_decoder": bool(config.get("adversarial")), **kwargs})
+        lab = cls(model, **kwargs)
         card = resolve_file(model_id, "README.md", revision=revision or ref_revision)
         data = None
         if card:
@@ -175,6 +169,11 @@ class FaceLab:
     @property
     def image_size(self) -> int:
         return self.model.image_size
+
+    @property
+    def adversarial_decoder(self) -> bool:
+        """Its decoder was trained against a discriminator (the model's ``config.json``, ``trained_on``)."""
+        return self.model.trained_on is not None and self.model.trained_on.adversarial_decoder
 
     @property
     def default_prior(self) -> str:

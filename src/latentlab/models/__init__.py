@@ -8,7 +8,8 @@ CelebA attribute judge of the evaluation. :func:`model_class` maps the
 
 from .autoencoder import AutoencoderOutput, Autoencoder, DiagonalGaussian, PointPosterior
 from .classifier import AttributeClassifier
-from .base import CONFIG_NAME, CheckpointError, HubModel, ModelNotFoundError, config_file, parse_model_ref, resolve_file
+from .base import (CONFIG_NAME, RECORD_NAME, CheckpointError, HubModel, ModelNotFoundError, TrainedOn, config_file,
+                   parse_model_ref, resolve_file)
 from .conv import ConvAutoencoder
 from .dense import DenseAutoencoder
 from .resnet import ResNetAutoencoder
@@ -72,7 +73,9 @@ __all__ = [
     "MODEL_TYPES",
     "ModelNotFoundError",
     "PointPosterior",
+    "RECORD_NAME",
     "ResNetAutoencoder",
+    "TrainedOn",
     "load_autoencoder",
     "load_pretrained",
     "model_class",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,38 @@ log = logging.getLogger(__name__)
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+RECORD_NAME = "training_log.json"  # the training run's record, beside the weights (cards are rendered from it)
+
+
+@dataclass(frozen=True)
+class TrainedOn:
+    """What a model was trained on, kept in its ``config.json`` (``trained_on``) so that a folder describes itself:
+    the app and :class:`~latentlab.digits.DigitLab` / :class:`~latentlab.faces.FaceLab` read it, never the run's
+    record.
+
+    Attributes:
+        dataset: ``"celeba"``, ``"mnist"``, ``"fashion-mnist"`` or ``"images"`` (a collection of one's own).
+        classes: the class labels it was trained on when not all of them (a one-class novelty model), else None.
+        adversarial_decoder: its decoder was trained against a discriminator (sharper, not pixel-faithful).
+    """
+
+    dataset: str
+    classes: tuple[int, ...] | None = None
+    adversarial_decoder: bool = False
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "TrainedOn":
+        """From ``config.json``'s ``trained_on`` mapping. Raises CheckpointError for unknown or missing keys."""
+        known = set(cls.__dataclass_fields__)
+        if not isinstance(raw, dict) or "dataset" not in raw or set(raw) - known:
+            raise CheckpointError(f"{CONFIG_NAME}: trained_on must be a mapping with dataset and optionally "
+                                  f"{', '.join(sorted(known - {'dataset'}))}; got {raw!r}")  # fmt: skip
+        classes = raw.get("classes")
+        return cls(str(raw["dataset"]), None if classes is None else tuple(int(c) for c in classes),
+                   bool(raw.get("adversarial_decoder", False)))  # fmt: skip
+
+    def to_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
 
 
 class CheckpointError(ValueError):
@@ -162,6 +195,7 @@ class HubModel(PyTorchModelHubMixin):
     """
 
     model_type: str = ""
+    trained_on: TrainedOn | None = None  # what it was trained on (config.json's ``trained_on``); None: not recorded
     storage_dtype: torch.dtype | None = None  # dtype of the floating-point tensors in model.safetensors; None: as is
 
     # --- saving -------------------------------------------------------------------------------------------
@@ -188,6 +222,8 @@ class HubModel(PyTorchModelHubMixin):
                  for name, t in self.state_dict().items()}  # fmt: skip
         safetensors.torch.save_file(state, str(save_directory / WEIGHTS_NAME), metadata={"format": "pt"})
         config = {**(getattr(self, "_hub_mixin_config", None) or {}), "model_type": self.model_type}
+        if self.trained_on is not None:
+            config["trained_on"] = self.trained_on.to_dict()
         (save_directory / CONFIG_NAME).write_text(json.dumps(config, sort_keys=True, indent=2))
         self._save_extras(save_directory)
 
@@ -249,7 +285,7 @@ class HubModel(PyTorchModelHubMixin):
             token=token,
         )
         # keys that older folders carry but that are not the model's arguments (training or measuring settings)
-        retired = sorted(set(config or {}) - set(cls._hub_mixin_init_parameters) - {"model_type"})
+        retired = sorted(set(config or {}) - set(cls._hub_mixin_init_parameters) - {"model_type", "trained_on"})
         if retired:
             log.info("%s: ignoring %s in %s (not part of the model; re-save the folder to drop them)",
                      model_id, ", ".join(retired), CONFIG_NAME)  # fmt: skip
@@ -266,6 +302,8 @@ class HubModel(PyTorchModelHubMixin):
                 stored = {f.get_slice(k).get_dtype() for k in f.keys()} & {"F16", "BF16", "F32", "F64"}
         except Exception as err:  # safetensors raises RuntimeError / SafetensorError / OSError variants
             raise CheckpointError(f"{weights}: weights do not load strictly into {cls.__name__}: {err}") from err
+        if (config or {}).get("trained_on") is not None:
+            model.trained_on = TrainedOn.from_dict(config["trained_on"])
         if len(stored) == 1:
             model.storage_dtype = {"F16": torch.float16, "BF16": torch.bfloat16}.get(stored.pop())
         model._load_extras(model_id, download)

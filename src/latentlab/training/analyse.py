@@ -12,16 +12,17 @@ import argparse
 import json
 from pathlib import Path
 
-from .model_card import write_model_card
-
 from latentlab.analysis import analyse_digit_model
 from latentlab.config import parse_config
 from latentlab.data import load_split
 from latentlab.models import load_pretrained
+from latentlab.models.base import RECORD_NAME
+
+from .model_card import write_model_card
 
 
 def analyse(folder: Path) -> dict:
-    record = json.loads((folder / "training_log.json").read_text())
+    record = json.loads((folder / RECORD_NAME).read_text())
     config = parse_config(record["config"])
     if config.data.name == "celeba":
         raise SystemExit(f"{folder}: a face model; its measurements are not part of this script")
@@ -29,7 +30,7 @@ def analyse(folder: Path) -> dict:
     metrics = analyse_digit_model(load_pretrained(str(folder)), config.objective, load_split(config, "test"), folder,
                                   trained_classes=classes)  # fmt: skip
     record["test_metrics"] = metrics
-    (folder / "training_log.json").write_text(json.dumps(record, indent=1))
+    (folder / RECORD_NAME).write_text(json.dumps(record, indent=1))
     write_model_card(folder)
     return metrics
 

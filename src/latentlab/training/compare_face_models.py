@@ -19,6 +19,7 @@ from pathlib import Path
 
 from latentlab.config import parse_config
 from latentlab.evaluation import edit_summary
+from latentlab.models.base import RECORD_NAME
 from latentlab.objectives import AutoencoderObjective
 
 from .model_card import command_line
@@ -33,7 +34,7 @@ def objective_name(objective: AutoencoderObjective) -> str:
 
 def model_row(folder: Path, name: str | None = None) -> dict:
     ev = json.loads((folder / "evaluation.json").read_text())
-    record = json.loads((folder / "training_log.json").read_text())
+    record = json.loads((folder / RECORD_NAME).read_text())
     config = json.loads((folder / "config.json").read_text())
     tcfg = record["config"]["train"]
     return {

@@ -43,8 +43,15 @@ import torch
 from latentlab import AttributeClassifier, latent, load_autoencoder
 from latentlab.data import DEFAULT_CELEBA_SOURCE, cache_dir, load_celeba
 from latentlab.directions import posterior_means
-from latentlab.evaluation import (InceptionFeatures, attribute_edit_report, fid, latent_statistics,
-                                  periodic_artifact_report, reconstruction_metrics)  # fmt: skip
+from latentlab.evaluation import (
+    InceptionFeatures,
+    attribute_edit_report,
+    fid,
+    latent_statistics,
+    periodic_artifact_report,  # fmt: skip
+    reconstruction_metrics,
+)
+from latentlab.models.base import RECORD_NAME
 
 from .model_card import command_line, write_model_card
 
@@ -288,8 +295,13 @@ def identity_section(model, faces: torch.Tensor, classifier: Path, device: str, 
     tuned Smiling | tuned Eyeglasses."""
     from tqdm.auto import tqdm
 
-    from latentlab.evaluation import (FaceDescriptors, all_edit_probabilities, edit_success_from_probabilities,
-                                      identity_distances, same_person)  # fmt: skip
+    from latentlab.evaluation import (
+        FaceDescriptors,
+        all_edit_probabilities,
+        edit_success_from_probabilities,
+        identity_distances,  # fmt: skip
+        same_person,
+    )
     from latentlab.images import grid_image
     from latentlab.pivotal import PivotalTuning, pivotal_tuning
 
@@ -418,7 +430,7 @@ def main(argv=None) -> Path:
                           fid_sets=tuple(args.fid_sets))  # fmt: skip
     path = args.folder / EVALUATION_NAME
     path.write_text(json.dumps(result, indent=1))
-    if (args.folder / "training_log.json").is_file():  # the card shows the numbers: render it again
+    if (args.folder / RECORD_NAME).is_file():  # the card shows the numbers: render it again
         write_model_card(args.folder)
     if args.identity_only:
         print_identity(args.folder.name, result["identity"], path)

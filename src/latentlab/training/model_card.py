@@ -22,6 +22,7 @@ import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from latentlab.config import parse_config
+from latentlab.models.base import RECORD_NAME
 from latentlab.objectives import AutoencoderObjective
 
 TEMPLATES = Path(__file__).resolve().parent / "cards"  # package data
@@ -264,9 +265,9 @@ def render_model_card(folder: str | Path, repo_id: str | None = None) -> str:
     ``latent-lab/<name>``) is the id its "How to use" section loads. Raises FileNotFoundError without a
     ``training_log.json``."""
     folder = Path(folder)
-    if not (folder / "training_log.json").is_file():
+    if not (folder / RECORD_NAME).is_file():
         raise FileNotFoundError(f"{folder} has no training_log.json: its card cannot be generated from a record")
-    record = json.loads((folder / "training_log.json").read_text())
+    record = json.loads((folder / RECORD_NAME).read_text())
     repo_id = repo_id or f"latent-lab/{record.get('name') or folder.name}"
     config = json.loads((folder / "config.json").read_text())
     if record["config"]["data"].get("name") == "images":

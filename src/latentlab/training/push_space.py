@@ -18,6 +18,7 @@ from pathlib import Path
 
 from huggingface_hub import CommitInfo, CommitOperationAdd, HfApi
 
+
 def tracked_files(root: Path | None = None) -> list[str]:
     """The repository's tracked files (relative POSIX paths) under ``root`` (default: the working directory, the
     repository root the command runs from). Raises RuntimeError outside a git checkout."""

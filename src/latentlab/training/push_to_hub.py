@@ -30,9 +30,10 @@ from pathlib import Path
 from huggingface_hub import CommitInfo, CommitOperationAdd, CommitOperationDelete, HfApi, get_token
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError
 
-from .model_card import card_is_generated, render_model_card
-
 from latentlab.models import CheckpointError, load_pretrained  # noqa: E402
+from latentlab.models.base import RECORD_NAME
+
+from .model_card import card_is_generated, render_model_card
 
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".dill", ".npy", ".npz"}
 CARD = "README.md"
@@ -88,7 +89,7 @@ def card_text(folder: Path, repo_id: str) -> str:
     if local.is_file() and not card_is_generated(local.read_text(encoding="utf-8")):
         print(f"{local} was edited by hand: publishing it as it is")
         return local.read_text(encoding="utf-8")
-    if not (folder / "training_log.json").is_file():
+    if not (folder / RECORD_NAME).is_file():
         raise PublishError(f"{folder} has no training_log.json to render a card from, and no {CARD}")
     return render_model_card(folder, repo_id)
 

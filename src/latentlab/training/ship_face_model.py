@@ -18,12 +18,13 @@ import json
 import shutil
 from pathlib import Path
 
-from .model_card import write_model_card
-
 from latentlab import load_autoencoder
 from latentlab.images import grid_image
+from latentlab.models.base import RECORD_NAME
 
-FILES = ("config.json", "model.safetensors", "attribute_directions.safetensors", "training_log.json", "evaluation.json",
+from .model_card import write_model_card
+
+FILES = ("config.json", "model.safetensors", "attribute_directions.safetensors", RECORD_NAME, "evaluation.json",
          "reconstructions.png", "samples.png")  # fmt: skip
 OPTIONAL = ("prior.safetensors",)  # a VAE's ex-post prior (training/fit_prior.py), when it has one
 EXTRAS = ("attribute_directions.safetensors", "prior.safetensors")  # bound to the latent space, not the decoder
@@ -63,10 +64,10 @@ def ship(folder: Path, name: str = "celeba-vae-64", to: Path | None = None, extr
         shutil.copy2(folder / f, staging / f)
     for f in EXTRAS if extras_from else ():
         shutil.copy2(extras_from / f, staging / f)
-    record = json.loads((staging / "training_log.json").read_text())
+    record = json.loads((staging / RECORD_NAME).read_text())
     if record.get("name") != name:
         record["variant"], record["name"] = record.get("name"), name
-    (staging / "training_log.json").write_text(json.dumps(record, indent=1))
+    (staging / RECORD_NAME).write_text(json.dumps(record, indent=1))
     write_samples(staging)  # strict load: the extras must belong to these weights' latent space
     write_model_card(staging)
     load_autoencoder(str(staging))

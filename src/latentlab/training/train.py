@@ -40,8 +40,8 @@ import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import safetensors
 import safetensors.torch
@@ -58,11 +58,11 @@ from latentlab.data import ImageTensors, load_split
 from latentlab.directions import compute_attribute_directions, posterior_means
 from latentlab.images import grid_image
 from latentlab.models import Autoencoder, HubModel, model_class
-from latentlab.models.base import WEIGHTS_NAME
+from latentlab.models.base import RECORD_NAME, WEIGHTS_NAME, TrainedOn
 from latentlab.models.discriminator import AdversarialObjective, PatchDiscriminator
+from latentlab.prior import fit_gaussian_mixture
 
 from .model_card import command_line, write_model_card
-from latentlab.prior import fit_gaussian_mixture
 
 STATE_FILE = "trainer_state.json"
 NUM_PREVIEW = 32
@@ -568,7 +568,7 @@ def module_source(section: Mapping | None) -> dict | None:
     if not section:
         return None
     source = {"folder": str(section["from"]), "modules": list(section["modules"])}
-    log_file = Path(section["from"]) / "training_log.json"
+    log_file = Path(section["from"]) / RECORD_NAME
     if log_file.is_file():
         record = json.loads(log_file.read_text())
         source.update({k: record.get(k) for k in ("name", "command", "epochs", "steps", "train_seconds")})
@@ -620,6 +620,7 @@ def export(run: Run, raw: dict, preview: dict, skip_directions: bool = False, ar
     one), the run's record (``raw``: the config as read) and the card."""
     config, state, accelerator = run.config, run.state, run.accelerator
     final = final_model(run, skip_directions)
+    final.trained_on = TrainedOn(config.data.name, config.data.classes, config.adversarial is not None)
     model_dir = run.output_dir / "model"
     if model_dir.exists():
         shutil.rmtree(model_dir)
@@ -646,7 +647,7 @@ def export(run: Run, raw: dict, preview: dict, skip_directions: bool = False, ar
             "torch": torch.__version__,
         },
     }  # fmt: skip
-    (model_dir / "training_log.json").write_text(json.dumps(record, indent=1))
+    (model_dir / RECORD_NAME).write_text(json.dumps(record, indent=1))
     write_model_card(model_dir)
     accelerator.print(f"model folder: {model_dir}")
     return model_dir
