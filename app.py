@@ -38,13 +38,7 @@ from latentlab.alignment import FaceAligner  # noqa: E402
 from latentlab.digits import DigitLab  # noqa: E402
 from latentlab.faces import FaceLab  # noqa: E402
 from latentlab.runtime import retain_freed_memory  # noqa: E402
-from latentlab.ui import CSS, build_demo, example_face_paths  # noqa: E402
-
-# ours (the default), ours with a decoder trained against a discriminator under the same encoder (the same latent
-# space, sharper faces), and the book's recipe to compare
-FACE_MODEL_NAMES = ("celeba-vae-64", "celeba-vae-64-sharp", "celeba-vae-64-book")
-DIGIT_MODEL_NAMES = ("fashion-vae-2", "fashion-conv-ae-2", "mnist-cond-ae-2", "mnist-cond-ae-5", "mnist-cond-vae-2",
-                     "mnist-cond-vae-5", "mnist-conv-ae-28", "mnist-dense-ae-digit0", "mnist-denoising-ae-digit0")  # fmt: skip
+from latentlab.ui import BUNDLED_DIGIT_MODELS, BUNDLED_FACE_MODELS, CSS, build_demo, example_face_paths  # noqa: E402
 
 
 def default_ref(name: str) -> str:
@@ -54,10 +48,10 @@ def default_ref(name: str) -> str:
 
 
 FACE_MODELS = [r.strip() for r in os.environ.get("LATENTLAB_FACE_MODELS", "").split(",") if r.strip()] or [
-    default_ref(name) for name in FACE_MODEL_NAMES
+    default_ref(name) for name in BUNDLED_FACE_MODELS
 ]
 DIGIT_MODELS = [r.strip() for r in os.environ.get("LATENTLAB_DIGIT_MODELS", "").split(",") if r.strip()] or [
-    default_ref(name) for name in DIGIT_MODEL_NAMES
+    default_ref(name) for name in BUNDLED_DIGIT_MODELS
 ]
 EXAMPLE_FACES = example_face_paths(HERE / "assets" / "faces")  # held-out CelebA-HQ test faces
 DIGIT_SAMPLES = {name: HERE / "assets" / "digits" / f"{name}-test-1000.safetensors" for name in ("mnist", "fashion-mnist")}

@@ -68,7 +68,8 @@ def test_every_bundled_model_is_served_and_labelled_without_its_training_record(
 
     from latentlab.models import RECORD_NAME
 
-    from app import DIGIT_MODEL_NAMES, FACE_MODEL_NAMES
+    from latentlab.ui import BUNDLED_DIGIT_MODELS as DIGIT_MODEL_NAMES
+    from latentlab.ui import BUNDLED_FACE_MODELS as FACE_MODEL_NAMES
 
     for name in (*FACE_MODEL_NAMES, *DIGIT_MODEL_NAMES):
         shutil.copytree(REPO / "pretrained" / name, tmp_path / name, ignore=shutil.ignore_patterns(RECORD_NAME))

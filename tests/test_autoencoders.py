@@ -17,6 +17,7 @@ from latentlab.data import DigitData, load_mnist
 from latentlab.images import digit_from_pil
 from latentlab.models import CheckpointError, ConvAutoencoder, DenseAutoencoder, load_pretrained, model_class
 from latentlab.objectives import AutoencoderObjective
+from latentlab.ui import BUNDLED_DIGIT_MODELS
 
 from .conftest import REPO
 
@@ -345,8 +346,7 @@ def test_digit_samples_save_and_load(tmp_path):
 
 
 # --- the shipped models ---------------------------------------------------------------------------------------------
-SHIPPED_NAMES = ["fashion-conv-ae-2", "fashion-vae-2", "mnist-cond-ae-2", "mnist-cond-ae-5", "mnist-cond-vae-2",
-                 "mnist-cond-vae-5", "mnist-conv-ae-28", "mnist-denoising-ae-digit0", "mnist-dense-ae-digit0"]  # fmt: skip
+SHIPPED_NAMES = sorted(BUNDLED_DIGIT_MODELS)
 
 
 @pytest.mark.parametrize("name", SHIPPED_NAMES)

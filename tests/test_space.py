@@ -32,9 +32,9 @@ def test_front_matter_is_a_valid_gradio_space():
     # models: the Hub ids of exactly the bundled folders (the app's defaults under LATENTLAB_HUB_OWNER)
     assert sorted(data.models) == sorted(f"latent-lab/{p.name}" for p in FOLDERS)
     # the face models are downloaded while the Space is built, not at its first start (served from the Hub)
-    from app import FACE_MODEL_NAMES
+    from latentlab.ui import BUNDLED_FACE_MODELS
 
-    assert data.to_dict()["preload_from_hub"] == [f"latent-lab/{name}" for name in FACE_MODEL_NAMES]
+    assert data.to_dict()["preload_from_hub"] == [f"latent-lab/{name}" for name in BUNDLED_FACE_MODELS]
     # the README's top is still the two commands
     body = card.text.lstrip()
     assert body.startswith("# Latent Lab") and body.count("```bash") >= 2

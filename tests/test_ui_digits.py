@@ -7,6 +7,7 @@ from PIL import Image, ImageDraw
 
 from latentlab.digits import DigitLab
 from latentlab.images import grid_image, tensor_to_pil
+from latentlab.ui import BUNDLED_DIGIT_MODELS
 from latentlab.ui.common import OutputFiles
 from latentlab.ui.digits import (
     TOOL_DOCS,
@@ -22,9 +23,7 @@ from latentlab.ui.digits import (
 
 from .conftest import FACES, REPO
 
-DIGIT_MODELS = ("fashion-vae-2", "fashion-conv-ae-2", "mnist-cond-ae-2", "mnist-cond-ae-5", "mnist-cond-vae-2",
-                "mnist-cond-vae-5", "mnist-conv-ae-28", "mnist-dense-ae-digit0",
-                "mnist-denoising-ae-digit0")  # fmt: skip
+DIGIT_MODELS = BUNDLED_DIGIT_MODELS
 ROW = ((10 * 30 + 2) * 3, 32 * 3)  # ten 28-px digits with 2-px gaps, 3× enlarged
 
 

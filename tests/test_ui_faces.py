@@ -254,8 +254,7 @@ def test_a_lab_without_an_aligner_shows_its_centre_crop(labs):
 @pytest.fixture(scope="module")
 def demo():
     """The whole app's Blocks on two tiny face models and the bundled digit models (not served)."""
-    names = ("fashion-vae-2", "fashion-conv-ae-2", "mnist-cond-ae-2", "mnist-cond-ae-5", "mnist-cond-vae-2",
-             "mnist-cond-vae-5", "mnist-conv-ae-28", "mnist-dense-ae-digit0", "mnist-denoising-ae-digit0")  # fmt: skip
+    from latentlab.ui import BUNDLED_DIGIT_MODELS as names
     samples = {n: REPO / "assets" / "digits" / f"{n}-test-1000.safetensors" for n in ("mnist", "fashion-mnist")}
     digits = DigitLab.from_pretrained([REPO / "pretrained" / n for n in names], samples)
     return build_demo({"first": tiny_lab(0), "second": tiny_lab(1)}, FACES[:4], digits, delete_cache=None)

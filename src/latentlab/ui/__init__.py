@@ -29,7 +29,14 @@ from .common import DELETE_CACHE, OutputFiles, mcp_tools_return_every_output
 from .digits import digit_tabs
 from .faces import example_face_paths, face_tabs
 
-__all__ = ["CSS", "DELETE_CACHE", "build_demo", "example_face_paths"]
+__all__ = ["BUNDLED_DIGIT_MODELS", "BUNDLED_FACE_MODELS", "CSS", "DELETE_CACHE", "build_demo", "example_face_paths"]
+
+#: The models the app serves by default (``pretrained/<name>``, or ``<LATENTLAB_HUB_OWNER>/<name>``), in the order
+#: the page lists them: ours (the default), ours with a decoder trained against a discriminator under the same encoder
+#: (the same latent space, sharper faces), and the book's recipe to compare; then the digit and clothes models.
+BUNDLED_FACE_MODELS = ("celeba-vae-64", "celeba-vae-64-sharp", "celeba-vae-64-book")
+BUNDLED_DIGIT_MODELS = ("fashion-vae-2", "fashion-conv-ae-2", "mnist-cond-ae-2", "mnist-cond-ae-5", "mnist-cond-vae-2",
+                        "mnist-cond-vae-5", "mnist-conv-ae-28", "mnist-dense-ae-digit0", "mnist-denoising-ae-digit0")  # fmt: skip
 
 #: The page's style, passed to ``launch(css=CSS)``: pictures sent at native size (``elem_classes="pixelated"``, e.g.
 #: the 398-px grid of 36 sampled faces) are shown about 800 px wide (at most the box's width) with crisp,
