@@ -40,13 +40,14 @@ BUNDLED_DIGIT_MODELS = ("fashion-vae-2", "fashion-conv-ae-2", "mnist-cond-ae-2",
 
 #: The page's style, passed to ``launch(css=CSS)``: pictures sent at native size (``elem_classes="pixelated"``, e.g.
 #: the 398-px grid of 36 sampled faces) are shown about 800 px wide (at most the box's width) with crisp,
-#: nearest-neighbour pixels, so the browser enlarges them instead of the server encoding an enlarged copy. A block
-#: whose label floats (Gradio draws it, and the image's buttons, over the picture's top edge) keeps a strip above the
-#: picture for them, so neither covers a row of digits or a chart's title.
+#: nearest-neighbour pixels, so the browser enlarges them instead of the server encoding an enlarged copy. A picture
+#: shown as a result whose label floats (Gradio draws it, and the picture's buttons, over the picture's top edge)
+#: keeps a strip above the picture for them, so neither covers a row of digits or a chart's title (upload boxes, whose
+#: pictures are the user's own, keep Gradio's layout).
 CSS = """
 .pixelated img { image-rendering: pixelated; width: 800px; max-width: 100%; height: auto; max-height: none; object-fit: contain; }
-.block:has(> label.float) { padding-top: 30px; }
-.block:has(> label.float) .image-container > .icon-button-wrapper.top-panel { top: -30px; }
+.block:has(> label.float):not(:has(input[type=file])) { padding-top: 30px; }
+.block:has(> label.float):not(:has(input[type=file])) .image-container > .icon-button-wrapper.top-panel { top: -30px; }
 """
 
 
