@@ -413,7 +413,7 @@ def test_old_and_new_digit_models_side_by_side(page, tmp_path):
     page.get_by_role("button", name="Score", exact=True).click()
     for k in (0, 1):
         expect(page.locator(f"#novelty-pair-{k} img")).to_be_visible(timeout=60_000)
-    expect(panel.get_by_text("reconstruction error")).to_have_count(2, timeout=30_000)  # one verdict per model
+    expect(panel.get_by_text("higher than")).to_have_count(2, timeout=30_000)  # one verdict per model
     expect(page.get_by_text("Error", exact=True)).to_have_count(0)
     page.screenshot(path=os.path.join(_shots(tmp_path), "novelty-side-by-side.png"), full_page=True)
 
