@@ -476,3 +476,24 @@ def test_a_new_photo_in_align_starts_again_from_its_largest_face(page, tmp_path)
     expect(page.locator("#align-crop img")).to_be_visible(timeout=60_000)
     expect(page.get_by_text("was asked for")).to_have_count(0)
     expect(page.get_by_text("Error", exact=True)).to_have_count(0)
+
+
+def test_first_load_explains_itself_and_the_examples_show_what_they_say(page):
+    """What a new user sees before pressing anything: the face model choice says a switch clears the results, the
+    latent plane already shows its scatter plot, and the Edit examples table shows every column's header in full,
+    with the keep-Male pair of one face."""
+    expect(page.get_by_text("Switching clears the results shown on every Faces tab").first).to_be_visible()
+    page.get_by_role("tab", name="Faces").click()
+    page.get_by_role("tab", name="Edit").click()
+    table = page.get_by_role("tabpanel").last.locator("table").first
+    expect(table).to_be_visible(timeout=30_000)
+    headers = table.locator("th")
+    assert [h.strip() for h in headers.all_inner_texts()] == ["Face", "Attribute", "Strength", "Keep unchanged"]
+    cut = headers.evaluate_all("hs => hs.filter(h => h.scrollWidth > h.clientWidth + 1).map(h => h.innerText)")
+    assert not cut, cut
+    expect(table.get_by_text("Heavy_Makeup")).to_have_count(2)
+    page.get_by_role("tab", name="Digits & clothes").click()
+    page.get_by_role("tab", name="Latent plane").click()
+    scatter = page.locator("#plane-scatter img")
+    expect(scatter).to_be_visible(timeout=30_000)  # no Decode pressed
+    assert scatter.evaluate("e => e.naturalWidth") > 200

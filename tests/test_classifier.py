@@ -60,6 +60,7 @@ def test_loss_flips_images_in_training_only():
     torch.testing.assert_close(loss, torch.nn.functional.binary_cross_entropy_with_logits(clf(x), batch["attributes"].float()))
 
 
+@pytest.mark.training
 def test_the_shared_loop_trains_it_and_writes_its_card(tmp_path, celeba_dir):
     cfg = yaml.safe_load((REPO / "training" / "configs" / "celeba_attribute_classifier.yaml").read_text())
     cfg["output_dir"] = str(tmp_path / "run")
@@ -87,6 +88,7 @@ def bundled():
     return AttributeClassifier.from_pretrained(str(BUNDLED_CLASSIFIER))
 
 
+@pytest.mark.slow
 def test_bundled_classifier_record_is_reproduced(bundled, celeba_dir):
     """Its card's per-attribute test accuracy is what the weights score on the real test split now."""
     recorded = json.loads((BUNDLED_CLASSIFIER / "training_log.json").read_text())["test_metrics"]

@@ -60,6 +60,7 @@ def faces():
     return torch.stack([pil_to_tensor(face_crop(Image.open(p), 64)) for p in FACES])
 
 
+@pytest.mark.slow
 def test_fid_of_real_inception_features(faces):
     """The bundled Inception weights load without a download; a set against itself scores 0, and faces score
     closer to slightly blurred faces than to noise."""
@@ -119,6 +120,7 @@ def test_pca_baseline_on_low_rank_data():
     assert pca_reconstruction_mse(train, test, components=2)["mse"] > 100 * exact["mse"]
 
 
+@pytest.mark.slow
 def test_evaluate_script_writes_evaluation_json(tmp_path, celeba_dir):
     """`training/evaluate.py` on the real test split (FID on a small subset, to keep the test short)."""
     import json
@@ -302,6 +304,7 @@ def test_classifier_metrics_known_case():
         classifier_metrics(ToyJudge(), FaceData(images, labels, ("A", "C", "B"), [str(i) for i in range(4)]))
 
 
+@pytest.mark.slow
 def test_compare_directions_measures_each_estimator_on_validation_faces(tmp_path, celeba_dir):
     """training/compare_directions.py on the book's model, a slice of the data: one row per estimator, lengths as
     each estimator defines them, rates in [0, 1], and the command that made the file."""
@@ -362,6 +365,7 @@ def test_evaluate_edits_only_replaces_the_edits_and_keeps_the_rest(tmp_path, cel
         evaluate_main(args)
 
 
+@pytest.mark.slow
 def test_evaluate_fid_sets_measures_only_those_and_says_which_were_not(tmp_path, celeba_dir):
     """``evaluate.py --fid-sets reconstructions samples_prior``: two Inception passes instead of four; the others are
     listed as not measured (not copied from anywhere), the card and the comparison show a dash for them; a set list

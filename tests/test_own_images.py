@@ -92,6 +92,7 @@ def test_the_readme_commands_train_a_vae_on_a_folder_of_photos(photos, tmp_path)
     assert len(buttons) == 2 and not any(p.get("interactive", True) for p in buttons)
 
 
+@pytest.mark.training
 def test_labels_from_sub_folders_give_attribute_directions(photos, tmp_path):
     """A folder with one sub-folder per class: its ``label`` column becomes one attribute per class."""
     folder = tmp_path / "labelled"

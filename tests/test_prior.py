@@ -210,6 +210,7 @@ def test_mixture_shapes_are_checked():
         GaussianMixturePrior(torch.ones(2) / 2, torch.zeros(2, 3), torch.eye(3).expand(3, 3, 3), "f")
 
 
+@pytest.mark.slow
 def test_the_fit_prior_script_chooses_and_binds_the_prior(tmp_path, celeba_dir):
     """`training/fit_prior.py` on real faces with two candidates: it writes the held-out choice into the folder, bound to
     the folder's weights, and a report whose choice is the candidate with the best held-out log-likelihood."""

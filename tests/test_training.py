@@ -149,7 +149,8 @@ def test_a_decoder_trained_under_a_frozen_encoder_keeps_its_latent_space(tmp_pat
     torch.testing.assert_close(narrow_model.prior.means, wide_model.prior.means)
 
     # train.init loads a decoder to fine-tune (trainable), and --set overrides config values (read as YAML): at
-    # learning rate 0 the exported decoder is the source's, and config.json records the sharpness term asked for
+    # learning rate 0 the exported decoder is the source's; the run's record keeps the sharpness term asked for, and
+    # config.json (the architecture) is the source's
     narrow_dir = tmp_path / "narrow" / "run" / "model"
     init = {"from": str(narrow_dir), "modules": ["decoder_input", "decoder"]}
     out = train("--config", write_config(tmp_path / "tune", celeba_dir, max_epochs=1, model=narrow, frozen=frozen, init=init),
@@ -157,7 +158,8 @@ def test_a_decoder_trained_under_a_frozen_encoder_keeps_its_latent_space(tmp_pat
     tuned_dir = tmp_path / "tune" / "run" / "model"
     c = safetensors.torch.load_file(str(tuned_dir / "model.safetensors"))
     assert c.keys() == b.keys() and all(torch.equal(b[k], c[k]) for k in b)
-    assert json.loads((tuned_dir / "config.json").read_text())["ssim_weight"] == 1
+    assert json.loads((tuned_dir / "training_log.json").read_text())["config"]["objective"]["ssim_weight"] == 1
+    assert json.loads((tuned_dir / "config.json").read_text()) == json.loads((narrow_dir / "config.json").read_text())
     record = json.loads((tuned_dir / "training_log.json").read_text())
     assert record["initialized_from"]["folder"] == str(narrow_dir) and "--set objective.ssim_weight=1" in record["command"]
     # the decoder's source was itself trained under a frozen encoder: the record keeps that link, the card says both

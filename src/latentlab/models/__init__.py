@@ -1,7 +1,8 @@
 """Latent Lab models: ``nn.Module`` + Hub I/O (``save_pretrained`` / strict ``from_pretrained``).
 
-The autoencoders share :class:`Autoencoder`'s API (``encode``/``decode``/``forward``/``compute_loss``); an architecture is a
-class, a variant (sizes, VAE or not, conditional or not, loss) is its config. :class:`AttributeClassifier` is the
+The autoencoders share :class:`Autoencoder`'s API (``encode``/``decode``/``forward``); an architecture is a class, a
+variant (sizes, VAE or not, conditional or not) is its config; what it is trained to minimise is
+:mod:`latentlab.objectives`'. :class:`AttributeClassifier` is the
 CelebA attribute judge of the evaluation. :func:`model_class` maps the
 ``model.type`` of a training config to the class.
 """
