@@ -559,7 +559,7 @@ def _edit_tab(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles, f
                               elem_id="edit-comparison")  # fmt: skip
         with gr.Row():
             sweep = gr.Image(label="Sweep: −2s, −s, 0, +s, +2s", type="pil", format="png", elem_id="edit-sweep", scale=2)
-            before_after = gr.ImageSlider(label="Before / after: drag to compare the reconstruction with the edit",
+            before_after = gr.ImageSlider(label="Before / after (drag to compare)",
                                           type="filepath", format="png", elem_id="edit-slider", scale=1)  # fmt: skip
         edit_button.click(out.files(_bind(edit, labs, description=_tool_doc("edit", labs))), [face.photo, attribute, strength, keep, face_model,
                           face.number, keep_person], [comparison, sweep, before_after], api_name="edit")  # fmt: skip
