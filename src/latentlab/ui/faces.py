@@ -542,7 +542,7 @@ def _edit_tab(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles, f
                 face = _face_input("Face", examples, "Test faces", "edit-face", labs[default].image_size)
             with gr.Column():
                 attribute = gr.Dropdown(attributes, value="Smiling" if "Smiling" in attributes else None,
-                                        label="Attribute", info="one of CelebA's 40 labels")  # fmt: skip
+                                        label="Attribute", info=f"one of the model's {len(attributes)} labels")  # fmt: skip
                 # short labels: they are also the headers of the examples table below
                 strength = gr.Slider(*LIMITS["strength"], value=1.5, step=0.25, label="Strength",
                                      info="× the attribute direction; negative removes it")  # fmt: skip
