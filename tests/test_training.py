@@ -381,10 +381,12 @@ def test_ctrl_c_checkpoints_and_resume_finishes(tmp_path, celeba_dir):
 
 
 def test_learning_rate_schedules():
+    from latentlab.config import ConfigError, TrainConfig
     from latentlab.training.train import lr_scheduler
 
-    def lrs(tcfg, steps_per_epoch, n):
+    def lrs(train, steps_per_epoch, n):
         opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        tcfg = TrainConfig(seed=0, batch_size=8, learning_rate=1.0, **train)
         sched, out = lr_scheduler(opt, tcfg, steps_per_epoch), []
         for _ in range(n):
             out.append(opt.param_groups[0]["lr"])
@@ -398,7 +400,7 @@ def test_learning_rate_schedules():
     assert cosine[2] == pytest.approx(1.0) and cosine[10] == pytest.approx(0.0, abs=1e-12)  # 10 steps in all
     assert all(a > b for a, b in zip(cosine[2:10], cosine[3:11]))  # decays monotonically
     assert cosine[6] == pytest.approx(0.5 * (1 + math.cos(math.pi * 4 / 8)))
-    with pytest.raises(ValueError, match="lr_schedule"):
+    with pytest.raises(ConfigError, match="lr_schedule"):
         lrs({"max_epochs": 1, "lr_schedule": "step"}, 5, 1)
 
 

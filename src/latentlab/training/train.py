@@ -53,7 +53,7 @@ from tqdm.auto import tqdm
 
 from latentlab import latent
 from latentlab.analysis import corrupt
-from latentlab.config import LR_SCHEDULES, ConfigError, RunConfig, TrainConfig, parse_config
+from latentlab.config import ConfigError, RunConfig, TrainConfig, parse_config
 from latentlab.data import ImageTensors, load_split
 from latentlab.directions import compute_attribute_directions, posterior_means
 from latentlab.images import grid_image
@@ -237,23 +237,15 @@ def load_modules(model: torch.nn.Module, folder: Path, modules: list[str], freez
             names[m].requires_grad_(False)
 
 
-def lr_scheduler(optimizer: torch.optim.Optimizer, tcfg: TrainConfig | Mapping, steps_per_epoch: int
+def lr_scheduler(optimizer: torch.optim.Optimizer, tcfg: TrainConfig, steps_per_epoch: int
                  ) -> torch.optim.lr_scheduler.LRScheduler:  # fmt: skip
     """The learning-rate schedule of ``train.lr_schedule``: ``constant`` (the book's Adam, the default) or ``cosine``
     (linear warm-up over ``train.warmup_steps``, then cosine decay to 0 at ``max_epochs`` — Loshchilov & Hutter,
     SGDR, 2017). Stepped once per optimiser step; ``save_state`` checkpoints it with the optimiser. ``tcfg``: the
-    train section, typed or as a mapping (its missing keys take :class:`TrainConfig`'s defaults)."""
-    def value(key: str):
-        if not isinstance(tcfg, Mapping):
-            return getattr(tcfg, key)
-        return tcfg[key] if key in tcfg else TrainConfig.__dataclass_fields__[key].default
-
-    kind = value("lr_schedule")
-    if kind not in LR_SCHEDULES:
-        raise ConfigError(f"train.lr_schedule must be one of {', '.join(LR_SCHEDULES)}, not {kind!r}")
-    if kind == "constant":
+    typed train section (:class:`~latentlab.config.TrainConfig`, which checks the schedule's name)."""
+    if tcfg.lr_schedule == "constant":
         return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
-    total, warmup = max(1, value("max_epochs") * steps_per_epoch), int(value("warmup_steps"))
+    total, warmup = max(1, tcfg.max_epochs * steps_per_epoch), int(tcfg.warmup_steps)
 
     def factor(step: int) -> float:
         if step < warmup:
