@@ -540,15 +540,14 @@ def annotate(image: Image.Image, faces: list[DetectedFace], chosen: int | None =
     pad = font_size // 5
     texts = [draw.textbbox((0, 0), str(i + 1), font_size=font_size) for i in range(len(faces))]
     tags = tag_places(boxes, [(x1 - x0 + 2 * pad, y1 - y0 + 2 * pad) for x0, y0, x1, y1 in texts], out.size)
-    for i, (f, box) in enumerate(zip(faces, boxes)):
-        colour = (40, 200, 80) if i == chosen else (255, 150, 30)
+    colours = [(40, 200, 80) if i == chosen else (255, 150, 30) for i in range(len(faces))]
+    for f, box, colour in zip(faces, boxes, colours):
         draw.rectangle(box, outline=colour, width=width)
         draw.polygon([tuple(p) for p in f.quad * scale], outline=(80, 160, 255), width=max(1, width // 2))
         for x, y in f.landmarks * scale:
             draw.ellipse([x - width, y - width, x + width, y + width], fill=colour)
     # the numbers after every box: no outline crosses one
-    for i, ((left, top, right, bottom), (x0, y0, _, _)) in enumerate(zip(tags, texts)):
-        colour = (40, 200, 80) if i == chosen else (255, 150, 30)
+    for i, ((left, top, right, bottom), (x0, y0, _, _), colour) in enumerate(zip(tags, texts, colours)):
         draw.rectangle([left, top, right, bottom], fill=colour)
         draw.text((left + pad - x0, top + pad - y0), str(i + 1), fill=(0, 0, 0), font_size=font_size)
     return out

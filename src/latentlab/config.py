@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .models.discriminator import AdversarialObjective
-from .objectives import AttributeObjective, AutoencoderObjective
+from .objectives import AttributeObjective, AutoencoderObjective, objective_class
 
 DATASETS = ("celeba", "mnist", "fashion-mnist", "images")
 OPTIMIZERS = ("adam", "adamw")
@@ -238,7 +238,9 @@ def _section(cls, raw: dict | None, section: str, **converted):
         raise ConfigError(f"{section} needs {', '.join(f'{section}.{k}' for k in missing)}")
     try:
         return cls(**raw)
-    except TypeError as err:  # pragma: no cover - keys are checked above
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as err:  # a class's own checks (e.g. the objectives'); keys are checked above
         raise ConfigError(f"{section}: {err}") from err
 
 
@@ -262,11 +264,8 @@ def parse_config(raw: dict) -> RunConfig:
             raise ConfigError("adversarial trains a VAE's decoder only: train.frozen.modules must list encoder, "
                               "mean_head and logvar_head (the latent space, its directions and prior stay fixed)")  # fmt: skip
     top = {k: raw[k] for k in ("name", "output_dir") if raw.get(k) is not None}
-    objective = AttributeObjective if raw["model"].get("type") == "attribute-classifier" else AutoencoderObjective
-    try:
-        optional["objective"] = _section(objective, raw.get("objective"), "objective")
-    except ValueError as err:
-        raise err if isinstance(err, ConfigError) else ConfigError(f"objective: {err}") from err
+    objective = objective_class(raw["model"].get("type", "conv"))
+    optional["objective"] = _section(objective, raw.get("objective"), "objective")
     return RunConfig(
         model=dict(raw["model"]),
         data=_section(DataConfig, data, "data",

@@ -202,10 +202,10 @@ class DigitLab:
         """Score one image (1, S, S) in [0, 1] with a one-class model, after optional noise.
 
         Returns:
-            ``{"input", "reconstruction"}`` (1, S, S) tensors, ``"error"`` (the novelty score, a float), ``"percentile"`` (share of
-            the training class's test images with a lower error, 0–100) and ``"class_errors"`` ({label: (n,)
-            errors of that class's test images}) — the test images with the same kind and level of noise, so a
-            noisy digit is compared with noisy digits.
+            ``{"input", "reconstruction"}`` (1, S, S) tensors, ``"error"`` (the novelty score, a float),
+            ``"percentile"`` (share of the training class's test images with a lower error, 0–100) and
+            ``"class_errors"`` ({label: (n,) errors of that class's test images}) — the test images with the same kind
+            and level of noise, so a noisy digit is compared with noisy digits.
         """
         m = self.get(name)
         if m.trained_classes is None:

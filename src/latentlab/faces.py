@@ -40,8 +40,6 @@ def bf16_is_fast(device: torch.device) -> bool:
     return False
 
 
-
-
 # one pivotal tuning at a time in this process: two at once share the CPU cores (or the GPU) and each then takes
 # longer than both one after the other (on 2 cores, oversubscribed threads made a 3 s tuning take 20 s)
 _TUNING_SLOT = threading.Lock()

@@ -178,12 +178,17 @@ class AttributeObjective:
         return {"loss": bce, "bce": bce, "accuracy": ((logits > 0).float() == y).float().mean()}
 
 
+def objective_class(model_type: str) -> type[AutoencoderObjective] | type[AttributeObjective]:
+    """The objective class for a config's ``model.type``: :class:`AttributeObjective` for the attribute classifier,
+    else :class:`AutoencoderObjective`."""
+    return AttributeObjective if model_type == AttributeClassifier.model_type else AutoencoderObjective
+
+
 def objective_for(model, options: dict[str, Any] | None = None):
-    """The objective ``model`` trains with, from a training config's ``objective`` section ``options``:
-    :class:`AttributeObjective` for the attribute classifier, else :class:`AutoencoderObjective`. Raises ValueError
-    for an unknown option (named) or one the model cannot take."""
+    """The objective ``model`` trains with, from a training config's ``objective`` section ``options``
+    (:func:`objective_class`). Raises ValueError for an unknown option (named) or one the model cannot take."""
     options = dict(options or {})
-    cls = AttributeObjective if isinstance(model, AttributeClassifier) else AutoencoderObjective
+    cls = objective_class(model.model_type)
     unknown = sorted(set(options) - {f.name for f in dataclasses.fields(cls)})
     if unknown:
         raise ValueError(f"unknown objective option(s) for {type(model).__name__}: {', '.join(unknown)}")

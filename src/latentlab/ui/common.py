@@ -69,14 +69,27 @@ class ImageUpload(gr.Image):
     def preprocess(self, payload):
         if payload is None:
             return None
-        try:
-            if payload.path is None:  # a data: URL
+        if payload.path is None:  # a data: URL
+            try:
                 return super().preprocess(payload)
-            image = Image.open(payload.path)
-            image.load()
-            return image
-        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, SyntaxError):
-            raise UserError(NOT_AN_IMAGE, title="Not an image") from None
+            except UNREADABLE:
+                raise UserError(NOT_AN_IMAGE, title="Not an image") from None
+        return open_picture(payload.path)
+
+
+#: What Pillow raises for a file that is not a picture it can read (or one too large to be one).
+UNREADABLE = (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, SyntaxError)
+
+
+def open_picture(path) -> Image.Image:
+    """The uploaded file at ``path`` as a PIL image, decoded (any size or mode). Raises UserError(:data:`NOT_AN_IMAGE`)
+    for a file that is not a picture."""
+    try:
+        image = Image.open(path)
+        image.load()
+        return image
+    except UNREADABLE:
+        raise UserError(NOT_AN_IMAGE, title="Not an image") from None
 
 
 def refuse_non_images(image: ImageUpload, *, clear=(), cleared=()) -> gr.events.Dependency:
@@ -87,13 +100,8 @@ def refuse_non_images(image: ImageUpload, *, clear=(), cleared=()) -> gr.events.
 
     def check(payload) -> None:
         path = payload.get("path") if isinstance(payload, dict) else getattr(payload, "path", None)
-        if path is None:
-            return
-        try:
-            with Image.open(path) as opened:
-                opened.verify()
-        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, SyntaxError):
-            raise UserError(NOT_AN_IMAGE, title="Not an image") from None
+        if path is not None:
+            open_picture(path).close()
 
     checked = image.input(check, [image], None, preprocess=False, api_visibility="private")
     checked.failure(lambda: (None, *cleared) if clear else None, None, [image, *clear], api_visibility="private")
