@@ -149,12 +149,13 @@ def test_sampled_faces_arrive_at_native_size_and_are_shown_enlarged_with_crisp_p
 def test_clicking_the_latent_scatter_decodes_that_point(page):
     page.get_by_role("tab", name="Digits & clothes").click()
     page.get_by_role("tab", name="Latent plane").click()
-    page.get_by_role("button", name="Decode", exact=True).click()
-    scatter = page.locator("img[alt*='click to decode']").or_(page.get_by_role("tabpanel").last.locator("img").last)
-    expect(scatter.first).to_be_visible(timeout=60_000)
+    scatter = page.locator("#plane-scatter img")  # shown as the page opens
+    expect(scatter).to_be_visible(timeout=60_000)
+    page.wait_for_function("() => { const e = document.querySelector('#plane-scatter img');"
+                           " return e && e.complete && e.naturalWidth > 0 }")
     x_box = page.locator("input[type=number][aria-label*='z[0]']:visible").first  # the slider's number box
     assert float(x_box.input_value()) == 0.0
-    box = scatter.first.bounding_box()
+    box = scatter.bounding_box()
     page.mouse.click(box["x"] + 0.2 * box["width"], box["y"] + 0.3 * box["height"])  # upper left of the plot
     expect(x_box).not_to_have_value("0", timeout=30_000)
     assert float(x_box.input_value()) < 0  # left of the axes' middle → negative z[0]
