@@ -1,7 +1,10 @@
 """The Digits & clothes tabs' callbacks called directly (no server): module functions of a DigitLab, run on the
 bundled digit models and the first 1,000 test images of MNIST / Fashion-MNIST in assets/digits."""
 
+import inspect
+
 import gradio as gr
+from gradio import utils as gr_utils
 import pytest
 from PIL import Image, ImageDraw
 
@@ -10,8 +13,6 @@ from latentlab.images import grid_image, tensor_to_pil
 from latentlab.ui import BUNDLED_DIGIT_MODELS
 from latentlab.ui.common import OutputFiles
 from latentlab.ui.digits import (
-    TOOL_DOCS,
-    _tool_doc,
     compare_conditional,
     digit_tabs,
     generate,
@@ -149,13 +150,15 @@ def test_the_wired_events_show_the_api_of_before(lab, tmp_path):
     assert params["/novelty"] == params["/novelty_1"] == ["model", "upload", "index", "noise", "level"]
     # each endpoint is described as an agent's tool (the MCP server reads the same docstring): what it does, with
     # the served models named; the page-only events are not
-    for name in TOOL_DOCS:
-        assert api[f"/{name}"]["description"].startswith(TOOL_DOCS[name].split("\n")[0]), name
-        assert "<" not in api[f"/{name}"]["description"]
+    for fn in (plane, interpolate, generate, compare_conditional, novelty):
+        description = api[f"/{fn.__name__}"]["description"]
+        assert description.startswith(inspect.getdoc(fn).split("\n")[0]), fn.__name__
+        assert "<" not in description, description  # every placeholder filled
     # /generate takes exactly the served conditional models, and its tool text names them
     conditional = lab.names(conditional=True)
     assert "mnist-cond-vae-5" in conditional and api["/generate"]["parameters"][0]["type"]["enum"] == conditional
-    assert "model: a conditional model: " + ", ".join(conditional) in _tool_doc("generate", lab)
+    generate_fn = next(f.fn for f in demo.fns.values() if f.api_name == "generate")
+    assert gr_utils.get_function_description(generate_fn)[1]["model"] == "a conditional model: " + ", ".join(conditional) + "."
     assert api["/plane_click"]["description"] == ""
     events = {fn.api_name: fn for fn in demo.fns.values()}
     assert events["plane_click"].collects_event_data and not events["plane"].collects_event_data

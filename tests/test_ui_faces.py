@@ -1,6 +1,7 @@
 """The Faces tabs' callbacks called directly (no server): module functions of the face models, run on real FaceLabs
 (a tiny random VAE, with the MediaPipe aligner where uploads must be found) and the real example faces."""
 
+import inspect
 import re
 
 import gradio as gr
@@ -19,7 +20,6 @@ from latentlab.images import grid_image
 from latentlab.ui import build_demo
 from latentlab.ui.common import OutputFiles
 from latentlab.ui.faces import (
-    TOOL_DOCS,
     align,
     align_upload,
     edit,
@@ -274,8 +274,10 @@ def test_the_wired_face_endpoints_keep_their_api_parameters(demo):
     assert params["/sample"] == [("seed", 0), ("count", 36), ("temperature", 1.0), ("model", "first"),
                                  ("prior", "mixture")]  # fmt: skip
     # each endpoint is described as an agent's tool (the MCP server reads the same docstring), the served models named
-    for name in TOOL_DOCS:
-        assert api[f"/{name}"]["description"].startswith(TOOL_DOCS[name].split("\n")[0].replace("<size>", "32x32")), name
+    for fn in (morph, edit, edit_many, align, sample):
+        description = api[f"/{fn.__name__}"]["description"]
+        assert description.startswith(inspect.getdoc(fn).split("\n")[0].replace("<size>", "32x32")), fn.__name__
+        assert "<" not in description, description  # every placeholder filled
     # what the MCP server tells an agent of each parameter (Gradio parses the endpoint's docstring)
     morph_fn = next(f.fn for f in demo.fns.values() if f.api_name == "morph")
     _, described, returns = gr_utils.get_function_description(morph_fn)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import inspect
 import io
 import logging
 import os
@@ -200,12 +201,10 @@ class OutputFiles:
         return wrapper
 
 
-def fill_ranges(doc: str, limits: dict[str, tuple[float, float]]) -> str:
-    """A tool description with each ``<key>`` of ``limits`` written as its range ("2 to 32"): the text states the
-    range the input's slider and :func:`check_range` accept, from the same declaration."""
-    for key, (low, high) in limits.items():
-        doc = doc.replace(f"<{key}>", f"{low:g} to {high:g}")
-    return doc
+def ranges(limits: dict[str, tuple[float, float]]) -> dict[str, str]:
+    """Each range of ``limits`` as the text a description states ("2 to 32"), under the same key: an endpoint's
+    description states the range that its slider and :func:`check_range` accept, from one declaration."""
+    return {key: f"{low:g} to {high:g}" for key, (low, high) in limits.items()}
 
 
 def check_range(name: str, value: float, limits: tuple[float, float]) -> None:
@@ -222,19 +221,31 @@ def choose(name: str, names: list[str], what: str) -> str:
     return name
 
 
-def _bind(fn, *args, description: str | None = None):
+def _bind(fn, *args, fills: dict[str, str] | None = None):
     """``fn`` with its first arguments fixed to ``args`` (e.g. the labs), as Gradio should see it: the signature of
     the remaining parameters (the API's parameter names and defaults), ``fn``'s name (which names the endpoints
     without an ``api_name``) and its type hints, resolved (Gradio finds a ``gr.SelectData`` parameter by its hint).
 
-    Its docstring, which Gradio shows as the API description, is ``description`` (``None``: none): the module
-    functions' docstrings describe arguments that API callers never pass.
+    With ``fills``, ``fn`` is an endpoint and its docstring is the endpoint's description, on the API page and as the
+    MCP server's tool description: written in Gradio's form (a description, then ``Args:`` and ``Returns:`` with one
+    line per item), each ``<key>`` of ``fills`` replaced by its text (the served models, sizes, ranges). Without,
+    the bound function has no docstring (an event of the page, not described to API callers).
     """
     bound = functools.partial(fn, *args)
     bound.__name__ = bound.__qualname__ = fn.__name__
-    bound.__module__, bound.__doc__ = fn.__module__, description
+    bound.__module__ = fn.__module__
+    bound.__doc__ = None if fills is None else describe(fn, fills)
     bound.__annotations__ = typing.get_type_hints(fn)
     return bound
+
+
+def describe(fn, fills: dict[str, str]) -> str:
+    """Endpoint ``fn``'s description: its docstring without the indentation, each ``<key>`` of ``fills`` written
+    out (see :func:`_bind`)."""
+    doc = inspect.cleandoc(fn.__doc__ or "")
+    for key, text in fills.items():
+        doc = doc.replace(f"<{key}>", text)
+    return doc
 
 
 def mcp_tools_return_every_output() -> None:

@@ -15,7 +15,7 @@ from PIL import Image
 from ..analysis import NOISE_KINDS, NOVELTY_BLUR, novelty_plot
 from ..digits import DigitLab
 from ..images import DRAWING_MAX_MID_TONES, digit_from_pil, grid_image, mid_tone_share, tensor_to_pil
-from .common import (Choice, ImageUpload, OutputFiles, UserError, _bind, check_range, choose, fill_ranges,
+from .common import (Choice, ImageUpload, OutputFiles, UserError, _bind, check_range, choose, ranges,
                      refuse_non_images)
 
 INTRO = (
@@ -23,95 +23,19 @@ INTRO = (
     "and a VAE, trained by this project. Data: MNIST (CC BY-SA 3.0), Fashion-MNIST (MIT); the test images "
     "shown are the first 1,000 of each test split."
 )
-# The digit endpoints' descriptions, on the API page and as the MCP server's tool descriptions (one line per
-# parameter, "name: what it is", as Gradio parses them); <2-d>, <conditional>, <novelty> and <all> become the
-# names of the served models of that kind
-TOOL_DOCS = {
-    "plane": """Decode one point of a 2-d latent space: what a digit or clothes model's decoder draws at latent (x, y),
-and where the test images' latents lie.
-
-Args:
-    model: a model with a 2-d latent: <2-d>.
-    x: the latent's first coordinate, about -4 to 4.
-    y: the latent's second coordinate, about -4 to 4.
-    label: the digit 0 to 9 that a conditional model draws (others ignore it).
-
-Returns:
-    a PNG of the decoded image (28x28, enlarged to 224x224)
-    a PNG scatter plot of the test images' latents with the point marked
-""",
-    "interpolate": """Interpolate between two test images: their latent codes and the decoded path between them.
-
-Args:
-    model: any of the digit and clothes models: <all>.
-    index_a: the first test image, an index 0 to 999.
-    index_b: the second test image, an index 0 to 999.
-    frames: how many latents to decode, <frames>, both ends included.
-    method: lerp (a straight line) or slerp (spherical).
-
-Returns:
-    a PNG strip: image A, the decoded path, image B
-""",
-    "generate": """Draw a chosen digit from a chosen latent code with a conditional autoencoder (the label picks the
-digit, the code the handwriting style).
-
-Args:
-    model: a conditional model: <conditional>.
-    label: the digit to draw, 0 to 9.
-    z0: latent coordinate 0, about -3 to 3.
-    z1: latent coordinate 1, about -3 to 3.
-    z2: latent coordinate 2, about -3 to 3 (5-d models only).
-    z3: latent coordinate 3, about -3 to 3 (5-d models only).
-    z4: latent coordinate 4, about -3 to 3 (5-d models only).
-
-Returns:
-    a PNG of the drawn digit (224x224)
-    a PNG row of the same code drawn as every digit 0 to 9
-""",
-    "compare_conditional": """The same test digit's style drawn as the asked digit by the plain conditional AE and
-the conditional VAE of one latent size: the VAE keeps only the style in its code, so it draws the asked digit.
-
-Args:
-    index: the test image whose style is used, an index 0 to 999.
-    label: the digit to draw, 0 to 9.
-    z_dim: the latent size of the pair of models, 2 or 5.
-
-Returns:
-    a PNG of the test image, the conditional AE's drawing and the conditional VAE's drawing
-    a PNG row of the conditional AE's drawing of that style as every digit 0 to 9
-    a PNG row of the conditional VAE's drawing of that style as every digit 0 to 9
-""",
-    "novelty": """Score how novel a digit looks to a one-class autoencoder trained on zeros: its reconstruction
-error (the mean squared error after a <blur>-pixel blur, the same measure for every model) against the test digits'
-errors. A photo is scored as the ink drawing it becomes, and the verdict then says it is a photo.
-
-Args:
-    model: a one-class model: <novelty>.
-    upload: a picture of a digit (a URL or an uploaded file), centred MNIST-style; leave empty to use a test image.
-    index: the test image used without an upload, an index 0 to 999.
-    noise: none, gaussian or salt_and_pepper, added before scoring.
-    level: the noise level, 0 to 1 (the Gaussian sigma, or the fraction of pixels).
-
-Returns:
-    a PNG of the input and its reconstruction
-    a PNG chart of where the error falls among the test digits' errors, per class
-    the verdict in Markdown
-""",
-}
 
 
 # the range of /interpolate's frames: one declaration for its slider, its check and its description
 LIMITS = {"frames": (2, 24)}
 
 
-def _tool_doc(name: str, lab: DigitLab) -> str:
-    """Endpoint ``name``'s description (:data:`TOOL_DOCS`) naming the served models of each kind."""
-    kinds = {"<2-d>": lab.names(z_dim=2), "<conditional>": lab.names(conditional=True),
-             "<novelty>": lab.names(novelty=True), "<all>": list(lab.models)}  # fmt: skip
-    doc = fill_ranges(TOOL_DOCS[name], LIMITS).replace("<blur>", f"{NOVELTY_BLUR:g}")
-    for placeholder, names in kinds.items():
-        doc = doc.replace(placeholder, ", ".join(names))
-    return doc
+def _fills(lab: DigitLab) -> dict[str, str]:
+    """The texts that the digit endpoints' descriptions name as placeholders: the served models of each kind
+    (``<2-d>``, ``<conditional>``, ``<novelty>``, ``<all>``), the novelty measure's blur (``<blur>``) and each range
+    of :data:`LIMITS`."""
+    kinds = {"2-d": lab.names(z_dim=2), "conditional": lab.names(conditional=True),
+             "novelty": lab.names(novelty=True), "all": list(lab.models)}  # fmt: skip
+    return {**{kind: ", ".join(names) for kind, names in kinds.items()}, "blur": f"{NOVELTY_BLUR:g}", **ranges(LIMITS)}
 
 
 def _enlarged(image: torch.Tensor) -> Image.Image:
@@ -121,20 +45,18 @@ def _enlarged(image: torch.Tensor) -> Image.Image:
 
 # --- the callbacks: plain functions of the digit models (``lab``) and the event's inputs ---------------------------
 def plane(lab: DigitLab, model: str, x, y, label) -> tuple[Image.Image, Image.Image]:
-    """``/plane`` (and ``/plane_update``): what ``model``'s decoder draws at the 2-d latent ``(x, y)``.
+    """Decode one point of a 2-d latent space: what a digit or clothes model's decoder draws at latent (x, y),
+    and where the test images' latents lie.
 
     Args:
-        lab: the digit models.
-        model: the name of one of ``lab``'s models with a 2-d latent.
-        x, y: the latent point (numbers).
-        label: the digit 0–9 a conditional model draws (``None``: 0); the others ignore it.
+        model: a model with a 2-d latent: <2-d>.
+        x: the latent's first coordinate, about -4 to 4.
+        y: the latent's second coordinate, about -4 to 4.
+        label: the digit 0 to 9 that a conditional model draws (others ignore it).
 
     Returns:
-        ``(image, scatter)``: the decoded image (224×224, 8× enlarged) and the test images' latents with a cross
-        at ``(x, y)``.
-
-    Raises:
-        UserError: ``model`` is not one of the 2-d models.
+        a PNG of the decoded image (28x28, enlarged to 224x224)
+        a PNG scatter plot of the test images' latents with the point marked
     """
     choose(model, lab.names(z_dim=2), "2-d")
     image, scatter = lab.plane(model, float(x), float(y), int(label or 0))
@@ -161,20 +83,17 @@ def plane_click(lab: DigitLab, model: str, label, evt: gr.SelectData
 
 
 def interpolate(lab: DigitLab, model: str, index_a, index_b, frames, method: str) -> Image.Image:
-    """``/interpolate``: the decoded path between two test images' latents.
+    """Interpolate between two test images: their latent codes and the decoded path between them.
 
     Args:
-        lab: the digit models.
-        model: the name of any of ``lab``'s models.
-        index_a, index_b: the two test images (integers in [0, 999]).
-        frames: how many latents to decode (``LIMITS``), both ends included.
-        method: ``"slerp"`` (spherical), else linear.
+        model: any of the digit and clothes models: <all>.
+        index_a: the first test image, an index 0 to 999.
+        index_b: the second test image, an index 0 to 999.
+        frames: how many latents to decode, <frames>, both ends included.
+        method: lerp (a straight line) or slerp (spherical).
 
     Returns:
-        A | the decoded frames | B in one row, 3× enlarged.
-
-    Raises:
-        UserError: an unknown model, ``frames`` out of range or an index out of range.
+        a PNG strip: image A, the decoded path, image B
     """
     choose(model, list(lab.models), "digit")
     frames = int(frames)
@@ -188,15 +107,21 @@ def interpolate(lab: DigitLab, model: str, index_a, index_b, frames, method: str
 
 
 def generate(lab: DigitLab, model: str, label, z0, z1, z2, z3, z4) -> tuple[Image.Image, Image.Image]:
-    """``/generate``: the digit ``label`` (0–9) drawn by a conditional model from the latent ``(z0, …, z4)``, of
-    which the model uses its first ``z_dim`` values.
+    """Draw a chosen digit from a chosen latent code with a conditional autoencoder (the label picks the
+    digit, the code the handwriting style).
+
+    Args:
+        model: a conditional model: <conditional>.
+        label: the digit to draw, 0 to 9.
+        z0: latent coordinate 0, about -3 to 3.
+        z1: latent coordinate 1, about -3 to 3.
+        z2: latent coordinate 2, about -3 to 3 (5-d models only).
+        z3: latent coordinate 3, about -3 to 3 (5-d models only).
+        z4: latent coordinate 4, about -3 to 3 (5-d models only).
 
     Returns:
-        ``(image, row)``: the chosen digit (224×224, 8× enlarged) and the same latent drawn as every digit 0–9
-        (3× enlarged).
-
-    Raises:
-        UserError: ``model`` is not one of the conditional models.
+        a PNG of the drawn digit (224x224)
+        a PNG row of the same code drawn as every digit 0 to 9
     """
     choose(model, lab.names(conditional=True), "conditional")
     image, every = lab.generate(model, int(label), [float(v) for v in (z0, z1, z2, z3, z4)])
@@ -204,15 +129,18 @@ def generate(lab: DigitLab, model: str, label, z0, z1, z2, z3, z4) -> tuple[Imag
 
 
 def compare_conditional(lab: DigitLab, index, label, z_dim=2) -> tuple[Image.Image, Image.Image, Image.Image]:
-    """``/compare_conditional``: the style of test image ``index`` drawn as digit ``label`` (0–9) by the plain
-    conditional AE and the conditional VAE with a ``z_dim``-d latent.
+    """The same test digit's style drawn as the asked digit by the plain conditional AE and
+    the conditional VAE of one latent size: the VAE keeps only the style in its code, so it draws the asked digit.
+
+    Args:
+        index: the test image whose style is used, an index 0 to 999.
+        label: the digit to draw, 0 to 9.
+        z_dim: the latent size of the pair of models, 2 or 5.
 
     Returns:
-        ``(side, ae_row, vae_row)``: source | AE | VAE (5× enlarged), and each model's drawing of that style as
-        every digit 0–9 (3× enlarged).
-
-    Raises:
-        UserError: no such pair of models is loaded, or ``index`` or ``label`` out of range.
+        a PNG of the test image, the conditional AE's drawing and the conditional VAE's drawing
+        a PNG row of the conditional AE's drawing of that style as every digit 0 to 9
+        a PNG row of the conditional VAE's drawing of that style as every digit 0 to 9
     """
     pair = {m.model.variational: n for n, m in lab.models.items()
             if m.model.conditional and m.model.z_dim == int(z_dim)}  # fmt: skip
@@ -229,22 +157,21 @@ def compare_conditional(lab: DigitLab, index, label, z_dim=2) -> tuple[Image.Ima
 
 def novelty(lab: DigitLab, model: str, upload: Image.Image | None = None, index=3, noise: str = "none", level=0.3
             ) -> tuple[Image.Image, Image.Image, str]:  # fmt: skip
-    """``/novelty`` (and ``/novelty_1``): one digit scored by a one-class model's reconstruction error.
+    """Score how novel a digit looks to a one-class autoencoder trained on zeros: its reconstruction
+    error (the mean squared error after a <blur>-pixel blur, the same measure for every model) against the test digits'
+    errors. A photo is scored as the ink drawing it becomes, and the verdict then says it is a photo.
 
     Args:
-        lab: the digit models.
-        model: the name of one of ``lab``'s novelty (one-class) models.
-        upload: a drawing of a digit (any PIL image; centred MNIST-style), or ``None`` for test image ``index``.
-        index: the test image (an integer in [0, 999]), used without an upload.
-        noise: one of :data:`~latentlab.analysis.NOISE_KINDS`, added before scoring.
-        level: the noise level in [0, 1] (σ, or the fraction of pixels).
+        model: a one-class model: <novelty>.
+        upload: a picture of a digit (a URL or an uploaded file), centred MNIST-style; leave empty to use a test image.
+        index: the test image used without an upload, an index 0 to 999.
+        noise: none, gaussian or salt_and_pepper, added before scoring.
+        level: the noise level, 0 to 1 (the Gaussian sigma, or the fraction of pixels).
 
     Returns:
-        ``(pair, chart, text)``: input | reconstruction (6× enlarged), where the error falls among the test
-        images' under the same noise, per class, and the verdict in Markdown.
-
-    Raises:
-        UserError: not a novelty model, an unknown noise, or ``level`` or ``index`` out of range.
+        a PNG of the input and its reconstruction
+        a PNG chart of where the error falls among the test digits' errors, per class
+        the verdict in Markdown
     """
     m = lab.get(choose(model, lab.names(novelty=True), "novelty"))
     if noise not in NOISE_KINDS:
@@ -314,7 +241,7 @@ def _plane_tab(lab: DigitLab, out: OutputFiles) -> None:
             with gr.Column(scale=2):
                 scatter = gr.Image(first_scatter, label="Test images' latents (click to decode a point)", type="pil",
                                    format="png", interactive=False, elem_id="plane-scatter")  # fmt: skip
-        decode, args = out.files(_bind(plane, lab, description=_tool_doc("plane", lab))), [model, x, y, label]
+        decode, args = out.files(_bind(plane, lab, fills=_fills(lab))), [model, x, y, label]
         # a plane click is ~5 ms of work: outside the queue the page gets it in one POST (/gradio_api/run/...)
         # instead of a queue join and an event stream, which cost more than the work
         button.click(decode, args, [image, scatter], api_name="plane", queue=False)
@@ -338,7 +265,7 @@ def _interpolate_tab(lab: DigitLab, out: OutputFiles) -> None:
         button = gr.Button("Interpolate", variant="primary")
         strip = gr.Image(label="A | decoded path | B", type="pil", format="png")
         inputs = [model, index_a, index_b, frames, method]
-        button.click(out.files(_bind(interpolate, lab, description=_tool_doc("interpolate", lab))), inputs, [strip],
+        button.click(out.files(_bind(interpolate, lab, fills=_fills(lab))), inputs, [strip],
                      api_name="interpolate")  # fmt: skip
         gr.Examples([[n, 3, 2, 10, "lerp"] for n in everything], inputs=inputs)
 
@@ -359,7 +286,7 @@ def _conditional_tab(lab: DigitLab, out: OutputFiles) -> None:
             with gr.Column():
                 image = gr.Image(label="The chosen digit", type="pil", format="png", height=240)
                 row = gr.Image(label="Same z, digits 0–9", type="pil", format="png")
-        button.click(out.files(_bind(generate, lab, description=_tool_doc("generate", lab))), [model, label, *zs],
+        button.click(out.files(_bind(generate, lab, fills=_fills(lab))), [model, label, *zs],
                      [image, row], api_name="generate")  # fmt: skip
         z_dims = sorted({m.model.z_dim for m in lab.models.values() if m.model.conditional and m.model.variational})
         if z_dims:
@@ -389,7 +316,7 @@ def _compare_panel(lab: DigitLab, out: OutputFiles, z_dims: list[int]) -> None:
                             elem_id="cond-compare")  # fmt: skip
             ae_row = gr.Image(label="Conditional AE: the same style as digits 0–9", type="pil", format="png")
             vae_row = gr.Image(label="Conditional VAE: the same style as digits 0–9", type="pil", format="png")
-    button.click(out.files(_bind(compare_conditional, lab, description=_tool_doc("compare_conditional", lab))),
+    button.click(out.files(_bind(compare_conditional, lab, fills=_fills(lab))),
                  [index, label, z_dim], [side, ae_row, vae_row], api_name="compare_conditional")  # fmt: skip
     gr.Examples([[0, 3, z_dims[-1]], [2, 8, z_dims[-1]], [4, 1, z_dims[0]]], inputs=[index, label, z_dim])
 
@@ -429,7 +356,7 @@ def _novelty_tab(lab: DigitLab, out: OutputFiles) -> None:
                     chart = gr.Image(label="Where this error falls", type="pil", format="png")
                     sides.append((model, pair, chart, text))
         refuse_non_images(upload)
-        score = out.files(_bind(novelty, lab, description=_tool_doc("novelty", lab)))
+        score = out.files(_bind(novelty, lab, fills=_fills(lab)))
         for k, (model, pair, chart, text) in enumerate(sides):
             button.click(score, [model, upload, index, noise, level], [pair, chart, text],
                          api_name="novelty" if k == 0 else f"novelty_{k}",

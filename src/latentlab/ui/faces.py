@@ -6,6 +6,13 @@ per tab, and wires each event to its callback with those arguments bound. Each u
 (:func:`align_upload`) and handed to the lab as the :class:`~latentlab.alignment.AlignedFace` it became. Morph and
 Edit then decode, unless the caller turns ``keep_person`` off, with a decoder fitted to those faces (pivotal tuning,
 :meth:`~latentlab.faces.FaceLab.personalize`, cached per face by the lab), so the faces stay the people uploaded.
+
+An endpoint's callback (:func:`morph`, :func:`edit`, :func:`edit_many`, :func:`align`, :func:`sample`) carries its
+one description: its docstring is what Python readers, the API page and agents (the MCP server's tool description)
+read, in Gradio's form (one line per parameter and per output), with placeholders such as ``<size>``, ``<models>``
+and ``<frames>`` that :func:`~latentlab.ui.common._bind` fills from the served models and :data:`LIMITS`. The
+parameters before the API's (``labs``, and ``out`` where a file is written) are bound when the tab is built. Input
+a callback refuses raises :class:`~latentlab.ui.common.UserError`, shown to the user as one message.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from PIL import Image
 from ..alignment import AlignedFace, NoFaceError, annotate, face_at, marked_scale
 from ..faces import FaceLab, frames_to_gif, frames_to_strip
 from ..images import grid_image, tensor_to_pil
-from .common import (ImageUpload, NumberMapping, OutputFiles, UserError, _bind, check_range, fill_ranges,
+from .common import (ImageUpload, NumberMapping, OutputFiles, UserError, _bind, check_range, ranges,
                      refuse_non_images)
 
 # shown when a served face model was trained on CelebA (its card's datasets)
@@ -47,93 +54,16 @@ PRIOR_CHOICES = [("fitted mixture (the model's prior)", "mixture"), ("N(0, I)", 
 # callbacks that check them and the tool descriptions that state them
 FRAMES_PER_ROW = 8  # the morph's frames wrap after this many
 LIMITS = {"frames": (2, 32), "strength": (-4, 4), "edit_strength": (-3, 3), "count": (1, 64), "temperature": (0, 1.5)}
-# The face endpoints' descriptions, on the API page and as the MCP server's tool descriptions (an agent reads them:
-# one line per parameter, "name: what it is", as Gradio parses them); <models> becomes the served face models, <size>
-# the default model's image size ("64x64"), and <name> a range of LIMITS ("2 to 32")
-TOOL_DOCS = {
-    "morph": """Morph one face into another: both faces are found in their photos, cropped to <size> as CelebA-HQ was
-aligned, encoded to latent codes, and the straight line between the codes is decoded.
-
-Args:
-    face_a: the first photo (a URL or an uploaded file); any photo with a face, or a <size> aligned face crop.
-    face_b: the second photo, as face_a.
-    frames: how many frames, <frames>, both reconstructions included (default 10).
-    model: the face model: <models>.
-    face_a_number: which face of face_a's photo, 1 = the largest (default 1).
-    face_b_number: which face of face_b's photo, 1 = the largest (default 1).
-    keep_person: true (default) to first fit a copy of the decoder to both faces (pivotal tuning: about 3 s on a 2-core CPU, then cached for the same two faces) so both ends look like the people in the photos; false for the model's plain reconstructions.
-
-Returns:
-    a PNG of the frames (<size> each, enlarged 2x) in rows of up to 8, reconstruction of A to reconstruction of B
-    a looping animated GIF of the same frames
-""",
-    "edit": """Edit one attribute of a face (one of CelebA's 40 labels, e.g. Smiling, Young, Eyeglasses, Blond_Hair) by
-adding the attribute's direction in latent space to the face's latent code.
-
-Args:
-    face: the photo (a URL or an uploaded file); any photo with a face, or a <size> aligned face crop.
-    attribute: the CelebA attribute name, e.g. Smiling, Young, Male, Eyeglasses, Blond_Hair, Bangs, Mustache.
-    strength: how far to move along the direction, <strength>; negative removes the attribute (default 1.5).
-    keep: attribute names to hold unchanged (their mean-difference axes are projected out), e.g. ["Male"].
-    model: the face model: <models>.
-    face_number: which face of the photo, 1 = the largest (default 1).
-    keep_person: true (default) to first fit a copy of the decoder to the face (pivotal tuning: about 3 s on a 2-core CPU, then cached for the same face) so the reconstruction and the edit stay the person in the photo; false for the model's plain reconstruction.
-
-Returns:
-    a PNG of original, reconstruction and edit side by side (each <size>, enlarged 3x)
-    a PNG sweep of the edit at strengths -2s, -s, 0, +s, +2s
-    a pair of PNGs, the reconstruction and the edit (each enlarged 4x), for a before / after comparison
-""",
-    "edit_many": """Edit several attributes of one face at once: every attribute direction, each with its own
-strength, is added to the face's latent code.
-
-Args:
-    face: the photo (a URL or an uploaded file); any photo with a face, or a <size> aligned face crop.
-    edits: a JSON object of CelebA attribute name to strength (<edit_strength>), e.g. {"Smiling": 1.0, "Young": -1.0}.
-    keep: attribute names to hold unchanged, e.g. ["Male"] (default none).
-    independent: true to decorrelate each direction from the other edited and kept ones (default true).
-    model: the face model: <models>.
-    face_number: which face of the photo, 1 = the largest (default 1).
-    keep_person: true (default) to first fit a copy of the decoder to the face (pivotal tuning: about 3 s on a 2-core CPU, then cached for the same face) so the edited face stays the person in the photo; false for the model's plain decoder.
-
-Returns:
-    a PNG of the edited face (<size>, enlarged 3x)
-    a PNG of original, reconstruction and all edits side by side
-""",
-    "align": """Find the faces in a photo and crop one as the model sees it: aligned from its eyes and mouth as
-CelebA-HQ's faces were, <size> pixels.
-
-Args:
-    photo: the photo (a URL or an uploaded file).
-    face_number: which face, 1 = the largest (default 1).
-    model: the face model whose input size is used: <models>.
-
-Returns:
-    a PNG of the aligned <size> face
-    a JPEG of the photo (at most 768 px) with every face found marked and numbered
-""",
-    "sample": """Generate new faces that no one has: random latent codes drawn from the model's prior, decoded.
-
-Args:
-    seed: the random seed, an integer; the same seed gives the same faces (default 0).
-    count: how many faces, <count> (default 36).
-    temperature: scales the spread of the codes, <temperature>; lower gives more average faces (default 1.0).
-    model: the face model: <models>.
-    prior: mixture (the Gaussian mixture fitted to the training faces' codes, default) or normal (N(0, I)).
-
-Returns:
-    a lossless WebP grid of the faces, <size> each
-    a line saying which prior, temperature and seed were used
-""",
-}
 
 
-def _tool_doc(name: str, labs: dict[str, FaceLab]) -> str:
-    """Endpoint ``name``'s description (:data:`TOOL_DOCS`) naming the served face models, the first the default."""
+def _fills(labs: dict[str, FaceLab]) -> dict[str, str]:
+    """The texts that the face endpoints' descriptions name as placeholders: ``<models>`` the served face models
+    (the first the default), ``<size>`` the default model's image size ("64x64"), ``<per_row>`` the morph's frames
+    a row, and each range of :data:`LIMITS` ("2 to 32")."""
     names = list(labs)
-    models = f"{names[0]} (default)" + "".join(f", {n}" for n in names[1:])
     size = labs[names[0]].image_size
-    return fill_ranges(TOOL_DOCS[name].replace("<models>", models).replace("<size>", f"{size}x{size}"), LIMITS)
+    models = f"{names[0]} (default)" + "".join(f", {n}" for n in names[1:])
+    return {"models": models, "size": f"{size}x{size}", "per_row": str(FRAMES_PER_ROW), **ranges(LIMITS)}
 
 
 def face_limits(size: int) -> str:
@@ -248,9 +178,18 @@ def _aligned_and_marked(labs: dict[str, FaceLab], photo: Image.Image, number, mo
 
 def align(labs: dict[str, FaceLab], photo: Image.Image, face_number=1, model: str | None = None
           ) -> tuple[Image.Image, Image.Image]:  # fmt: skip
-    """``/align``: the aligned S×S crop of ``photo``'s face ``face_number`` (1 = the largest) and the photo
-    (at most 768 px) with every face found marked — the crop itself when nothing was detected (an aligned crop,
-    or a lab without an aligner)."""
+    """Find the faces in a photo and crop one as the model sees it: aligned from its eyes and mouth as
+    CelebA-HQ's faces were, <size> pixels.
+
+    Args:
+        photo: the photo (a URL or an uploaded file).
+        face_number: which face, 1 = the largest (default 1).
+        model: the face model whose input size is used: <models>.
+
+    Returns:
+        a PNG of the aligned <size> face
+        a JPEG of the photo (at most 768 px) with every face found marked and numbered
+    """
     result, marked = _aligned_and_marked(labs, photo, face_number, model, "Photo")
     return result.crop, marked if marked is not None else result.crop
 
@@ -319,17 +258,21 @@ def personalized(lab: FaceLab, faces: list[AlignedFace], keep_person, progress=N
 def morph(labs: dict[str, FaceLab], out: OutputFiles, face_a: Image.Image, face_b: Image.Image, frames,
           model: str | None = None, face_a_number=1, face_b_number=1, keep_person=True,
           progress=gr.Progress()) -> tuple[Image.Image, str]:  # fmt: skip
-    """``/morph``: the interpolation between two uploads' faces, each aligned once.
+    """Morph one face into another: both faces are found in their photos, cropped to <size> as CelebA-HQ was
+    aligned, encoded to latent codes, and the straight line between the codes is decoded.
 
     Args:
-        out: where the GIF is written.
-        face_a, face_b: photos; ``face_a_number`` / ``face_b_number`` pick their faces (1 = the largest).
-        frames: 2–32 frames (``LIMITS``), both reconstructions included.
-        keep_person: decode with one decoder fitted to both faces (:func:`personalized`), else the model's own.
+        face_a: the first photo (a URL or an uploaded file); any photo with a face, or a <size> aligned face crop.
+        face_b: the second photo, as face_a.
+        frames: how many frames, <frames>, both reconstructions included (default 10).
+        model: the face model: <models>.
+        face_a_number: which face of face_a's photo, 1 = the largest (default 1).
+        face_b_number: which face of face_b's photo, 1 = the largest (default 1).
+        keep_person: true (default) to first fit a copy of the decoder to both faces (pivotal tuning: about 3 s on a 2-core CPU, then cached for the same two faces) so both ends look like the people in the photos; false for the model's plain reconstructions.
 
     Returns:
-        ``(strip, gif)``: the frames in rows of up to :data:`FRAMES_PER_ROW` (PIL, 2× enlarged: any number of
-        frames stays readable on the page) and the path of the looping GIF.
+        a PNG of the frames (<size> each, enlarged 2x) in rows of up to <per_row>, reconstruction of A to reconstruction of B
+        a looping animated GIF of the same frames
     """
     lab = get_lab(labs, model)
     frames = int(frames)
@@ -344,14 +287,22 @@ def morph(labs: dict[str, FaceLab], out: OutputFiles, face_a: Image.Image, face_
 def edit(labs: dict[str, FaceLab], face: Image.Image, attribute: str, strength, keep: list[str] | None = None,
          model: str | None = None, face_number=1, keep_person=True, progress=gr.Progress()
          ) -> tuple[Image.Image, Image.Image, tuple[Image.Image, Image.Image]]:  # fmt: skip
-    """``/edit``: one face (aligned once) moved ``strength`` times along ``attribute``'s direction, decorrelated
-    from the ``keep`` attributes (the edited attribute itself among them is ignored); with ``keep_person``, decoded
-    by a decoder fitted to the face (:func:`personalized`).
+    """Edit one attribute of a face (one of CelebA's 40 labels, e.g. Smiling, Young, Eyeglasses, Blond_Hair) by
+    adding the attribute's direction in latent space to the face's latent code.
+
+    Args:
+        face: the photo (a URL or an uploaded file); any photo with a face, or a <size> aligned face crop.
+        attribute: the CelebA attribute name, e.g. Smiling, Young, Male, Eyeglasses, Blond_Hair, Bangs, Mustache.
+        strength: how far to move along the direction, <strength>; negative removes the attribute (default 1.5).
+        keep: attribute names to hold unchanged (their mean-difference axes are projected out), e.g. ["Male"].
+        model: the face model: <models>.
+        face_number: which face of the photo, 1 = the largest (default 1).
+        keep_person: true (default) to first fit a copy of the decoder to the face (pivotal tuning: about 3 s on a 2-core CPU, then cached for the same face) so the reconstruction and the edit stay the person in the photo; false for the model's plain reconstruction.
 
     Returns:
-        ``(comparison, sweep, before_after)``: original | reconstruction | edit (3× enlarged), the decoded faces at
-        strengths −2s, −s, 0, +s, +2s (s = |strength|, or 1 for strength 0; 2× enlarged), and the reconstruction
-        and the edit (each 4× enlarged, square pixels) for a before / after slider.
+        a PNG of original, reconstruction and edit side by side (each <size>, enlarged 3x)
+        a PNG sweep of the edit at strengths -2s, -s, 0, +s, +2s
+        a pair of PNGs, the reconstruction and the edit (each enlarged 4x), for a before / after comparison
     """
     lab = get_lab(labs, model)
     _require_directions(lab, model)
@@ -411,11 +362,21 @@ def parse_edits(lab: FaceLab, edits, keep: list[str] | None) -> tuple[dict[str, 
 def edit_many(labs: dict[str, FaceLab], face: Image.Image, edits, keep: list[str] | None = None, independent=True,
               model: str | None = None, face_number=1, keep_person=True, progress=gr.Progress()
               ) -> tuple[Image.Image, Image.Image]:  # fmt: skip
-    """``/edit_many``: several attribute edits (``edits``, see :func:`parse_edits`) added to one face, aligned once;
-    with ``keep_person``, decoded by a decoder fitted to the face (:func:`personalized`).
+    """Edit several attributes of one face at once: every attribute direction, each with its own
+    strength, is added to the face's latent code.
+
+    Args:
+        face: the photo (a URL or an uploaded file); any photo with a face, or a <size> aligned face crop.
+        edits: a JSON object of CelebA attribute name to strength (<edit_strength>), e.g. {"Smiling": 1.0, "Young": -1.0}.
+        keep: attribute names to hold unchanged, e.g. ["Male"] (default none).
+        independent: true to decorrelate each direction from the other edited and kept ones (default true).
+        model: the face model: <models>.
+        face_number: which face of the photo, 1 = the largest (default 1).
+        keep_person: true (default) to first fit a copy of the decoder to the face (pivotal tuning: about 3 s on a 2-core CPU, then cached for the same face) so the edited face stays the person in the photo; false for the model's plain decoder.
 
     Returns:
-        ``(edited, comparison)``: the edited face (3× enlarged), and original | reconstruction | all edits.
+        a PNG of the edited face (<size>, enlarged 3x)
+        a PNG of original, reconstruction and all edits side by side
     """
     lab = get_lab(labs, model)
     _require_directions(lab, model)
@@ -432,11 +393,18 @@ def edit_many(labs: dict[str, FaceLab], face: Image.Image, edits, keep: list[str
 
 def sample(labs: dict[str, FaceLab], seed, count, temperature, model: str | None = None, prior: str | None = None
            ) -> tuple[Image.Image, str]:  # fmt: skip
-    """``/sample``: ``count`` (1–100) faces decoded from the ``prior`` (``"mixture"`` or ``"normal"``; default: the
-    model's own) at ``temperature`` (0–3), reproducible by ``seed``.
+    """Generate new faces that no one has: random latent codes drawn from the model's prior, decoded.
+
+    Args:
+        seed: the random seed, an integer; the same seed gives the same faces (default 0).
+        count: how many faces, <count> (default 36).
+        temperature: scales the spread of the codes, <temperature>; lower gives more average faces (default 1.0).
+        model: the face model: <models>.
+        prior: mixture (the Gaussian mixture fitted to the training faces' codes, default) or normal (N(0, I)).
 
     Returns:
-        ``(grid, said)``: the faces at native size, 6 (up to 36 faces) or 10 a row, and a line naming the prior.
+        a lossless WebP grid of the faces, <size> each
+        a line saying which prior, temperature and seed were used
     """
     lab = get_lab(labs, model)
     count = int(count)
@@ -522,7 +490,7 @@ def _morph_tab(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles, 
         strip = gr.Image(label="Frames: reconstruction of A → reconstruction of B", type="pil", format="png",
                          elem_id="morph-frames")  # fmt: skip
         gif = gr.Image(label="Animated GIF", type="filepath", format="gif", height=256, elem_id="morph-gif")
-        morph_button.click(out.files(_bind(morph, labs, out, description=_tool_doc("morph", labs))), [face_a.photo, face_b.photo, frames, face_model,
+        morph_button.click(out.files(_bind(morph, labs, out, fills=_fills(labs))), [face_a.photo, face_b.photo, frames, face_model,
                            face_a.number, face_b.number, morph_keep_person], [strip, gif], api_name="morph")  # fmt: skip
     return (face_a, face_b), [strip, gif]
 
@@ -561,7 +529,7 @@ def _edit_tab(labs: dict[str, FaceLab], examples: list[str], out: OutputFiles, f
             sweep = gr.Image(label="Sweep: −2s, −s, 0, +s, +2s", type="pil", format="png", elem_id="edit-sweep", scale=2)
             before_after = gr.ImageSlider(label="Before / after (drag to compare)",
                                           type="filepath", format="png", elem_id="edit-slider", scale=1)  # fmt: skip
-        edit_button.click(out.files(_bind(edit, labs, description=_tool_doc("edit", labs))), [face.photo, attribute, strength, keep, face_model,
+        edit_button.click(out.files(_bind(edit, labs, fills=_fills(labs))), [face.photo, attribute, strength, keep, face_model,
                           face.number, keep_person], [comparison, sweep, before_after], api_name="edit")  # fmt: skip
         presets = EDIT_EXAMPLES
         if examples and attributes:
@@ -610,7 +578,7 @@ def _edit_many_panel(labs: dict[str, FaceLab], out: OutputFiles, face: FaceInput
                      api_visibility="private")  # fmt: skip
     clear_button.click(lambda: ({}, *[0] * len(sliders)), None, [edits, *sliders.values()],
                        api_visibility="private")  # fmt: skip
-    apply_button.click(out.files(_bind(edit_many, labs, description=_tool_doc("edit_many", labs))), [face.photo, edits, keep, independent, face_model,
+    apply_button.click(out.files(_bind(edit_many, labs, fills=_fills(labs))), [face.photo, edits, keep, independent, face_model,
                        face.number, keep_person], [many_edited, many_comparison], api_name="edit_many")  # fmt: skip
     return [many_edited, many_comparison]
 
@@ -639,7 +607,7 @@ def _align_tab(labs: dict[str, FaceLab], out: OutputFiles, face_model: gr.Radio)
                                       height=192, interactive=False, elem_id="align-crop")  # fmt: skip
                 align_found = gr.Image(label="Faces found in Photo (click one to use it)",
                                        type="pil", format="jpeg", interactive=False, elem_id="align-found")  # fmt: skip
-        align_button.click(out.files(_bind(align, labs, description=_tool_doc("align", labs))), [align_photo, align_number, face_model],
+        align_button.click(out.files(_bind(align, labs, fills=_fills(labs))), [align_photo, align_number, face_model],
                            [align_crop, align_found], api_name="align")  # fmt: skip
         align_found.select(out.files(_bind(pick_face, labs, "Photo")), [align_photo, face_model],
                            [align_crop, align_found, align_number], api_visibility="private")  # fmt: skip
@@ -663,7 +631,7 @@ def _sample_tab(labs: dict[str, FaceLab], out: OutputFiles, face_model: gr.Radio
         sample_button = gr.Button("Sample", variant="primary")
         grid = gr.Image(label="Samples", type="pil", format="webp", elem_id="sample-grid", elem_classes="pixelated")
         sampled_from = gr.Markdown(label="Prior used")  # the label names the API output
-        sample_button.click(out.files(_bind(sample, labs, description=_tool_doc("sample", labs)), image_format="webp"),
+        sample_button.click(out.files(_bind(sample, labs, fills=_fills(labs)), image_format="webp"),
                             [seed, count, temperature, face_model, prior], [grid, sampled_from],
                             api_name="sample")  # fmt: skip
         gr.Examples([[0, 36, 1.0, "mixture"], [7, 36, 0.7, "mixture"], [42, 16, 1.0, "normal"]],
