@@ -11,6 +11,7 @@ which the class checks when it is built; ``objective`` is what it is trained to 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
@@ -188,7 +189,8 @@ class AdversarialConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """A whole training run's configuration (:func:`parse_config`)."""
+    """A whole training run's configuration (:func:`parse_config`); ``as_read`` is the mapping it was parsed from
+    (the YAML file with its overrides), which the run's record keeps verbatim."""
 
     model: dict[str, Any]
     data: DataConfig
@@ -199,6 +201,7 @@ class RunConfig:
     directions: DirectionsConfig = DirectionsConfig()
     prior: PriorConfig | None = None
     adversarial: AdversarialConfig | None = None
+    as_read: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def model_type(self) -> str:
@@ -275,4 +278,5 @@ def parse_config(raw: dict) -> RunConfig:
                        **({"corruption": tuple(train["corruption"])} if train.get("corruption") else {})),
         **optional,
         **top,
+        as_read=copy.deepcopy(raw),
     )  # fmt: skip

@@ -38,7 +38,7 @@ import platform
 import shutil
 import signal
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,7 +53,7 @@ from tqdm.auto import tqdm
 
 from latentlab import latent
 from latentlab.analysis import corrupt
-from latentlab.config import ConfigError, RunConfig, TrainConfig, parse_config
+from latentlab.config import ConfigError, ModuleSource, RunConfig, TrainConfig, parse_config
 from latentlab.data import ImageTensors, load_split
 from latentlab.directions import compute_attribute_directions, posterior_means
 from latentlab.images import grid_image
@@ -543,7 +543,7 @@ def main(argv=None) -> Path:
         return run.output_dir / "checkpoints"
     if not run.accelerator.is_main_process:
         return run.output_dir / "model"
-    model_dir = export(run, raw, preview, skip_directions=args.skip_directions, argv=argv)
+    model_dir = export(run, preview, skip_directions=args.skip_directions, argv=argv)
     if args.push_to_hub:
         from .push_to_hub import push_folder
 
@@ -551,23 +551,23 @@ def main(argv=None) -> Path:
     return model_dir
 
 
-def module_source(section: Mapping | None) -> dict | None:
+def module_source(source: ModuleSource | None) -> dict | None:
     """Where the modules of ``train.frozen`` or ``train.init`` came from, kept in the run's record (the source folder
     may be replaced later, e.g. by this model when it ships): that folder's name, training command, epochs and time,
     from its record, and the source's own ``frozen_from`` and ``initialized_from`` when it too was trained under a
     frozen encoder or fine-tuned from another folder (so a chain of stages still names the run that trained the
     encoder)."""
-    if not section:
+    if source is None:
         return None
-    source = {"folder": str(section["from"]), "modules": list(section["modules"])}
-    log_file = Path(section["from"]) / RECORD_NAME
+    described = {"folder": source.source, "modules": list(source.modules)}
+    log_file = Path(source.source) / RECORD_NAME
     if log_file.is_file():
         record = json.loads(log_file.read_text())
-        source.update({k: record.get(k) for k in ("name", "command", "epochs", "steps", "train_seconds")})
-        source["best_validation"] = next((h["validation"] for h in record.get("history", [])
-                                          if h["epoch"] == record.get("best_epoch")), None)  # fmt: skip
-        source.update({k: record[k] for k in ("frozen_from", "initialized_from") if record.get(k)})
-    return source
+        described.update({k: record.get(k) for k in ("name", "command", "epochs", "steps", "train_seconds")})
+        described["best_validation"] = next((h["validation"] for h in record.get("history", [])
+                                             if h["epoch"] == record.get("best_epoch")), None)  # fmt: skip
+        described.update({k: record[k] for k in ("frozen_from", "initialized_from") if record.get(k)})
+    return described
 
 
 def final_model(run: Run, skip_directions: bool) -> HubModel:
@@ -607,9 +607,9 @@ def test_metrics(config: RunConfig, final: HubModel, model_dir: Path) -> dict | 
     return None
 
 
-def export(run: Run, raw: dict, preview: dict, skip_directions: bool = False, argv=None) -> Path:
+def export(run: Run, preview: dict, skip_directions: bool = False, argv=None) -> Path:
     """Write the Hub-layout model folder: weights, extras, previews (samples from the model's prior when it has
-    one), the run's record (``raw``: the config as read) and the card."""
+    one), the run's record (with the config as read, ``config.as_read``) and the card."""
     config, state, accelerator = run.config, run.state, run.accelerator
     final = final_model(run, skip_directions)
     final.trained_on = TrainedOn(config.data.name, config.data.classes, config.adversarial is not None)
@@ -624,13 +624,13 @@ def export(run: Run, raw: dict, preview: dict, skip_directions: bool = False, ar
         save_previews(final, preview, prior_z, model_dir, "")
     launcher = "accelerate launch" if os.environ.get("ACCELERATE_MIXED_PRECISION") or os.environ.get("LOCAL_RANK") else "python"
     record = {
-        "name": config.name, "config": raw,
+        "name": config.name, "config": config.as_read,
         "command": command_line(__file__, None if argv is None else list(argv), launcher),
         "epochs": state["epoch"], "steps": state["step"], "best_epoch": state["best_epoch"], "stopped": state["stopped"],
         "history": state["history"], "train_images": len(run.train_data),
         "test_metrics": test_metrics(config, final, model_dir), "train_seconds": round(state["train_seconds"], 1),
-        "frozen_from": module_source(raw["train"].get("frozen")),
-        **({"initialized_from": module_source(raw["train"]["init"])} if raw["train"].get("init") else {}),
+        "frozen_from": module_source(config.train.frozen),
+        **({"initialized_from": module_source(config.train.init)} if config.train.init else {}),
         "parameters": final.num_parameters(),
         "hardware": {
             "device": str(accelerator.device), "num_processes": accelerator.num_processes,
