@@ -25,7 +25,6 @@ import glob
 import hashlib
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -205,21 +204,11 @@ def _looks_like_path(source: str) -> bool:
     return os.path.exists(os.path.expanduser(source)) or source.startswith((".", "/", "~")) or source.count("/") > 1
 
 
-#: How ``datasets`` finds a split in a file name: one of its keywords at the start of the name or after a separator,
-#: followed by a separator (``-``, ``.``, ``_``, a space or a digit), e.g. ``train-00000-of-00002.parquet``,
-#: ``test.parquet``, ``copy-train-00000-of-00002.parquet``.
-_SPLITS_IN_FILE_NAMES = {
-    split: re.compile(rf"^(.*[-._ 0-9])?({'|'.join(keywords)})[-._ 0-9]")
-    for split, keywords in (("train", ("train", "training")), ("validation", ("validation", "valid", "dev", "val")),
-                            ("test", ("test", "testing", "eval", "evaluation")))
-}  # fmt: skip
-
-
 def _parquet_splits(source: str, what: str, named_splits: bool) -> dict[str, list[Path]] | None:
     """The local Parquet files of ``source`` by split, found without opening them; ``None`` for a folder of pictures
     or a Hub id.
 
-    A folder's splits come from its file names as ``datasets`` reads them (``train-*.parquet``,
+    A folder's splits come from its file names, read by ``datasets``' own rule (``train-*.parquet``,
     ``validation-*.parquet``, ``test-*.parquet``; files named after no split are left out). When no name gives a
     split, all its files are one ``train`` split, unless ``named_splits``: then the folder has no split, and it is
     read as Parquet files even when it holds none. A Parquet file or glob is one ``train`` split.
@@ -230,11 +219,19 @@ def _parquet_splits(source: str, what: str, named_splits: bool) -> dict[str, lis
     path = Path(source).expanduser()
     if path.is_dir():
         files = sorted(path.glob("*.parquet"))
-        if not files and not named_splits:
-            return None
-        splits = {split: [f for f in files if named.match(f.name)] for split, named in _SPLITS_IN_FILE_NAMES.items()}
-        splits = {split: found for split, found in splits.items() if found}
-        return splits if splits or named_splits else {"train": files}
+        if not files:
+            return {} if named_splits else None
+        from datasets.data_files import DEFAULT_PATTERNS_ALL, DataFilesDict, get_data_patterns
+
+        patterns = get_data_patterns(str(path))
+        if patterns == DEFAULT_PATTERNS_ALL:  # no file name gives a split
+            return {} if named_splits else {"train": files}
+        splits = {}
+        for split, found in DataFilesDict.from_patterns(patterns, str(path)).items():
+            named = {Path(f).resolve() for f in found}
+            if in_split := [f for f in files if f.resolve() in named]:  # this folder's Parquet files only
+                splits[str(split)] = in_split
+        return splits
     if "*" in source or source.endswith(".parquet"):
         files = [Path(f) for f in sorted(glob.glob(os.path.expanduser(source)))]
         if not files:
