@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -134,3 +135,33 @@ def test_bad_collections_get_clear_errors(tmp_path, celeba_dir):
         load_images(celeba_dir / "test-00000-of-00001.parquet", "train", image_column="picture", limit=5)
     with pytest.raises(DataError, match="no split 'validation'"):
         load_images(celeba_dir / "test-00000-of-00001.parquet", "validation", limit=5)
+
+
+def test_a_parquet_folder_gives_each_split_its_own_files(celeba_dir):
+    """CelebA-HQ's folder holds train-, validation- and test-*.parquet files: each split reads its own files only."""
+    faces = load_celeba(celeba_dir, "test")
+    test = load_images(celeba_dir, "test", label_columns=["Smiling", "Male"])
+    assert len(test) == 2824 and test.image_ids == faces.image_ids
+    names = faces.attribute_names
+    assert torch.equal(test.attributes, faces.attributes[:, [names.index("Smiling"), names.index("Male")]])
+    assert torch.equal(test.uint8_images(slice(0, 4)), faces.images[:4])
+    assert [len(load_images(celeba_dir, split)) for split in ("train", "validation")] == [24183, 2993]
+    with pytest.raises(DataError, match=r"no Parquet files for split 'extra'.*test-00000-of-00001\.parquet"):
+        load_images(celeba_dir, "extra")
+
+
+def test_celeba_needs_parquet_files_named_after_their_split(tmp_path):
+    """A folder whose Parquet file names give no split is one train split of an image collection, but not CelebA's
+    layout: load_celeba says which files it found."""
+    from latentlab.data import _parquet_splits
+
+    folder = tmp_path / "3"
+    folder.mkdir()
+    for name in ("part-00000.parquet", "part-00001.parquet"):
+        (folder / name).write_bytes(b"")
+    assert [f.name for f in _parquet_splits(str(folder), "image collection", named_splits=False)["train"]] == [
+        "part-00000.parquet", "part-00001.parquet"]
+    # CelebA's reader needs files named after their split: a folder of unnamed ones has no split at all
+    assert _parquet_splits(str(tmp_path / "3"), "CelebA", named_splits=True) == {}
+    with pytest.raises(DataError, match=r"no Parquet files for split 'train'.*part-00000\.parquet"):
+        load_celeba(tmp_path / "3", "train")

@@ -59,7 +59,8 @@ class DataConfig:
         name: ``celeba``, ``mnist``, ``fashion-mnist``, or ``images``: any collection ``datasets`` reads, decoded on
             the fly (:func:`latentlab.data.load_images`).
         source: a local folder (CelebA: Parquet files; digits: the IDX files; images: a folder of pictures or of
-            Parquet files, or a Parquet glob) or a Hub dataset id; ``None``: the dataset's default folder.
+            Parquet files, each file's split from its name, or a Parquet glob) or a Hub dataset id; ``None``: the
+            dataset's default folder.
         image_column: the pictures' column (``images``).
         label_columns: ``images``: the columns whose labels give attribute directions (binary, or a class column
             such as a folder's ``label``: one attribute per class); ``None``: no labels, no directions.

@@ -2,6 +2,12 @@
 MNIST / Fashion-MNIST (the original IDX gzip files, or a Hub id); and any image collection ``datasets`` reads,
 decoded on the fly (:func:`load_images`).
 
+Every split is an :class:`ImageData` (``len``, ``uint8_images``, ``float_images``, ``targets``, ``to_dataset``): held
+in memory as tensors (:class:`ImageTensors`: :class:`FaceData`, :class:`DigitData`) or decoded on the fly
+(:class:`ImageCollection`). One reader opens a split of a Parquet folder, file or glob, a folder of pictures or a Hub
+id through ``datasets``; CelebA is that split with its 40 attribute columns as labels, decoded into memory once
+(:meth:`ImageCollection.decoded`) and cached.
+
 CelebA
 
 Local layout (the ``datasets`` Image layout, as in ``../shared/data/celeba_hq/hq64/``)::
@@ -51,40 +57,57 @@ class DataError(ValueError):
     """A data path or dataset is missing or does not have the expected layout; the message names it."""
 
 
-class ImageTensors:
-    """Shared behaviour of the uint8 datasets: ``images`` (N, C, S, S) uint8 plus per-row ``targets``."""
+class ImageData:
+    """What every split offers, held in memory or decoded on the fly: ``len``, its pictures by row as uint8 or float
+    tensors, one target per row and a ``torch`` dataset of (uint8 image, target) rows for a ``DataLoader``."""
 
-    images: torch.Tensor
+    def __len__(self) -> int:  # pragma: no cover - defined by each dataset
+        raise NotImplementedError
 
     @property
     def targets(self) -> torch.Tensor:  # pragma: no cover - defined by each dataset
+        """Per-row targets: class labels (N,) int64, or binary attributes (N, K) uint8 0/1."""
         raise NotImplementedError
+
+    def uint8_images(self, index=slice(None)) -> torch.Tensor:  # pragma: no cover - defined by each dataset
+        """(n, C, S, S) uint8, 0–255, for ``index`` (a slice, list or index tensor); (C, S, S) for an int."""
+        raise NotImplementedError
+
+    def float_images(self, index=slice(None)) -> torch.Tensor:
+        """(n, C, S, S) float32 in [0, 1] for ``index`` (a slice, list or index tensor); (C, S, S) for an int."""
+        return self.uint8_images(index).float().div_(255.0)
+
+    def to_dataset(self) -> torch.utils.data.Dataset:  # pragma: no cover - defined by each dataset
+        """A dataset of (uint8 image (C, S, S), target) rows for a ``DataLoader``."""
+        raise NotImplementedError
+
+
+class ImageTensors(ImageData):
+    """A split held in memory: ``images`` (N, C, S, S) uint8 plus per-row ``targets``."""
+
+    images: torch.Tensor
 
     def __len__(self) -> int:
         return self.images.shape[0]
 
     def uint8_images(self, index=slice(None)) -> torch.Tensor:
-        """(n, C, S, S) uint8 for ``index`` (a slice, list or index tensor)."""
         return self.images[index]
 
-    def float_images(self, index=slice(None)) -> torch.Tensor:
-        """(n, C, S, S) float32 in [0, 1] for ``index`` (an int, slice, list or index tensor)."""
-        return self.uint8_images(index).float().div_(255.0)
-
     def to_dataset(self) -> torch.utils.data.TensorDataset:
-        """A ``TensorDataset`` of (uint8 image, target) rows for a ``DataLoader``."""
         return torch.utils.data.TensorDataset(self.images, self.targets)
 
 
 @dataclass
 class FaceData(ImageTensors):
-    """Decoded faces of one split, kept as compact uint8 tensors.
+    """Pictures of one split decoded into memory with their binary attributes: CelebA faces (:func:`load_celeba`),
+    or any :class:`ImageCollection` once :meth:`~ImageCollection.decoded`.
 
     Attributes:
         images: uint8 tensor (N, 3, S, S), RGB, 0–255.
-        attributes: uint8 tensor (N, 40), 0/1, columns in ``attribute_names`` order.
-        attribute_names: the 40 CelebA attribute names.
-        image_ids: source image ids (e.g. CelebA file names), length N.
+        attributes: uint8 tensor (N, K), 0/1, columns in ``attribute_names`` order (K = 40 for CelebA).
+        attribute_names: the K attribute names (for CelebA, :data:`CELEBA_ATTRIBUTES`).
+        image_ids: source image ids (e.g. CelebA file names, from an ``image_id`` column; else the row numbers as
+            strings), length N.
     """
 
     images: torch.Tensor
@@ -97,14 +120,15 @@ class FaceData(ImageTensors):
         return self.attributes
 
 
-class ImageCollection(ImageTensors, torch.utils.data.Dataset):
+class ImageCollection(ImageData, torch.utils.data.Dataset):
     """Any image collection ``datasets`` reads (a folder of pictures, Parquet files, a Hub dataset), decoded on the
     fly: the rows stay in the memory-mapped Arrow table on disk, so memory does not grow with the collection, and a
     ``DataLoader``'s workers decode (centre square crop, Lanczos resize) in parallel. Only the labels are held in
-    memory (N × K bytes).
+    memory (N × K bytes). :meth:`decoded` turns it into a :class:`FaceData` held in memory.
 
     Attributes:
-        dataset: the ``datasets.Dataset`` (its image column only).
+        dataset: the ``datasets.Dataset``: its pictures as the ``image`` column, and the ``image_id`` column when the
+            source has one.
         image_size: side S of every decoded image.
         attributes: uint8 tensor (N, K), 0/1: the label columns (a class column as one attribute per class); K = 0
             without labels.
@@ -121,10 +145,18 @@ class ImageCollection(ImageTensors, torch.utils.data.Dataset):
     def targets(self) -> torch.Tensor:
         return self.attributes
 
+    @property
+    def image_ids(self) -> list[str]:
+        """The ``image_id`` column when the source has one, else the row numbers as strings; length N."""
+        if "image_id" in self.dataset.column_names:
+            return list(self.dataset["image_id"])
+        return [str(i) for i in range(len(self))]
+
     def __len__(self) -> int:
         return len(self.dataset)
 
     def _decode(self, pil) -> torch.Tensor:
+        """(3, S, S) uint8 from a picture of any size and mode: upright RGB, centre square crop, Lanczos resize."""
         array = np.asarray(face_crop(pil, self.image_size), dtype=np.uint8)
         return torch.from_numpy(array.copy()).permute(2, 0, 1)
 
@@ -132,92 +164,31 @@ class ImageCollection(ImageTensors, torch.utils.data.Dataset):
         return self._decode(self.dataset[int(index)]["image"]), self.attributes[int(index)]
 
     def uint8_images(self, index=slice(None)) -> torch.Tensor:
+        if isinstance(index, int):
+            return self._decode(self.dataset[index]["image"])
         rows = range(len(self))[index] if isinstance(index, slice) else [int(i) for i in index]
         if not len(rows):
             return torch.empty((0, 3, self.image_size, self.image_size), dtype=torch.uint8)
-        return torch.stack([self._decode(pil) for pil in self.dataset[list(rows)]["image"]])
+        contiguous = isinstance(rows, range) and rows.step == 1  # a slice of the table reads fastest
+        pictures = self.dataset[rows.start : rows.stop] if contiguous else self.dataset[list(rows)]
+        return torch.stack([self._decode(pil) for pil in pictures["image"]])
 
     def to_dataset(self) -> ImageCollection:
         return self
 
+    def decoded(self, desc: str = "decoding images", batch_size: int = 512) -> FaceData:
+        """The collection decoded into memory once, ``batch_size`` pictures at a time, with a progress bar (``desc``).
 
-def load_images(source: str | os.PathLike, split: str = "train", *, image_size: int = 64, image_column: str = "image",
-                label_columns: tuple[str, ...] | list[str] | None = None, validation_size: int = 0,
-                limit: int | None = None) -> ImageCollection:  # fmt: skip
-    """Load one split of an image collection through ``datasets``, to be decoded on the fly.
-
-    Args:
-        source: a folder of pictures (``imagefolder``: any layout; pictures in sub-folders get a ``label`` class
-            column named after them), a folder or glob of Parquet files (the ``datasets`` Image layout), or a Hub
-            dataset id.
-        split: the split to read. A collection with only a ``train`` split (a folder) gets its last
-            ``validation_size`` pictures as ``"validation"``, which ``"train"`` then leaves out.
-        image_size: side S of the decoded square images (centre square crop, Lanczos).
-        image_column: the column holding the pictures.
-        label_columns: columns to learn attribute directions from: binary ones (0/1, −1/1, bool) as they are, a class
-            column (e.g. a folder's ``label``) as one attribute per class; ``None``: no labels.
-        limit: keep only the first ``limit`` rows.
-
-    Returns:
-        :class:`ImageCollection`.
-
-    Raises:
-        DataError: the source cannot be read, lacks a column, has no such split, or a label column is not binary.
-    """
-    import datasets
-
-    source = os.fspath(source)
-    path = Path(source).expanduser()
-    try:
-        if path.is_dir() and not any(path.glob("*.parquet")):
-            loaded = datasets.load_dataset("imagefolder", data_dir=str(path))
-        elif path.is_dir() or "*" in source or source.endswith(".parquet"):
-            files = sorted(str(f) for f in path.glob("*.parquet")) if path.is_dir() else sorted(glob.glob(os.path.expanduser(source)))
-            if not files and not Path(source).is_file():
-                raise DataError(f"no Parquet files at {source}")
-            loaded = datasets.load_dataset("parquet", data_files=files or [source])
-        elif _looks_like_path(source):
-            raise DataError(f"image collection not found: {source} (a folder of pictures, Parquet files or a Hub id)")
-        else:
-            loaded = datasets.load_dataset(source)
-    except DataError:
-        raise
-    except Exception as err:  # datasets raises many types (not found, offline, bad files); name the source
-        raise DataError(f"could not read an image collection from {source!r}: {err}") from err
-    if split in ("train", "validation") and list(loaded) == ["train"] and validation_size > 0:
-        whole = loaded["train"]
-        held = min(int(validation_size), len(whole) // 2)
-        dataset = whole.select(range(len(whole) - held, len(whole)) if split == "validation" else range(len(whole) - held))
-    elif split in loaded:
-        dataset = loaded[split]
-    else:
-        raise DataError(f"{source}: no split {split!r} (it has {sorted(loaded)}; a single-split collection needs "
-                        f"data.validation_size > 0 for a validation split)")  # fmt: skip
-    if image_column not in dataset.column_names:
-        raise DataError(f"{source}: no column {image_column!r} (columns: {dataset.column_names})")
-    if limit is not None:
-        dataset = dataset.select(range(min(limit, len(dataset))))
-    names: list[str] = []
-    columns: list[np.ndarray] = []
-    for column in label_columns or ():
-        if column not in dataset.column_names:
-            raise DataError(f"{source}: no label column {column!r} (columns: {dataset.column_names})")
-        values = np.asarray(dataset[column])
-        feature = dataset.features[column]
-        if isinstance(feature, datasets.ClassLabel):
-            names += list(feature.names)
-            columns += [(values == k).astype(np.uint8) for k in range(feature.num_classes)]
-            continue
-        found = set(np.unique(values).tolist())
-        if not found <= {-1, 0, 1, True, False}:
-            raise DataError(f"{source}: label column {column!r} is neither binary nor a class column ({sorted(found)[:5]})")
-        names.append(column)
-        columns.append((values > 0).astype(np.uint8))
-    attributes = torch.from_numpy(np.stack(columns, 1) if columns else np.zeros((len(dataset), 0), np.uint8))
-    renamed = dataset.select_columns([image_column])
-    if image_column != "image":
-        renamed = renamed.rename_column(image_column, "image")
-    return ImageCollection(renamed.cast_column("image", datasets.Image()), image_size, attributes, tuple(names))
+        Returns:
+            :class:`FaceData`: images (N, 3, S, S) uint8, these attributes, attribute names and :attr:`image_ids`.
+        """
+        n = len(self)
+        images = torch.empty((n, 3, self.image_size, self.image_size), dtype=torch.uint8)
+        with tqdm(total=n, desc=desc, unit="img", leave=False) as bar:
+            for start in range(0, n, batch_size):
+                images[start : start + batch_size] = self.uint8_images(slice(start, start + batch_size))
+                bar.update(min(batch_size, n - start))
+        return FaceData(images, self.attributes, self.attribute_names, self.image_ids)
 
 
 def cache_dir() -> Path:
@@ -233,46 +204,192 @@ def _looks_like_path(source: str) -> bool:
     return os.path.exists(os.path.expanduser(source)) or source.startswith((".", "/", "~")) or source.count("/") > 1
 
 
-def _local_split_files(directory: Path, split: str) -> list[Path]:
-    if not directory.is_dir():
-        raise DataError(f"CelebA data directory not found: {directory}")
-    files = sorted(directory.glob(f"{split}-*.parquet")) or sorted(directory.glob(f"{split}.parquet"))
-    if not files:
-        present = sorted(p.name for p in directory.glob("*.parquet"))
-        raise DataError(
-            f"no Parquet files for split {split!r} in {directory} (expected {split}-*.parquet; found: {present or 'none'})"
-        )
-    return files
+def _parquet_splits(source: str, what: str, named_splits: bool) -> dict[str, list[Path]] | None:
+    """The local Parquet files of ``source`` by split, found without opening them; ``None`` for a folder of pictures
+    or a Hub id.
+
+    A folder's splits come from its file names, read by ``datasets``' own rule (``train-*.parquet``,
+    ``validation-*.parquet``, ``test-*.parquet``; files named after no split are left out). When no name gives a
+    split, all its files are one ``train`` split, unless ``named_splits``: then the folder has no split, and it is
+    read as Parquet files even when it holds none. A Parquet file or glob is one ``train`` split.
+
+    Raises:
+        DataError: a path that does not exist, or a glob or file that names no Parquet file.
+    """
+    path = Path(source).expanduser()
+    if path.is_dir():
+        files = sorted(path.glob("*.parquet"))
+        if not files:
+            return {} if named_splits else None
+        from datasets.data_files import DEFAULT_PATTERNS_ALL, DataFilesDict, get_data_patterns
+
+        patterns = get_data_patterns(str(path))
+        if patterns == DEFAULT_PATTERNS_ALL:  # no file name gives a split
+            return {} if named_splits else {"train": files}
+        splits = {}
+        for split, found in DataFilesDict.from_patterns(patterns, str(path)).items():
+            named = {Path(f).resolve() for f in found}
+            if in_split := [f for f in files if f.resolve() in named]:  # this folder's Parquet files only
+                splits[str(split)] = in_split
+        return splits
+    if "*" in source or source.endswith(".parquet"):
+        files = [Path(f) for f in sorted(glob.glob(os.path.expanduser(source)))]
+        if not files:
+            raise DataError(f"no Parquet files at {source}")
+        return {"train": files}
+    if _looks_like_path(source):
+        expected = "a folder of train-/validation-/test-*.parquet files" if named_splits else (
+            "a folder of pictures or Parquet files, a Parquet file or glob")  # fmt: skip
+        raise DataError(f"{what} not found: {source} (expected {expected}, or a Hub dataset id)")
+    return None
 
 
-def _decode(dataset, source_label: str, image_size: int) -> FaceData:
-    columns = set(dataset.column_names)
-    missing = [c for c in ("image", *CELEBA_ATTRIBUTES) if c not in columns]
+def _choose_split(source: str, split: str, found: list[str], validation_size: int, *, parquet: bool,
+                  named_splits: bool = False) -> bool:  # fmt: skip
+    """Whether ``split`` is read from a collection whose only split is ``train``, its last ``validation_size`` rows
+    held out as ``validation``; else ``split`` must be one of the ``found`` splits.
+
+    Raises:
+        DataError: no such split; the message lists what ``source`` has (for a folder of Parquet files, its files).
+    """
+    if split in ("train", "validation") and validation_size > 0 and found == ["train"]:
+        return True
+    if split in found:
+        return False
+    hint = ""
+    if split == "validation" and found == ["train"] and not named_splits:
+        hint = "; a single-split collection needs data.validation_size > 0 for a validation split"
+    folder = Path(source).expanduser()
+    if parquet and folder.is_dir():
+        present = sorted(f.name for f in folder.glob("*.parquet"))
+        raise DataError(f"no Parquet files for split {split!r} in {source} (expected {split}-*.parquet; found: "
+                        f"{present or 'none'}{hint})")  # fmt: skip
+    raise DataError(f"{source}: no split {split!r} (it has {found}{hint})")
+
+
+def _read_split(source: str, split: str, *, what: str, named_splits: bool = False, validation_size: int = 0,
+                limit: int | None = None):  # fmt: skip
+    """One split of ``source`` as a ``datasets.Dataset``, its rows memory-mapped from the Arrow files ``datasets``
+    writes: local Parquet files (:func:`_parquet_splits`), a folder of pictures (``imagefolder``: splits from its
+    sub-folder or file names, else one ``train`` split) or a Hub dataset id.
+
+    Args:
+        source: the path, glob or Hub id.
+        split: the split to read. A collection with only a ``train`` split gets its last ``validation_size`` rows (at
+            most half) as ``"validation"``, which ``"train"`` then leaves out.
+        what: names the data in error messages (e.g. ``"CelebA"``).
+        named_splits: a folder must hold Parquet files named after their splits (see :func:`_parquet_splits`).
+        limit: keep only the first ``limit`` rows.
+
+    Raises:
+        DataError: the source is missing, cannot be read or has no such split; one line naming the source.
+    """
+    import datasets
+
+    parquet = _parquet_splits(source, what, named_splits)
+    pictures = parquet is None and Path(source).expanduser().is_dir()
+    kind = "local Parquet files" if parquet is not None else "a folder of pictures" if pictures else (
+        "a Hub dataset id (it is not a local path)")  # fmt: skip
+    if parquet is not None:
+        found = sorted(parquet)
+        held_out = _choose_split(source, split, found, validation_size, parquet=True, named_splits=named_splits)
+        read = "train" if held_out else split
+    try:
+        if parquet is not None:  # only the files of the split read are converted to Arrow
+            dataset = datasets.load_dataset("parquet", data_files={read: [str(f) for f in parquet[read]]}, split=read)
+        elif pictures or (split in ("train", "validation") and validation_size > 0):  # every split, to see which
+            folder = str(Path(source).expanduser())
+            loaded = datasets.load_dataset("imagefolder", data_dir=folder) if pictures else (
+                datasets.load_dataset(source))  # fmt: skip
+            held_out = _choose_split(source, split, sorted(loaded), validation_size, parquet=False)
+            dataset = loaded["train" if held_out else split]
+        else:  # a Hub id: only the split asked for is downloaded
+            held_out, dataset = False, datasets.load_dataset(source, split=split)
+    except DataError:
+        raise
+    except Exception as err:  # datasets raises many types (not found, offline, bad files); name the source
+        raise DataError(f"could not load {what} split {split!r} from {source!r} as {kind}: {err}") from err
+    if held_out:
+        held = min(int(validation_size), len(dataset) // 2)
+        rows = range(len(dataset) - held, len(dataset)) if split == "validation" else range(len(dataset) - held)
+        dataset = dataset.select(rows)
+    if limit is not None:
+        dataset = dataset.select(range(min(limit, len(dataset))))
+    return dataset
+
+
+def _collection(dataset, source: str, image_size: int, image_column: str = "image",
+                label_columns: tuple[str, ...] | list[str] | None = None) -> ImageCollection:  # fmt: skip
+    """An :class:`ImageCollection` of a split read by :func:`_read_split`: its ``image_column`` (as ``image``) and
+    ``image_id`` column, with ``label_columns`` as binary attributes: a ``datasets.ClassLabel`` column as one
+    attribute per class, any other column when its values are 0/1 (or bool) or −1/1, as 0/1.
+
+    Raises:
+        DataError: a column is missing, or a label column is neither binary nor a class column; ``source`` names the
+            data.
+    """
+    import datasets
+
+    columns = dataset.column_names
+    if image_column not in columns:
+        raise DataError(f"{source}: no column {image_column!r} (columns: {columns})")
+    missing = [c for c in label_columns or () if c not in columns]
     if missing:
-        raise DataError(f"{source_label}: missing column(s) {missing[:5]}{'…' if len(missing) > 5 else ''}")
-    n = len(dataset)
-    images = torch.empty((n, 3, image_size, image_size), dtype=torch.uint8)
-    attributes = np.empty((n, len(CELEBA_ATTRIBUTES)), dtype=np.int16)
-    ids: list[str] = []
-    id_column = "image_id" if "image_id" in columns else None
-    row = 0
-    with tqdm(total=n, desc=f"decoding {source_label}", unit="img", leave=False) as bar:
-        for batch in dataset.iter(batch_size=512):
-            for k, pil in enumerate(batch["image"]):
-                if pil.size != (image_size, image_size) or pil.mode != "RGB":
-                    pil = face_crop(pil, image_size)
-                images[row + k] = torch.from_numpy(np.asarray(pil, dtype=np.uint8).copy()).permute(2, 0, 1)
-            m = len(batch["image"])
-            attributes[row : row + m] = np.stack([np.asarray(batch[a], dtype=np.int16) for a in CELEBA_ATTRIBUTES], 1)
-            ids.extend(batch[id_column] if id_column else [str(i) for i in range(row, row + m)])
-            row += m
-            bar.update(m)
-    values = set(np.unique(attributes).tolist())
-    if values <= {-1, 1}:
-        attributes = (attributes + 1) // 2
-    elif not values <= {0, 1}:
-        raise DataError(f"{source_label}: attribute values {sorted(values)} are neither -1/1 nor 0/1")
-    return FaceData(images, torch.from_numpy(attributes.astype(np.uint8)), CELEBA_ATTRIBUTES, ids)
+        listed = ", ".join(repr(c) for c in missing[:5]) + ("…" if len(missing) > 5 else "")
+        raise DataError(f"{source}: no label column{'s' if len(missing) > 1 else ''} {listed} (columns: {columns})")
+    names: list[str] = []
+    labels: list[np.ndarray] = []
+    table = dataset.select_columns(list(label_columns)).with_format("numpy")[:] if label_columns else {}
+    for column in label_columns or ():
+        values = np.asarray(table[column])
+        feature = dataset.features[column]
+        if isinstance(feature, datasets.ClassLabel):
+            names += list(feature.names)
+            labels += [(values == k).astype(np.uint8) for k in range(feature.num_classes)]
+            continue
+        found = set(np.unique(values).tolist())
+        if not (found <= {0, 1} or found <= {-1, 1}):
+            raise DataError(f"{source}: label column {column!r} is neither binary (0/1 or -1/1) nor a class column "
+                            f"(values {sorted(found)[:5]})")  # fmt: skip
+        names.append(column)
+        labels.append((values > 0).astype(np.uint8))
+    attributes = torch.from_numpy(np.stack(labels, 1) if labels else np.zeros((len(dataset), 0), np.uint8))
+    ids = ["image_id"] if "image_id" in columns and image_column != "image_id" else []
+    kept = dataset.select_columns([image_column, *ids])
+    if image_column != "image":
+        kept = kept.rename_column(image_column, "image")
+    if not isinstance(kept.features["image"], datasets.Image):
+        kept = kept.cast_column("image", datasets.Image())
+    return ImageCollection(kept, image_size, attributes, tuple(names))
+
+
+def load_images(source: str | os.PathLike, split: str = "train", *, image_size: int = 64, image_column: str = "image",
+                label_columns: tuple[str, ...] | list[str] | None = None, validation_size: int = 0,
+                limit: int | None = None) -> ImageCollection:  # fmt: skip
+    """Load one split of an image collection through ``datasets``, to be decoded on the fly.
+
+    Args:
+        source: a folder of pictures (``imagefolder``: any layout; pictures in sub-folders get a ``label`` class
+            column named after them), a folder of Parquet files (the ``datasets`` Image layout: each file's split
+            from its name, ``train-*.parquet``, ``validation-*.parquet``, ``test-*.parquet``; one ``train`` split
+            when the names give none), a Parquet file or glob (one ``train`` split), or a Hub dataset id.
+        split: the split to read. A collection with only a ``train`` split (a folder) gets its last
+            ``validation_size`` pictures as ``"validation"``, which ``"train"`` then leaves out.
+        image_size: side S of the decoded square images (centre square crop, Lanczos).
+        image_column: the column holding the pictures.
+        label_columns: columns to learn attribute directions from: binary ones (0/1, −1/1, bool) as they are, a class
+            column (e.g. a folder's ``label``) as one attribute per class; ``None``: no labels.
+        limit: keep only the first ``limit`` rows.
+
+    Returns:
+        :class:`ImageCollection`: images decoded to (3, S, S) uint8, attributes (N, K) uint8 0/1.
+
+    Raises:
+        DataError: the source cannot be read, lacks a column, has no such split, or a label column is not binary.
+    """
+    source = os.fspath(source)
+    dataset = _read_split(source, split, what="image collection", validation_size=validation_size, limit=limit)
+    return _collection(dataset, f"{source} [{split}]", image_size, image_column, label_columns)
 
 
 def load_celeba(
@@ -283,52 +400,44 @@ def load_celeba(
     limit: int | None = None,
     use_cache: bool = True,
 ) -> FaceData:
-    """Load one split of CelebA faces with their 40 attributes.
+    """Load one split of CelebA faces with their 40 attributes, decoded into memory once and cached.
 
     Args:
         source: a local directory of ``{split}-*.parquet`` files, or a Hub dataset id (``"owner/name"``) whose rows
-            have an ``image`` column and the 40 attribute columns.
+            have an ``image`` column and the 40 attribute columns (−1/1 or 0/1); read as :func:`load_images` reads
+            them.
         split: ``"train"``, ``"validation"`` or ``"test"``.
         image_size: side S of the returned square images; other sizes are centre-cropped and resized (Lanczos).
         limit: keep only the first ``limit`` rows (a slice of the real data, for quick runs and tests).
         use_cache: reuse the decoded uint8 tensors from ``$LATENTLAB_CACHE`` (default ``~/.cache/latentlab``);
-            the key covers file paths, sizes and modification times (or the Hub dataset fingerprint) and the options.
+            the key covers file paths, sizes and modification times (or the Hub dataset id) and the options.
 
     Returns:
         :class:`FaceData` with images (N, 3, S, S) uint8 and attributes (N, 40) uint8 0/1. Use
         ``FaceData.float_images`` for float32 in [0, 1].
 
     Raises:
-        DataError: the directory does not exist, has no files for the split, or the data lacks required columns.
+        DataError: the directory does not exist, has no files for the split, or the data lacks required columns or
+            has non-binary attributes.
     """
-    import datasets
-
     source = os.fspath(source)
-    local = os.path.isdir(source) or _looks_like_path(source)
-    if local:
-        files = _local_split_files(Path(source).expanduser(), split)
-        stamp = [(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+    parquet = _parquet_splits(source, "CelebA", named_splits=True)  # None: a Hub id
+    if parquet is not None:
+        _choose_split(source, split, sorted(parquet), 0, parquet=True, named_splits=True)
+        stamp = [(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in parquet[split]]
     else:
         stamp = [source, split]
     key = hashlib.sha256(json.dumps([stamp, image_size, limit]).encode()).hexdigest()[:24]
     cache_file = cache_dir() / f"celeba-{split}-{key}.safetensors"
-    if use_cache and cache_file.is_file():
+    if use_cache and cache_file.is_file():  # read without opening datasets
         try:
             return _read_cache(cache_file)
         except Exception:  # a truncated cache from an interrupted run: decode again
             cache_file.unlink(missing_ok=True)
 
-    try:
-        if local:
-            dataset = datasets.load_dataset("parquet", data_files={split: [str(f) for f in files]}, split=split)
-        else:
-            dataset = datasets.load_dataset(source, split=split)
-    except Exception as err:  # datasets raises many types (not found, offline, bad schema); name the source
-        kind = "local Parquet files" if local else "a Hub dataset id (it is not a local directory)"
-        raise DataError(f"could not load CelebA split {split!r} from {source!r} as {kind}: {err}") from err
-    if limit is not None:
-        dataset = dataset.select(range(min(limit, len(dataset))))
-    data = _decode(dataset, f"{source} [{split}]", image_size)
+    dataset = _read_split(source, split, what="CelebA", named_splits=True, limit=limit)
+    collection = _collection(dataset, f"{source} [{split}]", image_size, label_columns=CELEBA_ATTRIBUTES)
+    data = collection.decoded(desc=f"decoding {source} [{split}]")
     if use_cache:
         _write_cache(cache_file, data)
     return data
@@ -478,7 +587,7 @@ def load_mnist(
     return data if pad_to is None else data.padded(pad_to)
 
 
-def load_split(config, split: str) -> ImageTensors:
+def load_split(config, split: str) -> ImageData:
     """One split of a training run's dataset as uint8 tensors.
 
     Args:

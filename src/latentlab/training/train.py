@@ -54,7 +54,7 @@ from tqdm.auto import tqdm
 from latentlab import latent
 from latentlab.analysis import corrupt
 from latentlab.config import ConfigError, ModuleSource, RunConfig, TrainConfig, parse_config
-from latentlab.data import ImageTensors, load_split
+from latentlab.data import ImageData, load_split
 from latentlab.directions import compute_attribute_directions, posterior_means
 from latentlab.images import grid_image
 from latentlab.models import Autoencoder, HubModel, model_class
@@ -120,7 +120,7 @@ def as_run_config(cfg: RunConfig | dict) -> RunConfig:
     return cfg if isinstance(cfg, RunConfig) else parse_config(cfg)
 
 
-def load_data(cfg: RunConfig | dict, split: str) -> ImageTensors:
+def load_data(cfg: RunConfig | dict, split: str) -> ImageData:
     """One split of the config's dataset as uint8 tensors (:func:`latentlab.data.load_split`)."""
     return load_split(as_run_config(cfg), split)
 
@@ -354,7 +354,7 @@ class Run:
     that checkpoints carry (``state``: step, epoch, best validation loss, history, …)."""
 
     def __init__(self, config: RunConfig, accelerator: Accelerator, model: torch.nn.Module,
-                 optimizer: torch.optim.Optimizer, scheduler, train_data: ImageTensors, eval_data: ImageTensors,
+                 optimizer: torch.optim.Optimizer, scheduler, train_data: ImageData, eval_data: ImageData,
                  train_loader, eval_loader, recipe: Recipe, noise: torch.Generator):  # fmt: skip
         self.config, self.accelerator, self.model, self.optimizer, self.scheduler = (config, accelerator, model,
                                                                                      optimizer, scheduler)  # fmt: skip
