@@ -54,6 +54,7 @@ def test_the_readme_commands_train_a_vae_on_a_folder_of_photos(photos, tmp_path)
     assert not (model / "attribute_directions.safetensors").exists()
     card = ModelCard.load(model / "README.md")
     assert card.data.library_name == "latentlab" and "no attribute directions" in card.text
+    assert "of your own 32×32 images" in card.text and "(B, 3, 32, 32)" in card.text  # sizes from the model
     assert json.loads((model / "config.json").read_text())["image_size"] == 32
 
     # the app serves it: Morph and Sample work, Edit says why it cannot

@@ -254,7 +254,7 @@ def parse_config(raw: dict) -> RunConfig:
     Raises:
         ConfigError: an unknown section or key (named), a required key missing, or a value out of range.
     """
-    _check_keys(raw, {f.name for f in dataclasses.fields(RunConfig)}, "the config")
+    _check_keys(raw, {f.name for f in dataclasses.fields(RunConfig)} - {"as_read"}, "the config")
     for key in ("model", "data", "train"):
         if not isinstance(raw.get(key), dict):
             raise ConfigError(f"the config needs a '{key}' section")

@@ -21,6 +21,7 @@ The same :func:`load_celeba` accepts a Hub dataset id with those columns (``data
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import hashlib
 import json
@@ -208,7 +209,7 @@ def _parquet_splits(source: str, what: str, named_splits: bool) -> dict[str, lis
     """The local Parquet files of ``source`` by split, found without opening them; ``None`` for a folder of pictures
     or a Hub id.
 
-    A folder's splits come from its file names, read by ``datasets``' own rule (``train-*.parquet``,
+    A folder's splits come from its Parquet files' names, read by ``datasets``' own rule (``train-*.parquet``,
     ``validation-*.parquet``, ``test-*.parquet``; files named after no split are left out). When no name gives a
     split, all its files are one ``train`` split, unless ``named_splits``: then the folder has no split, and it is
     read as Parquet files even when it holds none. A Parquet file or glob is one ``train`` split.
@@ -221,17 +222,14 @@ def _parquet_splits(source: str, what: str, named_splits: bool) -> dict[str, lis
         files = sorted(path.glob("*.parquet"))
         if not files:
             return {} if named_splits else None
-        from datasets.data_files import DEFAULT_PATTERNS_ALL, DataFilesDict, get_data_patterns
+        from datasets.data_files import DEFAULT_PATTERNS_SPLIT_IN_FILENAME
 
-        patterns = get_data_patterns(str(path))
-        if patterns == DEFAULT_PATTERNS_ALL:  # no file name gives a split
-            return {} if named_splits else {"train": files}
         splits = {}
-        for split, found in DataFilesDict.from_patterns(patterns, str(path)).items():
-            named = {Path(f).resolve() for f in found}
-            if in_split := [f for f in files if f.resolve() in named]:  # this folder's Parquet files only
-                splits[str(split)] = in_split
-        return splits
+        for split, patterns in DEFAULT_PATTERNS_SPLIT_IN_FILENAME.items():  # datasets' rule, on these file names
+            named = [f for f in files if any(fnmatch.fnmatchcase(f.name, p.removeprefix("**/")) for p in patterns)]
+            if named:
+                splits[str(split)] = named
+        return splits if splits or named_splits else {"train": files}
     if "*" in source or source.endswith(".parquet"):
         files = [Path(f) for f in sorted(glob.glob(os.path.expanduser(source)))]
         if not files:
@@ -308,7 +306,8 @@ def _read_split(source: str, split: str, *, what: str, named_splits: bool = Fals
     except DataError:
         raise
     except Exception as err:  # datasets raises many types (not found, offline, bad files); name the source
-        raise DataError(f"could not load {what} split {split!r} from {source!r} as {kind}: {err}") from err
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__  # the cause stays chained
+        raise DataError(f"could not load {what} split {split!r} from {source!r} as {kind}: {first}") from err
     if held_out:
         held = min(int(validation_size), len(dataset) // 2)
         rows = range(len(dataset) - held, len(dataset)) if split == "validation" else range(len(dataset) - held)
@@ -410,7 +409,8 @@ def load_celeba(
         image_size: side S of the returned square images; other sizes are centre-cropped and resized (Lanczos).
         limit: keep only the first ``limit`` rows (a slice of the real data, for quick runs and tests).
         use_cache: reuse the decoded uint8 tensors from ``$LATENTLAB_CACHE`` (default ``~/.cache/latentlab``);
-            the key covers file paths, sizes and modification times (or the Hub dataset id) and the options.
+            the key covers the folder's Parquet files (paths, sizes, modification times; or the Hub dataset id),
+            the split and the options.
 
     Returns:
         :class:`FaceData` with images (N, 3, S, S) uint8 and attributes (N, 40) uint8 0/1. Use
@@ -421,13 +421,11 @@ def load_celeba(
             has non-binary attributes.
     """
     source = os.fspath(source)
-    parquet = _parquet_splits(source, "CelebA", named_splits=True)  # None: a Hub id
-    if parquet is not None:
-        _choose_split(source, split, sorted(parquet), 0, parquet=True, named_splits=True)
-        stamp = [(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in parquet[split]]
-    else:
-        stamp = [source, split]
-    key = hashlib.sha256(json.dumps([stamp, image_size, limit]).encode()).hexdigest()[:24]
+    folder = Path(source).expanduser()
+    files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+    # the key covers every Parquet file of a local folder (a changed file decodes the split again), or the Hub id
+    stamp = [(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files] or [source]
+    key = hashlib.sha256(json.dumps([stamp, split, image_size, limit]).encode()).hexdigest()[:24]
     cache_file = cache_dir() / f"celeba-{split}-{key}.safetensors"
     if use_cache and cache_file.is_file():  # read without opening datasets
         try:
@@ -588,7 +586,7 @@ def load_mnist(
 
 
 def load_split(config, split: str) -> ImageData:
-    """One split of a training run's dataset as uint8 tensors.
+    """One split of a training run's dataset: held in memory as uint8 tensors, or decoded on the fly (``images``).
 
     Args:
         config: a :class:`latentlab.config.RunConfig` (its ``data`` section and the model's image shape).

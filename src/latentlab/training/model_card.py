@@ -72,7 +72,7 @@ CELEBA_TERMS = dict(license="other", license_name="celeba-non-commercial-researc
                     license_link="https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html", datasets=["CelebA-HQ"])
 #: The book's CelebA recipe (*Generative Deep Learning*, 2nd ed., ch. 3): a face card lists what differs from it.
 BOOK_RECIPE = {"hidden_channels": [64, 64, 64, 64, 64], "reconstruction_weight": 2000.0, "z_dim": 200,
-               "upsampling": "transposed"}  # fmt: skip
+               "upsampling": "transposed", "learning_rate": 5e-4, "batch_size": 128}  # fmt: skip
 
 
 def architecture(config: dict) -> dict:
@@ -84,9 +84,8 @@ def architecture(config: dict) -> dict:
     return full | {"image_shape": list(shape), "image_size": shape[-1]}
 
 
-def run_fields(record: dict) -> dict:
-    """The template fields every card takes from the training run's record (``run`` is its typed config)."""
-    run = parse_config(record["config"])
+def run_fields(record: dict, run: RunConfig) -> dict:
+    """The template fields every card takes from the training run's record and its typed config ``run``."""
     return dict(
         parameters=record["parameters"],
         train_images=record["train_images"],
@@ -127,22 +126,24 @@ def eval_results(task_type: str, task_name: str, dataset: tuple[str, str], split
             for kind, name, value in metrics]  # fmt: skip
 
 
-def celeba_dataset(config: dict, split: str) -> tuple[str, str]:
-    """The CelebA-HQ dataset a face model's numbers were measured on, at its image size: (type, title)."""
-    size = config["image_size"]
+def celeba_dataset(model: dict, split: str) -> tuple[str, str]:
+    """The CelebA-HQ dataset a face model's numbers were measured on, at its image size (``model``: its
+    :func:`architecture`): (type, title)."""
+    size = model["image_size"]
     return f"celeba-hq-{size}", f"CelebA-HQ {size}×{size} ({split} split)"
 
 
 def _render(template: str, card_data: ModelCardData, folder: Path, record: dict, config: dict, repo_id: str,
-            **fields) -> ModelCard:  # fmt: skip
-    """A card from ``cards/<template>`` with the fields every card has (the model's name, ``repo_id``, the run's
-    fields, ``config.json`` as saved and as built) and the card's own ``fields``."""
+            model: dict, run: RunConfig, **fields) -> ModelCard:  # fmt: skip
+    """A card from ``cards/<template>`` with the fields every card has (the model's name, ``repo_id``,
+    ``config.json`` as saved and ``model``, its :func:`architecture`; the run's record and typed config ``run``) and
+    the card's own ``fields``."""
     return ModelCard.from_template(card_data, template_path=str(TEMPLATES / template),
                                    name=record.get("name") or folder.name, repo_id=repo_id,
-                                   model_config=json.dumps(config, indent=1), model=architecture(config),
-                                   model_type=config["model_type"], z_dim=config.get("z_dim"),
-                                   model_class=model_class(config["model_type"]).__name__,
-                                   **run_fields(record), **fields)  # fmt: skip
+                                   model_config=json.dumps(config, indent=1), model=model,
+                                   model_type=model["model_type"], z_dim=model.get("z_dim"),
+                                   model_class=model_class(model["model_type"]).__name__,
+                                   **run_fields(record, run), **fields)  # fmt: skip
 
 
 def _card_data(folder: Path, record: dict, repo_id: str, tags: list[str], **metadata) -> ModelCardData:
@@ -152,11 +153,12 @@ def _card_data(folder: Path, record: dict, repo_id: str, tags: list[str], **meta
                          tags=[*tags, "pytorch_model_hub_mixin"], **metadata, **lineage(record, repo_id))
 
 
-def render_digit_model_card(folder: Path, record: dict, config: dict, repo_id: str) -> ModelCard:
+def render_digit_model_card(folder: Path, record: dict, config: dict, repo_id: str, model: dict, run: RunConfig
+                            ) -> ModelCard:  # fmt: skip
     """The card of an MNIST / Fashion-MNIST model, from ``training_log.json`` (incl. its test metrics)."""
     from latentlab.data import FASHION_MNIST_CLASSES, MNIST_CLASSES
 
-    data_name = record["config"]["data"]["name"]
+    data_name = run.data.name
     dataset = DIGIT_DATASETS[data_name]
     class_names = FASHION_MNIST_CLASSES if data_name == "fashion-mnist" else MNIST_CLASSES
     metrics = record["test_metrics"] or {}
@@ -169,19 +171,18 @@ def render_digit_model_card(folder: Path, record: dict, config: dict, repo_id: s
     if novelty:
         results += eval_results("anomaly-detection", "Novelty detection", where, "test",
                                 [("roc_auc", f"ROC AUC ({noise[k]})", novelty[k]) for k in noise])
-    model = architecture(config)
     card_data = _card_data(folder, record, repo_id,
                            ["autoencoder", "vae" if model["variational"] else "latent-space", data_name, "latent-space"],
                            license=dataset["license"], datasets=[dataset["hub_id"]], eval_results=results or None)
     history = record["history"]
     asked = folder / "conditional_evaluation.json"
     return _render(
-        "digit_autoencoder.md.j2", card_data, folder, record, config, repo_id,
+        "digit_autoencoder.md.j2", card_data, folder, record, config, repo_id, model, run,
         data_name=data_name,
         dataset_title=dataset["title"],
         inputs=math.prod(model["image_shape"]),
         image_shape=", ".join(map(str, model["image_shape"])),
-        trained_classes=record["config"]["data"].get("classes"),
+        trained_classes=run.data.classes and list(run.data.classes),
         conditional=model["num_classes"] > 0,
         test_images=metrics.get("test_images", 0),
         test_rows=[(k.replace("_", " "), f"{v:.5g}") for k, v in tests.items()],
@@ -194,17 +195,18 @@ def render_digit_model_card(folder: Path, record: dict, config: dict, repo_id: s
     )
 
 
-def render_image_model_card(folder: Path, record: dict, config: dict, repo_id: str) -> ModelCard:
+def render_image_model_card(folder: Path, record: dict, config: dict, repo_id: str, model: dict, run: RunConfig
+                            ) -> ModelCard:  # fmt: skip
     """The card of a model trained on its user's own image collection (``data.name: images``)."""
     from latentlab.directions import DIRECTIONS_NAME, AttributeDirections
 
     directions = None
     if (folder / DIRECTIONS_NAME).is_file():
         directions = AttributeDirections.read(folder / DIRECTIONS_NAME).names
-    variational = architecture(config)["variational"]
+    variational = model["variational"]
     card_data = _card_data(folder, record, repo_id, ["vae" if variational else "autoencoder", "latent-space"],
                            license="other", pipeline_tag="unconditional-image-generation")
-    return _render("image_vae.md.j2", card_data, folder, record, config, repo_id,
+    return _render("image_vae.md.j2", card_data, folder, record, config, repo_id, model, run,
                    kind="variational autoencoder" if variational else "autoencoder",
                    directions=directions, prior=prior_description(folder))  # fmt: skip
 
@@ -220,15 +222,16 @@ def render_model_card(folder: str | Path, repo_id: str | None = None) -> str:
     record = json.loads((folder / RECORD_NAME).read_text())
     repo_id = repo_id or f"latent-lab/{record.get('name') or folder.name}"
     config = json.loads((folder / "config.json").read_text())
-    if record["config"]["data"].get("name") == "images":
-        card = render_image_model_card(folder, record, config, repo_id)
-    elif record["config"]["data"].get("name", "celeba") != "celeba":
-        card = render_digit_model_card(folder, record, config, repo_id)
-    elif config.get("model_type") == "attribute-classifier":
-        card = render_classifier_card(folder, record, config, repo_id)
+    run = parse_config(record["config"])
+    if run.data.name == "images":
+        render = render_image_model_card
+    elif run.data.name != "celeba":
+        render = render_digit_model_card
+    elif config["model_type"] == "attribute-classifier":
+        render = render_classifier_card
     else:
-        card = render_face_model_card(folder, record, config, repo_id)
-    return stamp_card(str(card))
+        render = render_face_model_card
+    return stamp_card(str(render(folder, record, config, repo_id, architecture(config), run)))
 
 
 def write_model_card(folder: str | Path, repo_id: str | None = None) -> Path:
@@ -289,14 +292,15 @@ def prior_description(folder: Path) -> str | None:
     return GaussianMixturePrior.load(folder / "prior.safetensors").describe()
 
 
-def render_face_model_card(folder: Path, record: dict, config: dict, repo_id: str) -> ModelCard:
+def render_face_model_card(folder: Path, record: dict, config: dict, repo_id: str, model: dict, run: RunConfig
+                           ) -> ModelCard:  # fmt: skip
     """The card of a CelebA face VAE, from ``training_log.json`` and, where the folder has them, its test-split
     evaluation (``evaluation.json``) and attribute directions."""
     history = record["history"]
     best = next((h for h in history if h["epoch"] == record["best_epoch"]), history[-1] if history else None)
     results = []
     if best is not None:
-        results += eval_results("image-to-image", "Image reconstruction", celeba_dataset(config, "validation"),
+        results += eval_results("image-to-image", "Image reconstruction", celeba_dataset(model, "validation"),
                                 "validation", [(k, f"validation {k}", best["validation"][k]) for k in ("loss", "mse", "kl")])
     evaluation = None
     if (folder / "evaluation.json").is_file():  # written by training/evaluate.py
@@ -307,7 +311,7 @@ def render_face_model_card(folder: Path, record: dict, config: dict, repo_id: st
                     ("samples", f"samples from {'its prior' if 'samples_prior' in fids else 'N(0, I)'}"),
                     *([("samples_normal", "samples from N(0, I)")] if "samples_prior" in fids else []),
                     ("interpolations", "morph midpoints")]  # fmt: skip
-        results += eval_results("image-to-image", "Image reconstruction and generation", celeba_dataset(config, "test"),
+        results += eval_results("image-to-image", "Image reconstruction and generation", celeba_dataset(model, "test"),
                                 "test", [("mse", "test reconstruction MSE", rec["mse"]),
                                          ("psnr", "test reconstruction PSNR (dB)", rec["psnr_db"]),
                                          *[("fid", f"FID of {what} ({n} images)", fids[key])
@@ -317,16 +321,15 @@ def render_face_model_card(folder: Path, record: dict, config: dict, repo_id: st
     edits = (evaluation or {}).get("edits")
     edit_tables = edit_table_rows(edits) if edits else None
     if edit_tables:
-        results += eval_results("image-to-image", "Attribute editing", celeba_dataset(config, "test"), "test", [
+        results += eval_results("image-to-image", "Attribute editing", celeba_dataset(model, "test"), "test", [
             ("edit_success", "attribute-edit success at strength 1 (mean of 40, add and remove)", edit_tables["mean_success"]),
             ("others_flip_rate", "other attributes flipped by an edit at strength 1 (mean)",
              edit_tables["mean_others_flip_rate"])])  # fmt: skip
     card_data = _card_data(folder, record, repo_id,
                            ["vae", "variational-autoencoder", "celeba", "faces", "latent-space"], **CELEBA_TERMS,
                            pipeline_tag="unconditional-image-generation", eval_results=results or None)
-    model, run = architecture(config), parse_config(record["config"])
     return _render(
-        "celeba_vae.md.j2", card_data, folder, record, config, repo_id,
+        "celeba_vae.md.j2", card_data, folder, record, config, repo_id, model, run,
         book=BOOK_RECIPE,
         level_sizes=[model["image_size"] // model["stem_stride"] // 2**i for i in range(len(model["widths"]))]
         if config["model_type"] == "resnet" else None,
@@ -369,18 +372,20 @@ def directions_method(folder: Path) -> dict | None:
     return {"method": method, "shrinkage": shrinkage}
 
 
-def render_classifier_card(folder: Path, record: dict, config: dict, repo_id: str) -> ModelCard:
+def render_classifier_card(folder: Path, record: dict, config: dict, repo_id: str, model: dict, run: RunConfig
+                           ) -> ModelCard:  # fmt: skip
     """The card of the CelebA attribute classifier, from ``training_log.json`` (incl. its per-attribute test
     accuracy)."""
     metrics = record["test_metrics"]
     over = f"over the {len(metrics['attributes'])} attributes"
-    results = eval_results("image-classification", "Face attribute classification", celeba_dataset(config, "test"),
+    results = eval_results("image-classification", "Face attribute classification", celeba_dataset(model, "test"),
                            "test", [("accuracy", f"mean accuracy {over}", metrics["mean_accuracy"]),
                                     ("balanced_accuracy", f"mean balanced accuracy {over}",
                                      metrics["mean_balanced_accuracy"])])  # fmt: skip
     card_data = _card_data(folder, record, repo_id, ["image-classification", "multi-label", "celeba", "face-attributes"],
                            **CELEBA_TERMS, eval_results=results, pipeline_tag="image-classification")
-    return _render("attribute_classifier.md.j2", card_data, folder, record, config, repo_id, metrics=metrics)
+    return _render("attribute_classifier.md.j2", card_data, folder, record, config, repo_id, model, run,
+                   metrics=metrics)
 
 
 def main(argv=None) -> None:

@@ -121,7 +121,7 @@ def as_run_config(cfg: RunConfig | dict) -> RunConfig:
 
 
 def load_data(cfg: RunConfig | dict, split: str) -> ImageData:
-    """One split of the config's dataset as uint8 tensors (:func:`latentlab.data.load_split`)."""
+    """One split of the config's dataset (:func:`latentlab.data.load_split`)."""
     return load_split(as_run_config(cfg), split)
 
 

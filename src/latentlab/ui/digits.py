@@ -3,7 +3,10 @@
 
 The callbacks are module functions that take the digit models (``lab``) and the event's inputs as arguments, so they
 can be called and tested without the app; :func:`digit_tabs` builds the components, one helper per tab, and wires
-each event to its callback with the lab bound.
+each event to its callback with the lab bound. As on the Faces tabs, an endpoint's callback docstring is its one
+description (Python readers, the API page, agents), in Gradio's form, its placeholders (``<all>``, ``<2-d>``,
+``<blur>``, a range of :data:`LIMITS` such as ``<frames>``) filled from the served models by :func:`_fills`; input a
+callback refuses raises :class:`~latentlab.ui.common.UserError`.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ INTRO = (
 )
 
 
-# the range of /interpolate's frames: one declaration for its slider, its check and its description
-LIMITS = {"frames": (2, 24)}
+# the ranges of the digit endpoints' numeric inputs: one declaration for their sliders, the callbacks' checks and the
+# descriptions (the latent plane's and the conditional code's are the sliders' ranges; other values still decode)
+LIMITS = {"frames": (2, 24), "plane": (-4, 4), "code": (-3, 3), "level": (0, 1)}
 
 
 def _fills(lab: DigitLab) -> dict[str, str]:
@@ -50,8 +54,8 @@ def plane(lab: DigitLab, model: str, x, y, label) -> tuple[Image.Image, Image.Im
 
     Args:
         model: a model with a 2-d latent: <2-d>.
-        x: the latent's first coordinate, about -4 to 4.
-        y: the latent's second coordinate, about -4 to 4.
+        x: the latent's first coordinate, about <plane>.
+        y: the latent's second coordinate, about <plane>.
         label: the digit 0 to 9 that a conditional model draws (others ignore it).
 
     Returns:
@@ -113,11 +117,11 @@ def generate(lab: DigitLab, model: str, label, z0, z1, z2, z3, z4) -> tuple[Imag
     Args:
         model: a conditional model: <conditional>.
         label: the digit to draw, 0 to 9.
-        z0: latent coordinate 0, about -3 to 3.
-        z1: latent coordinate 1, about -3 to 3.
-        z2: latent coordinate 2, about -3 to 3 (5-d models only).
-        z3: latent coordinate 3, about -3 to 3 (5-d models only).
-        z4: latent coordinate 4, about -3 to 3 (5-d models only).
+        z0: latent coordinate 0, about <code>.
+        z1: latent coordinate 1, about <code>.
+        z2: latent coordinate 2, about <code> (5-d models only).
+        z3: latent coordinate 3, about <code> (5-d models only).
+        z4: latent coordinate 4, about <code> (5-d models only).
 
     Returns:
         a PNG of the drawn digit (224x224)
@@ -166,7 +170,7 @@ def novelty(lab: DigitLab, model: str, upload: Image.Image | None = None, index=
         upload: a picture of a digit (a URL or an uploaded file), centred MNIST-style; leave empty to use a test image.
         index: the test image used without an upload, an index 0 to 999.
         noise: none, gaussian or salt_and_pepper, added before scoring.
-        level: the noise level, 0 to 1 (the Gaussian sigma, or the fraction of pixels).
+        level: the noise level, <level> (the Gaussian sigma, or the fraction of pixels).
 
     Returns:
         a PNG of the input and its reconstruction
@@ -176,8 +180,7 @@ def novelty(lab: DigitLab, model: str, upload: Image.Image | None = None, index=
     m = lab.get(choose(model, lab.names(novelty=True), "novelty"))
     if noise not in NOISE_KINDS:
         raise UserError(f"noise must be one of {', '.join(NOISE_KINDS)}, got {noise!r}")
-    if not 0 <= float(level) <= 1:
-        raise UserError(f"noise level must be between 0 and 1, got {level}")
+    check_range("noise level", float(level), LIMITS["level"])
     photo = ""
     if upload is not None:
         image, source = digit_from_pil(upload, m.model.image_size), "your upload"
@@ -233,8 +236,8 @@ def _plane_tab(lab: DigitLab, out: OutputFiles) -> None:
         with gr.Row():
             with gr.Column():
                 model = _model_choice(names, "Model (2-d latent)")
-                x = gr.Slider(-4, 4, value=0.0, step=0.01, label="z[0]")
-                y = gr.Slider(-4, 4, value=0.0, step=0.01, label="z[1]")
+                x = gr.Slider(*LIMITS["plane"], value=0.0, step=0.01, label="z[0]")
+                y = gr.Slider(*LIMITS["plane"], value=0.0, step=0.01, label="z[1]")
                 label = gr.Slider(0, 9, value=0, step=1, label="Digit (conditional models only)")
                 button = gr.Button("Decode", variant="primary")
                 image = gr.Image(first_image, label="Decoded image", type="pil", format="png", height=240)
@@ -280,7 +283,7 @@ def _conditional_tab(lab: DigitLab, out: OutputFiles) -> None:
             with gr.Column():
                 model = _model_choice(lab.names(conditional=True), "Model")
                 label = gr.Slider(0, 9, value=7, step=1, label="Digit")
-                zs = [gr.Slider(-3, 3, value=0.0, step=0.05, label=f"z[{i}]" + (" (5-d models)" if i >= 2 else ""))
+                zs = [gr.Slider(*LIMITS["code"], value=0.0, step=0.05, label=f"z[{i}]" + (" (5-d models)" if i >= 2 else ""))
                       for i in range(5)]  # fmt: skip
                 button = gr.Button("Generate", variant="primary")
             with gr.Column():
@@ -343,7 +346,7 @@ def _novelty_tab(lab: DigitLab, out: OutputFiles) -> None:
                 index = gr.Number(value=3, precision=0, label="Test image index (0–999)")
             with gr.Column():
                 noise = gr.Radio(list(NOISE_KINDS), value="none", label="Noise")
-                level = gr.Slider(0, 1, value=0.3, step=0.05, label="Noise level (σ, or fraction of pixels)")
+                level = gr.Slider(*LIMITS["level"], value=0.3, step=0.05, label="Noise level (σ, or fraction of pixels)")
                 button = gr.Button("Score", variant="primary")
         sides = []
         with gr.Row():
