@@ -404,6 +404,21 @@ def test_learning_rate_schedules():
         lrs({"max_epochs": 1, "lr_schedule": "step"}, 5, 1)
 
 
+def test_a_config_keeps_what_was_read_and_refuses_unknown_keys():
+    from latentlab.config import ConfigError, parse_config
+
+    raw = {"model": {"type": "dense", "z_dim": 2}, "data": {"name": "mnist"},
+           "train": {"seed": 0, "batch_size": 8, "learning_rate": 1e-3, "max_epochs": 1}}  # fmt: skip
+    config = parse_config(raw)
+    raw["train"]["seed"] = 1  # the caller's mapping may change later: the record keeps what was parsed
+    assert config.as_read["train"]["seed"] == 0 and config.train.seed == 0
+    for key in ("as_read", "trainer"):  # as_read is the parsed config's own field, not a key of the file
+        with pytest.raises(ConfigError, match=f"unknown key in the config: the config.{key}"):
+            parse_config({**raw, key: {}})
+    with pytest.raises(ConfigError, match="unknown key in train: train.epochs"):
+        parse_config({**raw, "train": {**raw["train"], "epochs": 3}})
+
+
 def test_ship_a_measured_variant_under_the_product_name(tmp_path):
     import shutil
 
