@@ -8,7 +8,8 @@ import torch
 
 from latentlab import GaussianMixturePrior, PriorMismatchError, ResNetAutoencoder, load_autoencoder
 from latentlab.faces import FaceLab
-from latentlab.objectives import AutoencoderObjective, objective_for
+from latentlab.config import ConfigError, parse_config
+from latentlab.objectives import AutoencoderObjective
 from latentlab.prior import PRIOR_NAME, fit_gaussian_mixture, select_gaussian_mixture
 
 
@@ -96,9 +97,11 @@ def test_beta_scales_only_the_kl_term_of_the_sigma_vae():
     with pytest.raises(ValueError, match="need decoder_variance='optimal'"):
         AutoencoderObjective(ssim_weight=1.0)
     with pytest.raises(ValueError, match="trains a VAE"):
-        objective_for(ResNetAutoencoder(variational=False), {"decoder_variance": "optimal"})
-    with pytest.raises(ValueError, match="unknown objective option"):
-        objective_for(model, {"kl_weight": 2.0})
+        AutoencoderObjective(decoder_variance="optimal").check(ResNetAutoencoder(variational=False))
+    raw = {"model": {"type": "resnet"}, "data": {}, "train": {"seed": 0, "batch_size": 8, "learning_rate": 1e-3,
+                                                               "max_epochs": 1}}  # fmt: skip
+    with pytest.raises(ConfigError, match="unknown key in objective: objective.kl_weight"):  # the old name of β
+        parse_config({**raw, "objective": {"kl_weight": 2.0}})
 
 
 def test_bad_residual_configs_raise():

@@ -2,7 +2,9 @@
 
 A model folder records its architecture only (``config.json``); the objective is part of the training config (its
 ``objective`` section, :class:`AutoencoderObjective` or :class:`AttributeObjective`), so changing a loss changes
-neither the model class nor the saved format. :func:`objective_for` builds the one a model is trained with::
+neither the model class nor the saved format. :func:`latentlab.config.parse_config` builds a run's objective from that
+section (:func:`objective_class` picks the class for the model type), and ``check(model)`` says whether the model can
+be trained with it::
 
     objective = AutoencoderObjective(decoder_variance="optimal", beta=8)   # the shipped face VAE's
     losses = objective(model, {"image": x})                                 # {"loss", "mse", "kl", "sigma"}
@@ -34,10 +36,8 @@ The adversarial objective of a decoder trained against a discriminator is :mod:`
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -182,19 +182,6 @@ def objective_class(model_type: str) -> type[AutoencoderObjective] | type[Attrib
     """The objective class for a config's ``model.type``: :class:`AttributeObjective` for the attribute classifier,
     else :class:`AutoencoderObjective`."""
     return AttributeObjective if model_type == AttributeClassifier.model_type else AutoencoderObjective
-
-
-def objective_for(model, options: dict[str, Any] | None = None):
-    """The objective ``model`` trains with, from a training config's ``objective`` section ``options``
-    (:func:`objective_class`). Raises ValueError for an unknown option (named) or one the model cannot take."""
-    options = dict(options or {})
-    cls = objective_class(model.model_type)
-    unknown = sorted(set(options) - {f.name for f in dataclasses.fields(cls)})
-    if unknown:
-        raise ValueError(f"unknown objective option(s) for {type(model).__name__}: {', '.join(unknown)}")
-    objective = cls(**options)
-    objective.check(model)
-    return objective
 
 
 def _ssim_distance(reconstruction: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

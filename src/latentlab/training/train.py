@@ -10,7 +10,7 @@
 The config (parsed once into :class:`latentlab.config.RunConfig`; unknown keys are refused by name) names the
 model (``model.type``: ``resnet``, ``conv``, ``dense`` or ``attribute-classifier``, the rest are its ``__init__``
 arguments: the architecture, all that its folder records), what it minimises (the ``objective`` section,
-:func:`latentlab.objectives.objective_for`) and the data (``data.name``: ``celeba``, ``mnist`` or
+:mod:`latentlab.objectives`) and the data (``data.name``: ``celeba``, ``mnist`` or
 ``fashion-mnist``); the loop calls ``objective(model, batch)`` with ``batch = {"image": …, "label": …}`` (digits) or
 ``{"image": …, "attributes": …}`` (CelebA) and knows nothing else about the model. ``train.lr_schedule`` is ``constant`` (the book's) or ``cosine``.
 ``train.frozen: {from: FOLDER, modules: […]}`` loads those modules from a model folder and keeps them fixed (a decoder
