@@ -158,19 +158,21 @@ def row_shipped(steps: int, warmup: int, batch_size: int, source: str, config: s
     import yaml
     from accelerate import Accelerator
 
-    from latentlab.training.train import build_run, load_data, recipe_for, train_step  # the training's own
+    from latentlab.config import parse_config
+    from latentlab.data import load_split
+    from latentlab.training.train import build_run, recipe_for, train_step  # the training's own
 
-    cfg = yaml.safe_load((REPO / "training" / "configs" / f"{config}.yaml").read_text())
-    tcfg = cfg["train"]
+    cfg = parse_config(yaml.safe_load((REPO / "training" / "configs" / f"{config}.yaml").read_text()))
+    tcfg = cfg.train
     torch.manual_seed(0)
     if config == "celeba_vae_64":
         images, targets = _images(batch_size * (steps + warmup), source), None
     else:
-        batch_size = tcfg["batch_size"]
-        data = load_data(cfg, "train")
+        batch_size = tcfg.batch_size
+        data = load_split(cfg, "train")
         idx = torch.randint(0, len(data), (batch_size * (steps + warmup),))
         images, targets = data.images[idx], data.labels[idx]
-    accelerator = Accelerator(mixed_precision=tcfg["mixed_precision"])
+    accelerator = Accelerator(mixed_precision=tcfg.mixed_precision)
     model, optimizer = build_run(cfg, accelerator)
     model, optimizer = accelerator.prepare(model, optimizer)
     model.train()
@@ -185,7 +187,7 @@ def row_shipped(steps: int, warmup: int, batch_size: int, source: str, config: s
 
     ips = _torch_loop(step, steps, warmup, batch_size, images)
     return {"images_per_second": ips, "batch_size": batch_size,
-            "note": f"mixed_precision={tcfg['mixed_precision']}, channels_last={tcfg['channels_last']}"}  # fmt: skip
+            "note": f"mixed_precision={tcfg.mixed_precision}, channels_last={tcfg.channels_last}"}  # fmt: skip
 
 
 ROWS = {"keras seed": row_keras, "pytorch fp32 eager": row_fp32, "shipped": row_shipped}

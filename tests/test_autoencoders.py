@@ -135,18 +135,21 @@ def test_bad_options_are_refused():
 @pytest.mark.parametrize("name", DIGIT_CONFIGS)
 @pytest.mark.training
 def test_training_steps_on_real_data_lower_the_loss(name):
+    from latentlab.config import parse_config
+    from latentlab.data import load_split
     from latentlab.training import train
     cfg = config(name)
     cfg["data"]["limit"] = 2048
+    run = parse_config(cfg)
     from accelerate import Accelerator
 
     accelerator = Accelerator(cpu=True)
     torch.manual_seed(0)
-    model, optimizer = train.build_run(cfg, accelerator)
+    model, optimizer = train.build_run(run, accelerator)
     model, optimizer = accelerator.prepare(model, optimizer)
-    recipe = train.recipe_for(cfg, model)
-    data = train.load_data(cfg, "train")
-    held = train.load_data(cfg, "validation")
+    recipe = train.recipe_for(run, model)
+    data = load_split(run, "train")
+    held = load_split(run, "validation")
     assert len(data) <= 2048 and data.images.shape[-1] == model.image_size
     if cfg["data"].get("classes"):
         assert set(data.labels.tolist()) == set(cfg["data"]["classes"])

@@ -115,16 +115,6 @@ def load_config(args: argparse.Namespace) -> dict:
     return cfg
 
 
-def as_run_config(cfg: RunConfig | dict) -> RunConfig:
-    """``cfg`` itself, or a config dict parsed (:func:`latentlab.config.parse_config`)."""
-    return cfg if isinstance(cfg, RunConfig) else parse_config(cfg)
-
-
-def load_data(cfg: RunConfig | dict, split: str) -> ImageData:
-    """One split of the config's dataset (:func:`latentlab.data.load_split`)."""
-    return load_split(as_run_config(cfg), split)
-
-
 @dataclass
 class Adversary:
     """What adversarial training adds to a run (the config's ``adversarial`` section): the discriminator, its
@@ -148,9 +138,8 @@ class Recipe:
     adversary: Adversary | None = None
 
 
-def recipe_for(config: RunConfig | dict, model: HubModel, adversary: Adversary | None = None) -> Recipe:
+def recipe_for(config: RunConfig, model: HubModel, adversary: Adversary | None = None) -> Recipe:
     """The :class:`Recipe` of a run's config for ``model`` (the objective checked against it)."""
-    config = as_run_config(config)
     tcfg = config.train
     try:
         config.objective.check(model)
@@ -182,10 +171,9 @@ def checkpoint_dirs(output_dir: Path) -> list[Path]:
     return sorted(done, key=lambda p: int(p.name.split("_")[1]))
 
 
-def build_run(cfg: RunConfig | dict, accelerator: Accelerator | None = None) -> tuple[HubModel, torch.optim.Optimizer]:
+def build_run(config: RunConfig, accelerator: Accelerator | None = None) -> tuple[HubModel, torch.optim.Optimizer]:
     """The config's model (in ``channels_last`` if asked) and its optimiser (``train.optimizer``: ``adam``, the
     book's, or ``adamw`` with ``train.weight_decay``), not yet ``prepare``d."""
-    config = as_run_config(cfg)
     tcfg = config.train
     model = model_class(config.model_type)(**config.model_options())
     for key, source, freeze in (("init", tcfg.init, False), ("frozen", tcfg.frozen, True)):  # frozen last: it wins
